@@ -1,0 +1,42 @@
+# libdetnn.a: every source of the library folders. Host files whose name ends in _cuda.cpp
+# and all .cu files are built only when CUDA is on, so the CPU-only build needs no toolkit.
+set(_dirs runtime runtime/alloc runtime/comm kernels/cpu layers optim data)
+set(DETNN_SOURCES "")
+foreach(d ${_dirs})
+  file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/${d}/*.cpp")
+  list(APPEND DETNN_SOURCES ${_s})
+endforeach()
+list(FILTER DETNN_SOURCES EXCLUDE REGEX "_cuda\\.cpp$")
+if(DETNN_HAVE_CUDA)
+  foreach(d ${_dirs} kernels/cuda kernels/vendor)
+    file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/${d}/*_cuda.cpp" "${CMAKE_SOURCE_DIR}/${d}/*.cu")
+    list(APPEND DETNN_SOURCES ${_s})
+  endforeach()
+  file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/kernels/vendor/*.cpp")
+  list(APPEND DETNN_SOURCES ${_s})
+endif()
+list(REMOVE_DUPLICATES DETNN_SOURCES)
+
+add_library(detnn STATIC ${DETNN_SOURCES})
+add_dependencies(detnn detnn_git_info)
+target_include_directories(detnn PUBLIC
+  $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}>
+  $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+  $<BUILD_INTERFACE:${CMAKE_BINARY_DIR}/generated>
+  $<INSTALL_INTERFACE:include>)
+target_link_libraries(detnn PUBLIC detnn_fp Threads::Threads PRIVATE nlohmann_json::nlohmann_json OpenSSL::Crypto)
+target_compile_options(detnn PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter>)
+target_compile_definitions(detnn PRIVATE
+  DETNN_VERSION_STRING="${PROJECT_VERSION}"
+  DETNN_CXX_COMPILER="${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}"
+  DETNN_HOST_FLAGS="${DETNN_HOST_FP_FLAGS}$<$<BOOL:${DETNN_NATIVE}>: -march=native>"
+  DETNN_CUDA_FLAGS="${DETNN_CUDA_FP_FLAGS}"
+  DETNN_BUILD_TYPE="${CMAKE_BUILD_TYPE}")
+if(DETNN_HAVE_CUDA)
+  target_compile_definitions(detnn PUBLIC DETNN_HAVE_CUDA=1)
+  target_compile_definitions(detnn PRIVATE DETNN_CUDA_ARCHS="${CMAKE_CUDA_ARCHITECTURES}")
+  target_include_directories(detnn PUBLIC ${CUDNN_INCLUDE_DIR} ${NCCL_INCLUDE_DIR})
+  target_link_libraries(detnn PUBLIC CUDA::cudart CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY} ${NCCL_LIBRARY})
+  set_target_properties(detnn PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
+  target_compile_options(detnn PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-lineinfo --expt-relaxed-constexpr>)
+endif()

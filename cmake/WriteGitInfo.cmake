@@ -1,0 +1,26 @@
+# Writes OUT with the git commit of SOURCE_DIR and whether the tree was dirty; rewrites it
+# only when it changes so that a build without changes recompiles nothing.
+set(commit "unknown")
+set(dirty "false")
+find_package(Git QUIET)
+if(GIT_FOUND)
+  execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SOURCE_DIR} rev-parse HEAD
+                  OUTPUT_VARIABLE out RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(rc EQUAL 0)
+    set(commit "${out}")
+    execute_process(COMMAND ${GIT_EXECUTABLE} -C ${SOURCE_DIR} status --porcelain --untracked-files=no
+                    OUTPUT_VARIABLE st RESULT_VARIABLE rc2 ERROR_QUIET)
+    if(rc2 EQUAL 0 AND NOT st STREQUAL "")
+      set(dirty "true")
+    endif()
+  endif()
+endif()
+set(text "#pragma once\n#define DETNN_GIT_COMMIT \"${commit}\"\n#define DETNN_GIT_DIRTY ${dirty}\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+else()
+  set(old "")
+endif()
+if(NOT old STREQUAL text)
+  file(WRITE "${OUT}" "${text}")
+endif()

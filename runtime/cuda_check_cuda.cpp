@@ -1,0 +1,18 @@
+#include <string>
+
+#include "runtime/cuda_check.h"
+
+namespace detnn::detail {
+
+void throw_library_error(ErrorCode code, const char* library, long status, const char* status_text,
+                         const char* expr, const char* file, int line) {
+  throw Error(code, concat(library, " error ", status, " (", status_text ? status_text : "?",
+                           ") in ", expr, " at ", file, ":", line));
+}
+
+const char* cublas_status_text(cublasStatus_t status) {
+  // cublasGetStatusString exists since CUDA 11.4; the name is more useful than the number.
+  return cublasGetStatusString(status);
+}
+
+}  // namespace detnn::detail

@@ -1,0 +1,57 @@
+#include "runtime/environment.h"
+
+#include <nlohmann/json.hpp>
+
+#include "detnn_git_info.h"
+#include "runtime/device.h"
+#include "runtime/thread_pool.h"
+
+#ifdef DETNN_HAVE_CUDA
+#include "runtime/environment_cuda.h"
+#endif
+
+namespace detnn {
+
+const char* version_string() { return DETNN_VERSION_STRING; }
+const char* git_commit() { return DETNN_GIT_COMMIT; }
+bool git_dirty() { return DETNN_GIT_DIRTY; }
+
+std::string environment_fingerprint_json(int indent) {
+  nlohmann::ordered_json j;
+  j["detnn"] = {{"version", version_string()}, {"git_commit", git_commit()}, {"git_dirty", git_dirty()}};
+  nlohmann::ordered_json build;
+  build["type"] = DETNN_BUILD_TYPE;
+  build["cxx_compiler"] = DETNN_CXX_COMPILER;
+  build["host_flags"] = DETNN_HOST_FLAGS;
+#ifdef DETNN_HAVE_CUDA
+  build["cuda"] = true;
+  build["cuda_flags"] = DETNN_CUDA_FLAGS;
+  build["cuda_architectures"] = DETNN_CUDA_ARCHS;
+#else
+  build["cuda"] = false;
+#endif
+  j["build"] = build;
+#ifdef DETNN_HAVE_CUDA
+  j["cuda"] = cuda_detail::cuda_library_versions();
+#else
+  j["cuda"] = nullptr;
+#endif
+  j["cpu_threads"] = num_threads();
+  nlohmann::ordered_json devices = nlohmann::ordered_json::array();
+  for (const DeviceInfo& d : list_devices()) {
+    nlohmann::ordered_json e;
+    e["device"] = d.device.to_string();
+    e["name"] = d.name;
+    e[d.device.is_cuda() ? "multiprocessors" : "hardware_threads"] = d.compute_units;
+    e["memory_bytes"] = d.total_memory;
+    if (d.device.is_cuda()) {
+      e["compute_capability"] = std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor);
+      e["pci_bus_id"] = d.pci_bus_id;
+    }
+    devices.push_back(e);
+  }
+  j["devices"] = devices;
+  return j.dump(indent);
+}
+
+}  // namespace detnn

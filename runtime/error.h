@@ -1,0 +1,62 @@
+// detnn::Error and the checks that throw it. Internal code throws; the C API catches
+// everything and turns it into a detnn_status (DESIGN §5). Only tools exit.
+#pragma once
+
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace detnn {
+
+// Mirrors detnn_status in include/detnn/detnn.h (same values), minus DETNN_OK.
+enum class ErrorCode : int {
+  invalid_argument = 1,  // a caller passed something impossible: shapes, sizes, options
+  out_of_memory = 2,     // the allocator could not satisfy a request even after freeing its cache
+  cuda = 3,              // the CUDA runtime or driver reported an error
+  cublas = 4,
+  cudnn = 5,
+  nccl = 6,
+  io = 7,                // a file could not be opened, read or written
+  format = 8,            // a file or document is malformed (safetensors, JSON, IDX ...)
+  unsupported = 9,       // valid request the build or the mode cannot do (e.g. no CUDA)
+  internal = 10,         // a detnn bug: an invariant did not hold
+};
+
+const char* error_code_name(ErrorCode code);
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+namespace detail {
+// Streams every argument into one string, so checks can say what was wrong with values.
+template <typename... Args>
+std::string concat(const Args&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  return os.str();
+}
+[[noreturn]] void throw_check_failure(ErrorCode code, const char* expr, const char* file, int line,
+                                      const std::string& message);
+}  // namespace detail
+
+}  // namespace detnn
+
+// DETNN_CHECK(cond, code, message parts...): throws detnn::Error with the parts, the failed
+// condition, file and line. For user errors the message must name what was wrong.
+#define DETNN_CHECK(cond, code, ...)                                                          \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      ::detnn::detail::throw_check_failure(::detnn::ErrorCode::code, #cond, __FILE__, __LINE__, \
+                                           ::detnn::detail::concat(__VA_ARGS__));             \
+    }                                                                                         \
+  } while (0)
+
+#define DETNN_THROW(code, ...) \
+  throw ::detnn::Error(::detnn::ErrorCode::code, ::detnn::detail::concat(__VA_ARGS__))

@@ -1,0 +1,65 @@
+// The canonical reduction rules of DESIGN §3, as host/device building blocks.
+//
+//  - A leaf is up to kReductionLeaf consecutive elements summed sequentially from 0.0f.
+//  - Partials are combined by the pairwise rule: at each level element 2i+1 is added to element
+//    2i (left + right) and an odd last element is carried up unchanged. Equivalently, node j of
+//    level l is the sum of the level-0 values [j*2^l, (j+1)*2^l): any aligned power-of-two group
+//    can be reduced on its own (one CUDA block, one rank's chunks) and combined later with the
+//    same bits. That is what makes the results independent of launch shapes and rank counts.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/hd.h"
+
+namespace detnn {
+
+constexpr int64_t kReductionLeaf = 256;
+
+DETNN_HD float sequential_sum(const float* x, int64_t n) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n; ++i) acc = acc + x[i];
+  return acc;
+}
+
+// Pairwise rule over v[0..n), in place; returns the result (0.0f for n == 0).
+DETNN_HD float pairwise_combine_in_place(float* v, int64_t n) {
+  if (n == 0) return 0.0f;
+  while (n > 1) {
+    const int64_t half = n / 2;
+    for (int64_t i = 0; i < half; ++i) v[i] = v[2 * i] + v[2 * i + 1];
+    if (n & 1) v[half] = v[n - 1];
+    n = half + (n & 1);
+  }
+  return v[0];
+}
+
+// The pairwise rule fed one value at a time (a binary counter of partial sums): gives exactly
+// the bits of pairwise_combine_in_place over the same sequence. Used for streams of unknown
+// length, e.g. gradient accumulation over passes (DESIGN §3) and chunk partials on the GPU.
+struct PairwiseStack {
+  static constexpr int kDepth = 64;  // enough for 2^64 values
+  float level_sum[kDepth];
+  int top = 0;
+  uint64_t count = 0;
+
+  DETNN_HD void push(float x) {
+    level_sum[top++] = x;
+    ++count;
+    // Each trailing zero bit of the new count closes one complete left+right pair.
+    for (uint64_t m = count; (m & 1) == 0; m >>= 1) {
+      level_sum[top - 2] = level_sum[top - 2] + level_sum[top - 1];
+      --top;
+    }
+  }
+  // The incomplete groups left on the stack are combined right to left: a shorter right group
+  // is what the pairwise rule carries up until it meets its left neighbour.
+  DETNN_HD float result() const {
+    if (top == 0) return 0.0f;
+    float acc = level_sum[top - 1];
+    for (int i = top - 2; i >= 0; --i) acc = level_sum[i] + acc;
+    return acc;
+  }
+};
+
+}  // namespace detnn

@@ -1,0 +1,42 @@
+// Helpers shared by the test suites: seeded random inputs, bit comparison, GPU presence.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace detnn::test {
+
+// Uniform floats in [lo, hi) from a seeded std::mt19937 (test inputs only; the library
+// itself draws from Philox).
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+inline uint32_t float_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+
+// Index of the first element whose bits differ, or -1 when all bits are equal.
+long long first_bit_difference(const float* a, const float* b, size_t n);
+
+// True when a CUDA device is usable by this process (always false in a CPU-only build).
+bool cuda_device_present();
+
+}  // namespace detnn::test
+
+// At the top of every gpu test: skips visibly (ctest counts it as skipped) without a device.
+#define DETNN_REQUIRE_GPU()                                                    \
+  do {                                                                         \
+    if (!::detnn::test::cuda_device_present()) GTEST_SKIP() << "no CUDA device present"; \
+  } while (0)
+
+namespace detnn::test {
+// DETNN_TEST_QUICK=1 (set by tools/gpu-check under compute-sanitizer, which runs kernels 10-100x
+// slower) shrinks the large sizes of gpu tests; the small and odd sizes stay.
+bool quick_mode();
+inline int64_t scaled_size(int64_t n) { return quick_mode() && n > (1 << 16) ? n / 16 + 1 : n; }
+}  // namespace detnn::test
