@@ -59,9 +59,12 @@ void read_exactly(int fd, uint64_t offset, void* dest, uint64_t size, const std:
 }  // namespace
 
 int64_t SafetensorsTensor::element_count() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  // A zero dimension first: [2^62, 2^62, 0] is empty, and multiplying in order would overflow.
+  uint64_t n = 1;
+  for (int64_t d : shape)
+    if (d == 0) return 0;
+  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return static_cast<int64_t>(n);
 }
 
 const SafetensorsTensor* SafetensorsFile::find(const std::string& name) const {

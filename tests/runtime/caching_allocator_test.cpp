@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -238,13 +239,18 @@ TEST(CachingAllocator, FreeBlocksAreNotReusedOnAnotherStream) {
   void* r = allocator.allocate(2 * MiB, kStream);
   EXPECT_EQ(r, p);
   EXPECT_EQ(device.malloc_count(), 2u);
+  // The other direction too (the pool is ordered by stream first, so both sides matter).
+  allocator.free(q);
+  void* u = allocator.allocate(2 * MiB, kStream);
+  EXPECT_NE(u, q);
+  EXPECT_EQ(device.malloc_count(), 3u);
 
   // The free tail of a small segment belongs to its stream too.
-  void* s = allocator.allocate(512, kStream);
-  void* t = allocator.allocate(512, kOtherStream);
-  EXPECT_EQ(device.malloc_count(), 4u);
+  void* s = allocator.allocate(512, kOtherStream);
+  void* t = allocator.allocate(512, kStream);
+  EXPECT_EQ(device.malloc_count(), 5u);
   EXPECT_NE(address(t), address(s) + 512);
-  for (void* x : {q, r, s, t}) allocator.free(x);
+  for (void* x : {r, u, s, t}) allocator.free(x);
 }
 
 TEST(CachingAllocator, RecordedStreamDelaysReuseUntilItsEventCompletes) {
@@ -519,7 +525,7 @@ TEST(CachingAllocator, DoubleFreeAndUnknownPointersAreInternalErrors) {
 
 TEST(CachingAllocator, ThreadsAllocatingAndFreeingKeepStatsConsistent) {
   constexpr int kThreads = 4;
-  constexpr int kIterations = 2000;
+  constexpr int kIterations = 20000;
   FakeRawDevice device(std::size_t{1} << 30);
   CachingAllocator allocator(device, CachingMode::caching);
 
@@ -529,7 +535,9 @@ TEST(CachingAllocator, ThreadsAllocatingAndFreeingKeepStatsConsistent) {
   std::atomic<int> overlaps{0};
   std::atomic<std::uint64_t> total_allocations{0};
 
+  std::latch start(kThreads);  // all threads run together, not one after another
   auto worker = [&](int index) {
+    start.arrive_and_wait();
     std::mt19937 gen(static_cast<std::uint32_t>(index + 1));
     const StreamId stream = static_cast<StreamId>(index + 1);
     std::vector<std::pair<void*, std::size_t>> mine;

@@ -176,7 +176,9 @@ TEST(Safetensors, AcceptsUnpaddedHeadersAndAnyRegionOrder) {
 
 TEST(Safetensors, ZeroDimensionMakesEvenHugeShapesEmpty) {
   auto bytes = file_with_header("{" + f32_entry("z", "[4294967296,4294967296,0]", 0, 0) + "}", 0);
-  EXPECT_EQ(parse_safetensors(bytes, "memory").tensors.at(0).bytes.size(), 0u);
+  SafetensorsFile file = parse_safetensors(bytes, "memory");
+  EXPECT_EQ(file.tensors.at(0).bytes.size(), 0u);
+  EXPECT_EQ(file.tensors.at(0).element_count(), 0);
 }
 
 // ---- writer arguments ----

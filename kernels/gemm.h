@@ -1,0 +1,43 @@
+// GEMM in the layouts the layers need (NN, NT, TN), with an optional bias added after the dot
+// product. DESIGN §3: each C element is one fmaf chain over k = 0..K-1 from 0.0f; tiles over K
+// are fine, splitting K across threads is not. The bits do not depend on the thread count,
+// the launch shape, or on M (a row's result is the same whatever other rows are computed).
+#pragma once
+
+#include <cstdint>
+
+#ifdef DETNN_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace detnn::kernels {
+
+enum class Trans : uint8_t { N, T };
+
+// C[m, n] = sum_k opA[m, k] * opB[k, n]  (+ bias[n] when bias != nullptr), all row-major.
+// opA = A ([m, k], lda >= k) for Trans::N, or A^T (A is [k, m], lda >= m) for Trans::T;
+// likewise opB = B ([k, n], ldb >= n) or B^T (B is [n, k], ldb >= k). ldc >= n.
+// k == 0 gives C = 0 (+ bias). Throws Error(invalid_argument) naming bad sizes/strides.
+// C must not alias A, B or bias.
+void gemm_cpu(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+              const float* b, int64_t ldb, float* c, int64_t ldc, const float* bias = nullptr);
+
+// `batch` independent GEMMs: matrix i uses a + i*stride_a, b + i*stride_b, c + i*stride_c
+// (bias shared). Used for per-chunk weight-gradient partials.
+void gemm_batched_cpu(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
+                      int64_t lda, int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b,
+                      float* c, int64_t ldc, int64_t stride_c, int64_t batch,
+                      const float* bias = nullptr);
+
+#ifdef DETNN_HAVE_CUDA
+// Strict CUDA versions: the same bits as the CPU. Device pointers, asynchronous on `stream`.
+void gemm_cuda(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float* c, int64_t ldc, const float* bias,
+               cudaStream_t stream);
+void gemm_batched_cuda(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
+                       int64_t lda, int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b,
+                       float* c, int64_t ldc, int64_t stride_c, int64_t batch, const float* bias,
+                       cudaStream_t stream);
+#endif
+
+}  // namespace detnn::kernels
