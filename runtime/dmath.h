@@ -1,45 +1,51 @@
 // Deterministic float32 transcendental functions (DESIGN §2.3): the same bits on the host
 // (x86-64, any libm) and on CUDA devices.
 //
-// Every function is built only from IEEE-rounded + - * /, fmaf (one rounding), sqrt,
-// comparisons, integer and bit operations, with coefficients written as hex-float literals.
-// No libm call, no CUDA math intrinsic other than the correctly rounded __fmaf_rn,
-// __fdiv_rn and __fsqrt_rn, no table in memory. Every intended multiply-add is an explicit
-// fma(); the code also relies on the §2.1 flags (no contraction of the other products and
-// sums). NaN results are always the canonical quiet NaN 0x7fc00000 (an x86 and a GPU
-// produce different NaN bits from arithmetic, so no NaN here comes from arithmetic).
+// Every function is built only from IEEE-rounded + - * /, fma (one rounding), sqrt,
+// comparisons, integer and bit operations, with coefficients written as hex-float literals:
+// no libm call, no CUDA math function other than the correctly rounded __fmaf_rn, __fdiv_rn
+// and __fsqrt_rn, no table in memory. Every intended multiply-add is an explicit fma(); the
+// remaining products and sums rely on the §2.1 flags (no contraction). NaN results are
+// always the canonical quiet NaN kNanBits = 0x7fc00000 (x86 and CUDA make different NaN
+// bits from arithmetic, so no NaN result here comes from arithmetic).
 //
-// Accuracy: max error in ulps of the exact result, measured against the x86-64 80-bit long
-// double libm (ulp = spacing of floats at the exact value; below the normal range the
-// spacing 2^-149). Bounds asserted by tests/runtime/dmath_test.cpp (kMaxUlp below);
-// "exhaustive" rows were measured over every float of the domain by
-// tests/runtime/dmath_slow_test.cpp.
+// Accuracy: max error in ulps of the exact value, measured against the x86-64 80-bit long
+// double libm; ulp = the spacing of floats in the exact value's binade. The bounds are the
+// constants kMaxUlp / kMaxUlpSubnormal below, asserted by tests/runtime/dmath_test.cpp
+// (~1M inputs per function) and tests/runtime/dmath_slow_test.cpp (every float).
 //
-//   function   domain swept                        max ulp   sweep
-//   exp        all floats                          0.51      exhaustive
-//   exp2       all floats                          0.51      exhaustive
-//   expm1      all floats                          0.53      exhaustive
-//   log        all floats                          0.52      exhaustive
-//   log1p      all floats                          0.56      exhaustive
-//   tanh       all floats                          1.22      exhaustive
-//   erf        all floats                          1.05      exhaustive
-//   sin, cos   all floats (any |x|, see below)     0.55      exhaustive
-//   sinpi      all floats                          0.53      exhaustive
-//   cospi      all floats                          0.53      exhaustive
-//   pow        x in (0, inf), |y*log x| < 104      0.53      ~10^8 pairs, random and
-//              (beta^t: beta in [0.5,1), t<=1e7)             Adam beta^t grids
-//   sqrt       correctly rounded (IEEE sqrt)       0.5
+//   function  domain swept (exhaustive: all 2^32 floats)   max ulp  method
+//   exp       all floats                                   0.509    x = k ln2 + r, |r| <= ln2/2
+//   exp2      all floats                                   0.508    x = k + r, r ln2 as double-float
+//   expm1     all floats                                   0.540    2^k ((1 - 2^-k) + expm1(r))
+//   log       all floats                                   0.552    fdlibm split, s = f/(2+f)
+//   log1p     all floats                                   0.552    log(1 + x) + (1 + x - u)/u
+//   tanh      all floats                                   0.525    t/(t + 2), t = expm1(2|x|)
+//   erf       all floats                                   0.637    3 pieces, see erf()
+//   sin, cos  all floats (any |x|)                         0.568    Cody-Waite / Payne-Hanek
+//   sinpi     all floats                                   0.526    exact reduction to |r| <= 1/4
+//   cospi     all floats                                   0.525    exact reduction to |r| <= 1/4
+//   sqrt      all floats                                   0.5      IEEE sqrt (correctly rounded)
+//   pow       x > 0 with |y log x| <= 104, beta^t          0.510    exp(y log x), double-float log
+//             (10^8 random pairs; t <= 10^7), x < 0 for integer y
+//   results below FLT_MIN (exp, exp2, pow, sinpi(tiny)): 0.77 (kMaxUlpSubnormal) -- the
+//   result is rounded to 24 bits, then once more when scaled into the subnormal range.
 //
-// Re-measure: build the slow tests and run
-//   detnn_slow_tests --gtest_filter='DmathSlow.*'
-// (about N minutes with 2 threads); each test prints the measured maximum. Update this
-// table and kMaxUlp together.
+// Re-measure: `detnn_slow_tests --gtest_filter='DmathSlow.*'` (about 4 core-minutes per
+// function; each test prints its maximum and where it occurs), or the fast sweeps in
+// `detnn_tests --gtest_filter='Dmath.*'`. Change the table and kMaxUlp together.
 //
-// sin/cos reduce |x| < 2^16 with a three-part Cody–Waite reduction by pi/2 (fma products,
-// exact first step); larger |x| use an exact Payne–Hanek reduction with 96 bits of 2/pi
-// (integer arithmetic, the bits as literals), so the bound holds for every float.
-// sinpi/cospi reduce exactly. pow(x, y) computes log x as a double-float (about 2^-40
-// relative), y*log x as a double-float and exp of it, so its error does not grow with |y|.
+// Polynomials: minimax (Remez exchange or Lawson iteration in mpmath) for the relative error
+// of the final result, coefficients rounded to float one at a time with the others refit;
+// each comment gives the degree and the max error of the float polynomial. Terms that would
+// lose more than ~1/16 ulp (1 + r, f - f^2/2, the pi r head of sinpi, ...) are carried as
+// double-floats with fma-based exact products and TwoSum, so most functions round once at
+// the end.
+//
+// sin/cos: |x| < 2^16 reduce by Cody-Waite with pi/2 in three parts (the first step exact,
+// the second error-free); larger |x| use an exact Payne-Hanek reduction (96 bits of 2/pi as
+// integer literals, 120-bit product), so the bound holds for every float, including the
+// floats closest to multiples of pi/2 (|x mod pi/2| down to 1.6e-9).
 #pragma once
 
 #include <cstdint>
@@ -56,13 +62,16 @@
 
 namespace detnn::dmath {
 
-// Documented bounds (max ulp); the tests fail when a function gets worse than these.
+// Documented bounds (max ulp, normal results); the tests fail when a function gets worse.
 struct UlpBounds {
-  float exp = 0.51f, exp2 = 0.51f, expm1 = 0.53f, log = 0.52f, log1p = 0.56f;
-  float tanh = 1.22f, erf = 1.05f, sin = 0.55f, cos = 0.55f, sinpi = 0.53f, cospi = 0.53f;
-  float pow = 0.53f, sqrt = 0.5f;
+  float exp = 0.51f, exp2 = 0.51f, expm1 = 0.55f, log = 0.56f, log1p = 0.56f;
+  float tanh = 0.53f, erf = 0.64f, sin = 0.57f, cos = 0.57f, sinpi = 0.53f, cospi = 0.53f;
+  float pow = 0.52f, sqrt = 0.5f;
 };
 inline constexpr UlpBounds kMaxUlp{};
+// Results below FLT_MIN (exp, exp2, pow and sinpi can produce them from a normal
+// intermediate): one more rounding when scaling into the subnormal range.
+inline constexpr float kMaxUlpSubnormal = 0.77f;
 
 // The bits of every NaN result.
 inline constexpr uint32_t kNanBits = 0x7fc00000u;
@@ -165,28 +174,6 @@ constexpr float kLn2Head = 0x1.62e400p-1f;
 constexpr float kLn2Mid = 0x1.7f7d1cp-20f;
 constexpr float kLn2Tail = 0x1.ef357ap-45f;
 
-// exp(r) - 1 - r = r^2 * P(r) on |r| <= 0.3467: minimax for the relative error of exp(r),
-// degree 4 (total degree 6), float coefficients refit one at a time. Max error 2^-28.2.
-DETNN_HD float expm1_r_poly(float r) {
-  float p = fma(0x1.6ac5d4p-10f, r, 0x1.123dcap-7f);
-  p = fma(p, r, 0x1.555858p-5f);
-  p = fma(p, r, 0x1.55548cp-3f);
-  return fma(p, r, 0x1.fffffcp-2f);
-}
-
-// exp(r + rl) for |r| <= 0.3467 and a small correction |rl| <= 2^-16, as y in
-// [0.70, 1.42]: 1 + r is formed exactly, so only the final addition rounds at y's scale.
-DETNN_HD float exp_reduced(float r, float rl) {
-  float z = r * r;
-  float z_lo = fma(r, r, -z);
-  float p = expm1_r_poly(r);
-  float t = fma(z, p, r);  // exp(r) - 1, good enough to scale rl
-  float q = fma(z, p, fma(0.5f, z_lo, fma(rl, t, rl)));  // exp(r + rl) - 1 - r
-  float s, e;
-  fast_two_sum(1.0f, r, s, e);
-  return s + (e + q);
-}
-
 // expm1(r) = r + r^2/2 + r^3 * P(r) on |r| <= 0.3467: minimax for the relative error of
 // expm1, degree 4 (total degree 7), max error 2^-31.
 DETNN_HD float expm1_cubic_poly(float r) {
@@ -196,17 +183,49 @@ DETNN_HD float expm1_cubic_poly(float r) {
   return fma(p, r, 0x1.555554p-3f);
 }
 
-// a + expm1(r + rl) for |r| <= 0.3467, |rl| <= 2^-24 |r| and an exact a (0, or
-// |a| >= 1/2): a, r and r^2/2 are summed error-free, so the result rounds once at its own
-// scale however the terms cancel.
-DETNN_HD float expm1_kernel(float a, float r, float rl) {
+// (a + a_lo) + expm1(r + rl) for |r| <= 0.3467, |rl| <= 2^-16, an exact a (0, or
+// |a| >= 1/2) and a tiny a_lo: a, r and r^2/2 are summed error-free, so the result rounds
+// once at its own scale however the terms cancel.
+// The result as hi + lo, or rounded (expm1_kernel).
+DETNN_HD void expm1_kernel_split(float a, float a_lo, float r, float rl, float& hi, float& lo) {
   float z = r * r;
   float z_lo = fma(r, r, -z);
-  float cubic = fma(z * r, expm1_cubic_poly(r), fma(0.5f, z_lo, fma(rl, r, rl)));
+  float p = expm1_cubic_poly(r);
+  float t = fma(z, fma(r, p, 0.5f), r);  // ~expm1(r), to scale rl: expm1(r + rl) ~ t + rl (1 + t)
+  float c = z * r;  // r^3 = c + c_lo
+  float c_lo = fma(z, r, -c) + z_lo * r;
+  float cubic = fma(c, p, fma(c_lo, p, fma(0.5f, z_lo, fma(rl, t, rl))));
   float s1, e1, s2, e2;
   two_sum(a, r, s1, e1);
   two_sum(s1, 0.5f * z, s2, e2);
-  return s2 + (e2 + (e1 + cubic));
+  fast_two_sum(s2, e2 + (e1 + (a_lo + cubic)), hi, lo);
+}
+DETNN_HD float expm1_kernel(float a, float a_lo, float r, float rl) {
+  float hi, lo;
+  expm1_kernel_split(a, a_lo, r, rl, hi, lo);
+  return hi;
+}
+
+// exp(r + rl) = 1 + expm1(r + rl), in [0.70, 1.42].
+DETNN_HD float exp_reduced(float r, float rl) { return expm1_kernel(1.0f, 0.0f, r, rl); }
+
+// x = k ln2 + r + r_lo (|r| <= 0.3467) and a + a_lo = 1 - 2^-k, so that
+// expm1(x) = 2^k * ((a + a_lo) + expm1(r + r_lo)). For |x| <= 89 (k = 0 gives a = 0).
+struct Expm1Reduced {
+  float a, a_lo, r, r_lo;
+  int k;
+};
+DETNN_HD Expm1Reduced expm1_reduce(float x) {
+  Expm1Reduced e;
+  float kf = round_product(x, kLog2e);
+  e.k = static_cast<int>(kf);
+  float r_hi = fma(-kf, kLn2Hi, x);  // exact
+  e.r = fma(-kf, kLn2Lo, r_hi);
+  e.r_lo = fma(-kf, kLn2Lo, r_hi - e.r);
+  // 1 - 2^-k is exact for |k| <= 24; beyond, 2^-k only nudges the rounding
+  e.a = e.k > 24 ? 1.0f : 1.0f - pow2i(-e.k);
+  e.a_lo = e.k > 24 ? -pow2i(e.k > 126 ? -126 : -e.k) : 0.0f;
+  return e;
 }
 
 // k*ln2 + log(1 + f) + c for f in [sqrt(1/2) - 1, sqrt(2) - 1), |c| tiny. With
@@ -214,7 +233,10 @@ DETNN_HD float expm1_kernel(float a, float r, float rl) {
 // (the fdlibm decomposition: the leading f - h is formed exactly, s only scales the small
 // tail). R/z: minimax degree 3 on z in [0, 0.0295], max error 2^-35.
 DETNN_HD float log_kernel(float f, int k, float c) {
-  float s = div(f, 2.0f + f);
+  float d, d_err;  // d + d_err == 2 + f
+  fast_two_sum(2.0f, f, d, d_err);
+  float s = div(f, d);
+  float s_lo = div(fma(-s, d_err, fma(-s, d, f)), d);  // s + s_lo ~ f/(2+f) to 2^-46
   float z = s * s;
   float rz = fma(0x1.f13b20p-3f, z, 0x1.23d3e0p-2f);
   rz = fma(rz, z, 0x1.999c26p-2f);
@@ -226,8 +248,9 @@ DETNN_HD float log_kernel(float f, int k, float c) {
   float kf = static_cast<float>(k);
   float a, a_err;  // a + a_err == k*kLn2Head + f exactly
   fast_two_sum(kf * kLn2Head, f, a, a_err);
-  float tail = fma(s, h + r, c) - h_lo;
-  tail = fma(kf, kLn2Mid, tail);
+  // tail = s*(h + r) + c - h_lo + k*(ln2 - kLn2Head), the largest product added last
+  float tail = fma(kf, kLn2Mid, fma(s_lo, h + r, fma(s, h_lo, c)) - h_lo);
+  tail = fma(s, h, fma(s, r, tail));
   float v, v_err;  // v + v_err == a - h exactly
   two_sum(a, -h, v, v_err);
   return v + (v_err + (a_err + tail));
@@ -262,8 +285,8 @@ constexpr float kPio2B = -0x1.777a5cp-25f;
 constexpr float kPio2C = -0x1.ee59dap-50f;
 constexpr float kCodyWaiteLimit = 0x1p16f;
 
-// Cody–Waite for |x| < 2^16: j = round(x*2/pi) <= 41722, x - j*A is exact (fma product,
-// the difference is a multiple of 2^-25 below 1), the j*B step is error-free (TwoSum).
+// Cody-Waite for |x| < 2^16: j = round(x*2/pi) <= 41722; x - j*A is exact (fma product,
+// the difference a multiple of 2^-24 below 1), the j*B step is error-free (TwoSum).
 DETNN_HD ReducedArg reduce_pio2_small(float x) {
   float j = round_product(x, kTwoOverPi);
   float r1 = fma(-j, kPio2A, x);
@@ -297,7 +320,7 @@ DETNN_HD uint32_t two_over_pi_bits(int o) {
   return static_cast<uint32_t>(pair >> (32 - sh));
 }
 
-// Payne–Hanek for finite |x| >= 2^16: x = m * 2^e with a 24-bit integer m; the bits of
+// Payne-Hanek for finite |x| >= 2^16: x = m * 2^e with a 24-bit integer m; the bits of
 // 2/pi whose product with x is a multiple of 4 are skipped, the next 96 are multiplied by
 // m exactly (120-bit product), and the fraction of a quarter turn is kept to 62 bits.
 DETNN_HD ReducedArg reduce_pio2_large(float x) {
@@ -340,17 +363,24 @@ DETNN_HD ReducedArg reduce_pio2(float x) {
   return abs(x) < kCodyWaiteLimit ? reduce_pio2_small(x) : reduce_pio2_large(x);
 }
 
-// sin(hi + lo) for |hi| <= 0.79: hi + hi^3 * S(hi^2) + lo; S minimax degree 3 (rel. error
-// of sin 2^-32.5).
+// sin(hi + lo) for |hi| <= 0.79: hi + hi^3*(S0 + z*S1(z)) + lo*cos(hi), z = hi^2,
+// S0 = -1/6, S1 minimax degree 2 (rel. error of sin 2^-32). hi + hi^3*S0 is carried exactly
+// and rounded once with the rest.
 DETNN_HD float sin_kernel(float hi, float lo) {
+  const float s0_hi = -0x1.555556p-3f, s0_lo = 0x1.555556p-28f;  // -1/6
   float z = hi * hi;
   float z_lo = fma(hi, hi, -z);
   float c = z * hi;  // hi^3 = c + c_lo
   float c_lo = fma(z, hi, -c) + z_lo * hi;
-  float s = fma(0x1.7c090ep-19f, z, -0x1.a0590ep-13f);
-  s = fma(s, z, 0x1.111174p-7f);
-  s = fma(s, z, -0x1.555556p-3f);
-  return hi + fma(c, s, fma(c_lo, s, lo));
+  float s1 = fma(0x1.6d5c54p-19f, z, -0x1.a01252p-13f);
+  s1 = fma(s1, z, 0x1.11110cp-7f);
+  float u = fma(z, s1, s0_lo);  // S - s0_hi
+  float p = c * s0_hi;
+  float b, b_err;
+  fast_two_sum(hi, p, b, b_err);  // |p| < |hi|/9
+  float lo_cos = fma(-0.5f * z, lo, lo);  // lo * cos(hi)
+  float tail = fma(c, u, fma(c_lo, s0_hi, fma(c, s0_hi, -p) + lo_cos));
+  return b + (b_err + tail);
 }
 // cos(hi + lo) for |hi| <= 0.79: 1 - z/2 + z^2 * C(z) - hi*lo, z = hi^2; C minimax degree
 // 3 (rel. error 2^-37). 1 - z/2 is formed with its rounding error carried (fdlibm).
@@ -372,14 +402,32 @@ DETNN_HD float cos_kernel(float hi, float lo) {
 constexpr float kPiHi = 0x1.921fb6p+1f;
 constexpr float kPiLo = -0x1.777a5cp-24f;
 
-// sin(pi r), |r| <= 1/4: r*pi + r*z*S(z), z = r^2; S minimax degree 3 (2^-33.4).
+// The integer nearest to 2|x| (ties up) for 0 <= |x| < 2^24, as a float (all exact).
+DETNN_HD float nearest_half_turns(float ax) {
+  float j2 = 2.0f * ax;
+  float whole = static_cast<float>(static_cast<int>(j2));
+  return j2 - whole >= 0.5f ? whole + 1.0f : whole;
+}
+
+// sin(pi r), |r| <= 1/4: r*pi + r^3*(S0 + z*S1(z)), z = r^2, S0 = -pi^3/6, S1 minimax
+// degree 2 (2^-34). The two leading products are carried exactly and summed with one rounding.
 DETNN_HD float sinpi_kernel(float r) {
+  const float s0_hi = -0x1.4abbcep+2f, s0_lo = -0x1.896f94p-24f;  // -pi^3/6
   float z = r * r;
-  float s = fma(0x1.443a9ap-4f, z, -0x1.32adaap-1f);
-  s = fma(s, z, 0x1.466b78p+1f);
-  s = fma(s, z, -0x1.4abbcep+2f);
-  float t = fma(z, s, kPiLo);
-  return fma(r, kPiHi, r * t);
+  float z_lo = fma(r, r, -z);
+  float s1 = fma(0x1.4c6aacp-4f, z, -0x1.32cd42p-1f);
+  s1 = fma(s1, z, 0x1.466bc2p+1f);
+  float u = fma(z, s1, s0_lo);  // S - s0_hi
+  float c = z * r;              // r^3 = c + c_lo
+  float c_lo = fma(z, r, -c) + z_lo * r;
+  float a = r * kPiHi;
+  float a_err = fma(r, kPiHi, -a);
+  float p = c * s0_hi;
+  float p_err = fma(c, s0_hi, -p);
+  float b, b_err;
+  two_sum(a, p, b, b_err);
+  float tail = fma(c, u, fma(c_lo, s0_hi, fma(r, kPiLo, p_err + a_err)));
+  return b + (b_err + tail);
 }
 // cos(pi r), |r| <= 1/4: 1 - (pi^2/2) z + z^2*C(z); the z term as a double-float.
 DETNN_HD float cospi_kernel(float r) {
@@ -410,7 +458,7 @@ DETNN_HD void log_double_float(float x, float& out_hi, float& out_lo) {
   float rem = fma(-sh, d, f);  // exact remainder
   rem = fma(-sh, d_lo, rem);
   float sl = div(rem, d);
-  // log(1+f) = 2s + s*z*(2/3 + z*T(z)), z = s^2; T minimax degree 3 (2^-??)
+  // log(1+f) = 2s + s*z*(2/3 + z*T(z)), z = s^2; T minimax degree 3 (error 2^-43.7)
   float zh = sh * sh;
   float zl = fma(sh, sh, -zh) + (2.0f * sh) * sl;
   float tz = fma(0x1.9083fep-3f, zh, 0x1.c63da8p-3f);
@@ -482,22 +530,10 @@ DETNN_HD float expm1(float x) {
   if (x < -17.5f) return -1.0f;
   float ax = detail::abs(x);
   if (ax < 0x1p-25f) return x;
-  if (ax <= 0x1.62e430p-2f) return detail::expm1_kernel(0.0f, x, 0.0f);  // |x| <= ln2/2
-  // x = k ln2 + r, expm1(x) = 2^k * ((1 - 2^-k) + expm1(r))
-  float kf = detail::round_product(x, detail::kLog2e);
-  int k = static_cast<int>(kf);
-  float r_hi = detail::fma(-kf, detail::kLn2Hi, x);  // exact
-  float r = detail::fma(-kf, detail::kLn2Lo, r_hi);
-  float r_lo = detail::fma(-kf, detail::kLn2Lo, r_hi - r);  // r + r_lo ~ x - k ln2
-  if (k < -24) return detail::scale2(detail::expm1_kernel(1.0f, r, r_lo), k) - 1.0f;
-  float a;  // 1 - 2^-k, exact for |k| <= 24
-  if (k > 24) {
-    a = 1.0f;
-    r_lo = r_lo - detail::pow2i(k > 126 ? -126 : -k);
-  } else {
-    a = 1.0f - detail::pow2i(-k);
-  }
-  return detail::scale2(detail::expm1_kernel(a, r, r_lo), k);
+  if (ax <= 0x1.62e430p-2f) return detail::expm1_kernel(0.0f, 0.0f, x, 0.0f);  // |x| <= ln2/2
+  detail::Expm1Reduced e = detail::expm1_reduce(x);
+  if (e.k < -24) return detail::scale2(detail::expm1_kernel(1.0f, 0.0f, e.r, e.r_lo), e.k) - 1.0f;
+  return detail::scale2(detail::expm1_kernel(e.a, e.a_lo, e.r, e.r_lo), e.k);
 }
 
 // Natural logarithm: log(+-0) = -inf, log(x < 0) = NaN, log(inf) = inf.
@@ -535,24 +571,20 @@ DETNN_HD float tanh(float x) {
   float y;
   if (ax >= 9.1f) {
     y = 1.0f;
-  } else if (ax < 0.55f) {
-    float z = ax * ax;
-    // tanh(x) = x + x^3 P(x^2), P minimax degree 6 on [0, 0.55] (rel. error 2^-34)
-    float p = detail::fma(-0x1.33132ep-9f, z, 0x1.3f1a5cp-8f);
-    p = detail::fma(p, z, -0x1.352fcap-7f);
-    p = detail::fma(p, z, 0x1.684b5ap-6f);
-    p = detail::fma(p, z, -0x1.ba3674p-5f);
-    p = detail::fma(p, z, 0x1.111164p-3f);
-    p = detail::fma(p, z, -0x1.555556p-2f);
-    y = detail::fma(ax * z, p, ax);
   } else {
-    // t/(t + 2), t = expm1(2|x|), with the sum and the quotient carried to double-float
-    float t = expm1(2.0f * ax);
-    float d, d_err;
-    detail::fast_two_sum(t, 2.0f, d, d_err);  // t >= 2
-    float q = detail::div(t, d);
-    float rem = detail::fma(-q, d, t);  // exact
-    rem = detail::fma(-q, d_err, rem);
+    // t/(t + 2) with t = expm1(2|x|) = th + tl (2^-11 <= t < 2^27) carried as a double-float
+    detail::Expm1Reduced e = detail::expm1_reduce(2.0f * ax);
+    float th, tl;
+    detail::expm1_kernel_split(e.a, e.a_lo, e.r, e.r_lo, th, tl);
+    float scale = detail::pow2i(e.k);  // exact: k >= 0 and t is normal
+    th = th * scale;
+    tl = tl * scale;
+    float d, d_err;  // d + d_err == th + 2 + tl
+    detail::two_sum(th, 2.0f, d, d_err);
+    d_err = d_err + tl;
+    float q = detail::div(th, d);
+    float rem = detail::fma(-q, d, th);  // exact
+    rem = rem + detail::fma(-q, d_err, tl);
     y = q + detail::div(rem, d);
   }
   return detail::with_sign_of(y, x);
@@ -562,23 +594,70 @@ DETNN_HD float tanh(float x) {
 DETNN_HD float erf(float x) {
   if (detail::is_nan(x)) return detail::nan();
   float ax = detail::abs(x);
+  if (ax < 0x1p-60f) return detail::fma(x, 0x1.06eba8p-3f, x);  // 2x/sqrt(pi); keeps -0
   if (ax < 1.0f) {
-    // erf(x) = x + x*Q(x^2), Q minimax degree 7 on [0, 1] (rel. error 2^-29.8)
+    // erf(x) = x + x*Q(x^2), Q = c0 + z*(c1 + z*B(z)) minimax degree 7 on [0, 1] (rel. error
+    // 2^-29.8). Near |x| = 1 the last two Horner steps and the final sum cancel, so they are
+    // carried as double-floats.
+    using detail::fma;
+    const float c0 = 0x1.06eba8p-3f, c1 = -0x1.812740p-2f;
     float z = x * x;
-    float q = detail::fma(-0x1.6da542p-18f, z, 0x1.936f3ap-14f);
-    q = detail::fma(q, z, -0x1.af9024p-11f);
-    q = detail::fma(q, z, 0x1.54e800p-8f);
-    q = detail::fma(q, z, -0x1.b80a56p-6f);
-    q = detail::fma(q, z, 0x1.ce2d94p-4f);
-    q = detail::fma(q, z, -0x1.812740p-2f);
-    q = detail::fma(q, z, 0x1.06eba8p-3f);
-    return detail::fma(x, q, x);
+    float z_lo = fma(x, x, -z);
+    float b = fma(-0x1.6da542p-18f, z, 0x1.936f3ap-14f);
+    b = fma(b, z, -0x1.af9024p-11f);
+    b = fma(b, z, 0x1.54e800p-8f);
+    b = fma(b, z, -0x1.b80a56p-6f);
+    b = fma(b, z, 0x1.ce2d94p-4f);
+    float p = z * b;
+    float a, a_err;
+    detail::fast_two_sum(c1, p, a, a_err);  // |c1| > |p|
+    float a_lo = a_err + fma(z, b, -p) + z_lo * b;
+    float p2 = z * a;
+    float q, q_err;
+    detail::two_sum(c0, p2, q, q_err);
+    float q_lo = q_err + fma(z, a, -p2) + fma(z, a_lo, z_lo * a);
+    float m = x * q;
+    float s, e;
+    detail::fast_two_sum(x, m, s, e);  // |q| < 0.13
+    return s + (e + fma(x, q_lo, fma(x, q, -m)));
   }
   float y;
-  if (ax >= 3.92f) {
-    y = 1.0f;
+  if (ax < 2.0f) {
+    // erf(x) = erf(1.5) + t*C0 + t^2*Q(t), t = |x| - 1.5 (exact); erf(1.5) and C0 = erf'(1.5)
+    // as double-floats, Q minimax degree 8 on [-1/2, 1/2] (rel. error of erf 2^-29)
+    float t = ax - 1.5f;
+    float q = detail::fma(-0x1.10e748p-15f, t, 0x1.965236p-10f);
+    q = detail::fma(q, t, -0x1.381ca6p-9f);
+    q = detail::fma(q, t, -0x1.347a1cp-8f);
+    q = detail::fma(q, t, 0x1.3caeccp-6f);
+    q = detail::fma(q, t, -0x1.e73f74p-7f);
+    q = detail::fma(q, t, -0x1.6d5aecp-5f);
+    q = detail::fma(q, t, 0x1.1c2a10p-3f);
+    q = detail::fma(q, t, -0x1.6d5a96p-3f);
+    const float e0_hi = 0x1.eea556p-1f, e0_lo = -0x1.1d90a4p-26f;
+    const float c0_hi = 0x1.e72372p-4f, c0_lo = 0x1.ae092ap-30f;
+    float tt = t * t;
+    float tt_lo = detail::fma(t, t, -tt);
+    float p = t * c0_hi;
+    float s, e;
+    detail::fast_two_sum(e0_hi, p, s, e);  // |p| <= 0.06
+    float small = detail::fma(t, c0_lo, detail::fma(tt_lo, q, e0_lo));
+    small = e + (detail::fma(t, c0_hi, -p) + small);
+    y = s + detail::fma(tt, q, small);
+  } else if (ax < 3.92f) {
+    // erf(x) = 1 - exp(p(x)), p ~ log(erfc(x)): minimax in t = |x| - 3 on [2, 3.92],
+    // degree 7, weighted by erfc/erf (rel. error of erf 2^-29)
+    float t = ax - 3.0f;
+    float p = detail::fma(-0x1.57d58ap-17f, t, 0x1.65f03ep-15f);
+    p = detail::fma(p, t, -0x1.f8b562p-13f);
+    p = detail::fma(p, t, 0x1.64122ep-10f);
+    p = detail::fma(p, t, -0x1.e5a868p-8f);
+    p = detail::fma(p, t, -0x1.ea2f9cp-1f);
+    p = detail::fma(p, t, -0x1.9370b4p+2f);
+    p = detail::fma(p, t, -0x1.570d36p+3f);
+    y = -expm1(p);
   } else {
-    y = 1.0f - exp(-ax * ax) / (ax * 1.7724539f);  // PLACEHOLDER
+    y = 1.0f;  // erfc(x) < 2^-25 from x = 3.9193 on
   }
   return detail::with_sign_of(y, x);
 }
@@ -612,8 +691,7 @@ DETNN_HD float sinpi(float x) {
   } else if (ax >= 0x1p23f) {  // an integer: sin is zero
     v = 0.0f;
   } else {
-    float j2 = 2.0f * ax;  // exact
-    float j = ax < 0x1p22f ? (j2 + 0x1.8p23f) - 0x1.8p23f : j2;  // nearest integer to 2|x|
+    float j = detail::nearest_half_turns(ax);
     float r = detail::fma(-0.5f, j, ax);  // exact, |r| <= 1/4
     int q = static_cast<int>(j) & 3;
     v = (q & 1) ? detail::cospi_kernel(r) : detail::sinpi_kernel(r);
@@ -627,8 +705,7 @@ DETNN_HD float cospi(float x) {
   if (!detail::is_finite(x)) return detail::nan();
   float ax = detail::abs(x);
   if (ax >= 0x1p24f) return 1.0f;  // an even integer
-  float j2 = 2.0f * ax;
-  float j = ax < 0x1p22f ? (j2 + 0x1.8p23f) - 0x1.8p23f : j2;
+  float j = detail::nearest_half_turns(ax);
   float r = detail::fma(-0.5f, j, ax);
   int q = static_cast<int>(j) & 3;
   float v = (q & 1) ? detail::sinpi_kernel(r) : detail::cospi_kernel(r);

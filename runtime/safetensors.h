@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "runtime/dtype.h"
+#include "runtime/error.h"  // what the functions below throw
 
 namespace detnn {
 

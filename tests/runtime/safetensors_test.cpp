@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -105,7 +107,9 @@ void expect_round_trip(const SafetensorsFile& file, const Sample& s) {
     EXPECT_EQ(t.dtype, views[i].dtype);
     EXPECT_EQ(t.shape, views[i].shape);
     ASSERT_EQ(t.bytes.size(), static_cast<size_t>(t.element_count()) * dtype_size(t.dtype));
-    if (!t.bytes.empty()) EXPECT_EQ(std::memcmp(t.bytes.data(), views[i].data, t.bytes.size()), 0);
+    if (!t.bytes.empty()) {
+      EXPECT_EQ(std::memcmp(t.bytes.data(), views[i].data, t.bytes.size()), 0);
+    }
   }
   EXPECT_EQ(file.find("scalar")->element_count(), 1);
   EXPECT_EQ(file.find("empty")->element_count(), 0);
@@ -179,6 +183,32 @@ TEST(Safetensors, ZeroDimensionMakesEvenHugeShapesEmpty) {
   SafetensorsFile file = parse_safetensors(bytes, "memory");
   EXPECT_EQ(file.tensors.at(0).bytes.size(), 0u);
   EXPECT_EQ(file.tensors.at(0).element_count(), 0);
+}
+
+// A file written by Python's safetensors (tests/data, PyTorch reference results): we read it,
+// and what we write from it has the same data buffer and reads back to the same tensors.
+TEST(Safetensors, ReadsAndRewritesAFileFromPythonSafetensors) {
+  const std::string p = std::string(DETNN_TEST_DATA_DIR) + "/torch-reference/torch_reference.safetensors";
+  if (!fs::exists(p)) GTEST_SKIP() << p << " is absent";
+  std::ifstream in(p, std::ios::binary);
+  const std::vector<uint8_t> original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  SafetensorsFile file = read_safetensors(p);
+  ASSERT_FALSE(file.tensors.empty());
+  std::vector<SafetensorsTensorView> views;
+  for (const auto& t : file.tensors) views.push_back(t.view());
+  std::vector<uint8_t> ours = serialize_safetensors(views, file.metadata);
+  ASSERT_EQ(ours.size(), original.size());
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | original[i];
+  EXPECT_TRUE(std::equal(ours.begin() + 8 + n, ours.end(), original.begin() + 8 + n));
+  SafetensorsFile again = parse_safetensors(ours, "rewritten");
+  EXPECT_EQ(again.metadata, file.metadata);
+  ASSERT_EQ(again.tensors.size(), file.tensors.size());
+  for (size_t i = 0; i < file.tensors.size(); ++i) {
+    EXPECT_EQ(again.tensors[i].name, file.tensors[i].name);
+    EXPECT_EQ(again.tensors[i].shape, file.tensors[i].shape);
+    EXPECT_EQ(again.tensors[i].bytes, file.tensors[i].bytes);
+  }
 }
 
 // ---- writer arguments ----

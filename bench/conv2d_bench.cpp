@@ -1,0 +1,275 @@
+// Convolution: the CPU kernels on the MNIST CNN's convolutions (batch 128), and the strict CUDA
+// kernels against cuDNN's fastest FP32 algorithm (FMA math, no TF32) on the cifar_convnet
+// convolutions (batch 512): forward, backward-data, backward-filter. FLOPs = 2 * MACs of the
+// dense convolution (padding taps included, as cuDNN counts them); reported as GFLOP/s.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d.h"
+
+#ifdef DETNN_HAVE_CUDA
+#include <cudnn.h>
+
+#include "runtime/cuda_check.h"
+#endif
+
+namespace {
+
+using detnn::kernels::Conv2dParams;
+
+struct Shape {
+  const char* name;
+  int64_t batch, ci, hw, co, k, pad;
+};
+
+// MNIST CNN: conv 1->32 and 32->64, 3x3 pad 1, on 28x28 and 14x14.
+const Shape kMnist[] = {{"mnist_conv1_1to32_28", 128, 1, 28, 32, 3, 1},
+                        {"mnist_conv2_32to64_14", 128, 32, 14, 64, 3, 1}};
+// cifar_convnet at batch 512: 3x3 pad 1 throughout.
+const Shape kCifar[] = {{"cifar_3to32_32", 512, 3, 32, 32, 3, 1},
+                        {"cifar_32to64_32", 512, 32, 32, 64, 3, 1},
+                        {"cifar_32to64_16", 512, 32, 16, 64, 3, 1},
+                        {"cifar_64to64_16", 512, 64, 16, 64, 3, 1},
+                        {"cifar_64to256_8", 512, 64, 8, 256, 3, 1},
+                        {"cifar_256to256_8", 512, 256, 8, 256, 3, 1},
+                        {"cifar_256to256_4", 512, 256, 4, 256, 3, 1}};
+constexpr int64_t kChunk = 32;
+
+Conv2dParams params(const Shape& s) {
+  Conv2dParams p;
+  p.batch = s.batch, p.in_channels = s.ci, p.in_h = p.in_w = s.hw, p.out_channels = s.co;
+  p.kernel_h = p.kernel_w = s.k, p.pad_h = p.pad_w = s.pad;
+  return p;
+}
+
+double flops(const Conv2dParams& p) {
+  return 2.0 * p.output_size() * p.filter_size();
+}
+
+// Values in [-0.5, 0.5) from a 64-bit mix of (seed, index): cheap enough for the large cifar
+// tensors (the values only need to be varied, not statistically good).
+std::vector<float> inputs(int64_t n, uint32_t seed) {
+  std::vector<float> x(n);
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t z = (static_cast<uint64_t>(seed) << 40) + static_cast<uint64_t>(i) + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    x[i] = static_cast<float>(static_cast<uint32_t>(z >> 40)) * 0x1p-24f - 0.5f;
+  }
+  return x;
+}
+
+void report(benchmark::State& state, const Conv2dParams& p) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops(p) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+enum Pass { kForward = 0, kBackwardData = 1, kBackwardFilter = 2 };
+const char* const kPassNames[] = {"forward", "backward_data", "backward_filter"};
+
+void BM_Conv2dCpu(benchmark::State& state) {
+  const Shape& s = kMnist[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const Conv2dParams p = params(s);
+  auto x = inputs(p.input_size(), 1), w = inputs(p.weight_size(), 2), b = inputs(p.out_channels, 3);
+  auto dy = inputs(p.output_size(), 4);
+  std::vector<float> y(p.output_size()), dx(p.input_size()), dw(p.weight_size()), db(p.out_channels);
+  state.SetLabel(std::string(s.name) + " " + kPassNames[pass]);
+  for (auto _ : state) {
+    if (pass == kForward) detnn::kernels::conv2d_forward_cpu(p, x.data(), w.data(), b.data(), y.data());
+    if (pass == kBackwardData) detnn::kernels::conv2d_backward_data_cpu(p, dy.data(), w.data(), dx.data());
+    if (pass == kBackwardFilter)
+      detnn::kernels::conv2d_backward_filter_cpu(p, kChunk, x.data(), dy.data(), dw.data(), db.data());
+    benchmark::ClobberMemory();
+  }
+  report(state, p);
+}
+BENCHMARK(BM_Conv2dCpu)->ArgsProduct({{0, 1}, {0, 1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+#ifdef DETNN_HAVE_CUDA
+// Times device work with events; the benchmark reports the manual time.
+template <typename Body>
+void time_cuda(benchmark::State& state, Body&& body) {
+  cudaEvent_t start, stop;
+  DETNN_CUDA_CHECK(cudaEventCreate(&start));
+  DETNN_CUDA_CHECK(cudaEventCreate(&stop));
+  body();  // warm-up
+  DETNN_CUDA_CHECK(cudaDeviceSynchronize());
+  for (auto _ : state) {
+    DETNN_CUDA_CHECK(cudaEventRecord(start));
+    body();
+    DETNN_CUDA_CHECK(cudaEventRecord(stop));
+    DETNN_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    DETNN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    state.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+
+bool have_gpu(benchmark::State& state) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    state.SkipWithError("no CUDA device");
+    return false;
+  }
+  return true;
+}
+
+struct DeviceTensors {
+  float *x = nullptr, *w = nullptr, *b = nullptr, *y = nullptr, *dy = nullptr, *dx = nullptr;
+  float *dw = nullptr, *db = nullptr;
+  explicit DeviceTensors(const Conv2dParams& p) {
+    auto up = [](float** d, const std::vector<float>& h) {
+      DETNN_CUDA_CHECK(cudaMalloc(d, h.size() * sizeof(float)));
+      DETNN_CUDA_CHECK(cudaMemcpy(*d, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+    };
+    up(&x, inputs(p.input_size(), 1));
+    up(&w, inputs(p.weight_size(), 2));
+    up(&b, inputs(p.out_channels, 3));
+    up(&dy, inputs(p.output_size(), 4));
+    DETNN_CUDA_CHECK(cudaMalloc(&y, p.output_size() * sizeof(float)));
+    DETNN_CUDA_CHECK(cudaMalloc(&dx, p.input_size() * sizeof(float)));
+    DETNN_CUDA_CHECK(cudaMalloc(&dw, p.weight_size() * sizeof(float)));
+    DETNN_CUDA_CHECK(cudaMalloc(&db, p.out_channels * sizeof(float)));
+  }
+  ~DeviceTensors() {
+    for (float* d : {x, w, b, y, dy, dx, dw, db}) cudaFree(d);
+  }
+};
+
+// detnn strict: forward with bias; backward-filter = weight and bias partials per chunk of 32
+// + the pairwise combine (the full gradient, as a training step needs it).
+void BM_Conv2dCudaStrict(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const Shape& s = kCifar[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const Conv2dParams p = params(s);
+  DeviceTensors t(p);
+  state.SetLabel(std::string(s.name) + " " + kPassNames[pass]);
+  time_cuda(state, [&] {
+    if (pass == kForward) detnn::kernels::conv2d_forward_cuda(p, t.x, t.w, t.b, t.y, nullptr);
+    if (pass == kBackwardData) detnn::kernels::conv2d_backward_data_cuda(p, t.dy, t.w, t.dx, nullptr);
+    if (pass == kBackwardFilter)
+      detnn::kernels::conv2d_backward_filter_cuda(p, kChunk, t.x, t.dy, t.dw, t.db, nullptr);
+  });
+  report(state, p);
+}
+BENCHMARK(BM_Conv2dCudaStrict)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// cuDNN: the fastest algorithm cudnnFind*AlgorithmEx measures for FP32 with CUDNN_FMA_MATH
+// (no TF32, no tensor cores), with the workspace it asks for. Forward includes no bias (cuDNN's
+// convolution alone); backward-filter is the weight gradient alone.
+struct Cudnn {
+  cudnnHandle_t handle;
+  cudnnTensorDescriptor_t x, y;
+  cudnnFilterDescriptor_t w;
+  cudnnConvolutionDescriptor_t conv;
+  explicit Cudnn(const Conv2dParams& p) {
+    DETNN_CUDNN_CHECK(cudnnCreate(&handle));
+    DETNN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+    DETNN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+    DETNN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+    DETNN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    DETNN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.batch,
+                                                 p.in_channels, p.in_h, p.in_w));
+    DETNN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, p.batch,
+                                                 p.out_channels, p.out_h(), p.out_w()));
+    DETNN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, p.out_channels,
+                                                 p.in_channels / p.groups, p.kernel_h, p.kernel_w));
+    DETNN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, p.pad_h, p.pad_w, p.stride_h, p.stride_w,
+                                                      p.dilation_h, p.dilation_w,
+                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    DETNN_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, p.groups));
+    DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+  }
+  ~Cudnn() {
+    cudnnDestroyConvolutionDescriptor(conv);
+    cudnnDestroyFilterDescriptor(w);
+    cudnnDestroyTensorDescriptor(y);
+    cudnnDestroyTensorDescriptor(x);
+    cudnnDestroy(handle);
+  }
+};
+
+// Index of the fastest successful non-tensor-core result (Find* sorts by time), or -1.
+template <typename Perf>
+int fastest_fp32(const Perf* perf, int found) {
+  for (int i = 0; i < found; ++i)
+    if (perf[i].status == CUDNN_STATUS_SUCCESS &&
+        (perf[i].mathType == CUDNN_FMA_MATH || perf[i].mathType == CUDNN_DEFAULT_MATH))
+      return i;
+  return -1;
+}
+
+void BM_Conv2dCudnnFastest(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const Shape& s = kCifar[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const Conv2dParams p = params(s);
+  DeviceTensors t(p);
+  Cudnn c(p);
+  constexpr int kMaxAlgos = 16;
+  const float one = 1.0f, zero = 0.0f;
+  // Find with a generous workspace, then run the winner with the workspace it asks for.
+  const size_t find_bytes = size_t{1} << 30;
+  void* find_ws = nullptr;
+  DETNN_CUDA_CHECK(cudaMalloc(&find_ws, find_bytes));
+  int found = 0, best = -1, algo = -1, math = -1;
+  size_t ws_bytes = 0;
+  cudnnConvolutionFwdAlgoPerf_t fwd[kMaxAlgos];
+  cudnnConvolutionBwdDataAlgoPerf_t bwd_data[kMaxAlgos];
+  cudnnConvolutionBwdFilterAlgoPerf_t bwd_filter[kMaxAlgos];
+  if (pass == kForward) {
+    DETNN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(c.handle, c.x, t.x, c.w, t.w, c.conv, c.y, t.y,
+                                                             kMaxAlgos, &found, fwd, find_ws, find_bytes));
+    if ((best = fastest_fp32(fwd, found)) >= 0)
+      algo = fwd[best].algo, math = fwd[best].mathType, ws_bytes = fwd[best].memory;
+  } else if (pass == kBackwardData) {
+    DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(c.handle, c.w, t.w, c.y, t.dy, c.conv, c.x,
+                                                                  t.dx, kMaxAlgos, &found, bwd_data, find_ws,
+                                                                  find_bytes));
+    if ((best = fastest_fp32(bwd_data, found)) >= 0)
+      algo = bwd_data[best].algo, math = bwd_data[best].mathType, ws_bytes = bwd_data[best].memory;
+  } else {
+    DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(c.handle, c.x, t.x, c.y, t.dy, c.conv, c.w,
+                                                                    t.dw, kMaxAlgos, &found, bwd_filter,
+                                                                    find_ws, find_bytes));
+    if ((best = fastest_fp32(bwd_filter, found)) >= 0)
+      algo = bwd_filter[best].algo, math = bwd_filter[best].mathType, ws_bytes = bwd_filter[best].memory;
+  }
+  DETNN_CUDA_CHECK(cudaFree(find_ws));
+  if (best < 0) return state.SkipWithError("cuDNN found no FP32 (FMA) algorithm");
+  void* ws = nullptr;
+  if (ws_bytes) DETNN_CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
+  time_cuda(state, [&] {
+    if (pass == kForward)
+      DETNN_CUDNN_CHECK(cudnnConvolutionForward(c.handle, &one, c.x, t.x, c.w, t.w, c.conv, fwd[best].algo, ws,
+                                                ws_bytes, &zero, c.y, t.y));
+    if (pass == kBackwardData)
+      DETNN_CUDNN_CHECK(cudnnConvolutionBackwardData(c.handle, &one, c.w, t.w, c.y, t.dy, c.conv,
+                                                     bwd_data[best].algo, ws, ws_bytes, &zero, c.x, t.dx));
+    if (pass == kBackwardFilter)
+      DETNN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c.handle, &one, c.x, t.x, c.y, t.dy, c.conv,
+                                                       bwd_filter[best].algo, ws, ws_bytes, &zero, c.w, t.dw));
+  });
+  if (ws) cudaFree(ws);
+  state.SetLabel(std::string(s.name) + " " + kPassNames[pass] + " algo=" + std::to_string(algo) +
+                 " math=" + std::to_string(math) + " ws=" + std::to_string(ws_bytes >> 20) + "MiB");
+  report(state, p);
+}
+BENCHMARK(BM_Conv2dCudnnFastest)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+#endif
+
+}  // namespace

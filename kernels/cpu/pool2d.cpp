@@ -1,0 +1,184 @@
+// CPU pooling: the reference for kernels/cuda/pool2d.cu. Threads split planes (n, c) - every
+// output and every input gradient belongs to exactly one plane.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/pool2d.h"
+#include "kernels/reduce.h"
+#include "runtime/error.h"
+#include "runtime/thread_pool.h"
+
+namespace detnn::kernels {
+
+using pool_rules::covering_outputs;
+using pool_rules::max_offer;
+using pool_rules::window_taps;
+
+void PoolParams::validate() const {
+  DETNN_CHECK(batch >= 0, invalid_argument, "pool2d: batch must be >= 0, got ", batch);
+  DETNN_CHECK(channels >= 0, invalid_argument, "pool2d: channels must be >= 0, got ", channels);
+  DETNN_CHECK(height >= 1, invalid_argument, "pool2d: height must be >= 1, got ", height);
+  DETNN_CHECK(width >= 1, invalid_argument, "pool2d: width must be >= 1, got ", width);
+  DETNN_CHECK(kernel_h >= 1, invalid_argument, "pool2d: kernel_h must be >= 1, got ", kernel_h);
+  DETNN_CHECK(kernel_w >= 1, invalid_argument, "pool2d: kernel_w must be >= 1, got ", kernel_w);
+  DETNN_CHECK(stride_h >= 1, invalid_argument, "pool2d: stride_h must be >= 1, got ", stride_h);
+  DETNN_CHECK(stride_w >= 1, invalid_argument, "pool2d: stride_w must be >= 1, got ", stride_w);
+  DETNN_CHECK(pad_h >= 0 && pad_h <= kernel_h / 2, invalid_argument,
+              "pool2d: pad_h must be in [0, kernel_h / 2] = [0, ", kernel_h / 2, "], got ", pad_h);
+  DETNN_CHECK(pad_w >= 0 && pad_w <= kernel_w / 2, invalid_argument,
+              "pool2d: pad_w must be in [0, kernel_w / 2] = [0, ", kernel_w / 2, "], got ", pad_w);
+  DETNN_CHECK(kernel_h <= height + 2 * pad_h, invalid_argument, "pool2d: kernel_h (", kernel_h,
+              ") is larger than the padded height (", height + 2 * pad_h, ")");
+  DETNN_CHECK(kernel_w <= width + 2 * pad_w, invalid_argument, "pool2d: kernel_w (", kernel_w,
+              ") is larger than the padded width (", width + 2 * pad_w, ")");
+  constexpr int64_t kMax = int64_t{1} << 31;
+  DETNN_CHECK(height + 2 * pad_h < kMax && width + 2 * pad_w < kMax && height * width < kMax,
+              invalid_argument, "pool2d: an input plane must hold fewer than 2^31 elements, got height ",
+              height, " x width ", width);
+}
+
+namespace {
+
+// Runs body(plane) for every plane on the thread pool.
+template <typename Body>
+void for_each_plane(int64_t planes, int64_t work_per_plane, Body body) {
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(work_per_plane, 1));
+  cpu_thread_pool().parallel_for(
+      planes,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t plane = begin; plane < end; ++plane) body(plane);
+      },
+      grain);
+}
+
+// The outputs [lo[i], hi[i]] whose windows cover input position i along one axis.
+struct AxisCover {
+  std::vector<int64_t> lo, hi;
+  AxisCover(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t out) : lo(size), hi(size) {
+    for (int64_t i = 0; i < size; ++i) covering_outputs(i, kernel, stride, pad, out, lo[i], hi[i]);
+  }
+};
+
+int64_t avg_divisor(const PoolParams& p, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+  return p.count_include_pad ? p.kernel_h * p.kernel_w : (h1 - h0) * (w1 - w0);
+}
+
+}  // namespace
+
+void maxpool2d_forward_cpu(const PoolParams& p, const float* x, float* y, int32_t* argmax) {
+  p.validate();
+  const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  for_each_plane(p.planes(), OH * OW * p.kernel_h * p.kernel_w, [&](int64_t plane) {
+    const float* xp = x + plane * H * W;
+    float* yp = y + plane * OH * OW;
+    int32_t* ap = argmax + plane * OH * OW;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      int64_t h0, h1;
+      window_taps(oh * p.stride_h - p.pad_h, p.kernel_h, H, h0, h1);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t w0, w1;
+        window_taps(ow * p.stride_w - p.pad_w, p.kernel_w, W, w0, w1);
+        float best = 0.0f;
+        int32_t best_index = -1;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw)
+            max_offer(xp[ih * W + iw], static_cast<int32_t>(ih * W + iw), best, best_index);
+        yp[oh * OW + ow] = best;
+        ap[oh * OW + ow] = best_index;
+      }
+    }
+  });
+}
+
+void maxpool2d_backward_cpu(const PoolParams& p, const float* dy, const int32_t* argmax, float* dx) {
+  p.validate();
+  const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  const AxisCover rows(H, p.kernel_h, p.stride_h, p.pad_h, OH), cols(W, p.kernel_w, p.stride_w, p.pad_w, OW);
+  for_each_plane(p.planes(), H * W, [&](int64_t plane) {
+    const float* gp = dy + plane * OH * OW;
+    const int32_t* ap = argmax + plane * OH * OW;
+    float* dp = dx + plane * H * W;
+    for (int64_t ih = 0; ih < H; ++ih) {
+      for (int64_t iw = 0; iw < W; ++iw) {
+        const int32_t self = static_cast<int32_t>(ih * W + iw);
+        float acc = 0.0f;
+        for (int64_t oh = rows.lo[ih]; oh <= rows.hi[ih]; ++oh)
+          for (int64_t ow = cols.lo[iw]; ow <= cols.hi[iw]; ++ow)
+            if (ap[oh * OW + ow] == self) acc = acc + gp[oh * OW + ow];
+        dp[ih * W + iw] = acc;
+      }
+    }
+  });
+}
+
+void avgpool2d_forward_cpu(const PoolParams& p, const float* x, float* y) {
+  p.validate();
+  const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  for_each_plane(p.planes(), OH * OW * p.kernel_h * p.kernel_w, [&](int64_t plane) {
+    const float* xp = x + plane * H * W;
+    float* yp = y + plane * OH * OW;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      int64_t h0, h1;
+      window_taps(oh * p.stride_h - p.pad_h, p.kernel_h, H, h0, h1);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t w0, w1;
+        window_taps(ow * p.stride_w - p.pad_w, p.kernel_w, W, w0, w1);
+        float sum = 0.0f;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) sum = sum + xp[ih * W + iw];
+        yp[oh * OW + ow] = sum / static_cast<float>(avg_divisor(p, h0, h1, w0, w1));
+      }
+    }
+  });
+}
+
+void avgpool2d_backward_cpu(const PoolParams& p, const float* dy, float* dx) {
+  p.validate();
+  const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  const AxisCover rows(H, p.kernel_h, p.stride_h, p.pad_h, OH), cols(W, p.kernel_w, p.stride_w, p.pad_w, OW);
+  // divisor[oh * OW + ow], the same value the forward divides by.
+  std::vector<float> divisor(static_cast<size_t>(OH * OW));
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    int64_t h0, h1;
+    window_taps(oh * p.stride_h - p.pad_h, p.kernel_h, H, h0, h1);
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      int64_t w0, w1;
+      window_taps(ow * p.stride_w - p.pad_w, p.kernel_w, W, w0, w1);
+      divisor[oh * OW + ow] = static_cast<float>(avg_divisor(p, h0, h1, w0, w1));
+    }
+  }
+  for_each_plane(p.planes(), H * W, [&](int64_t plane) {
+    const float* gp = dy + plane * OH * OW;
+    float* dp = dx + plane * H * W;
+    for (int64_t ih = 0; ih < H; ++ih) {
+      for (int64_t iw = 0; iw < W; ++iw) {
+        float acc = 0.0f;
+        for (int64_t oh = rows.lo[ih]; oh <= rows.hi[ih]; ++oh)
+          for (int64_t ow = cols.lo[iw]; ow <= cols.hi[iw]; ++ow) acc = acc + gp[oh * OW + ow] / divisor[oh * OW + ow];
+        dp[ih * W + iw] = acc;
+      }
+    }
+  });
+}
+
+void global_avgpool2d_forward_cpu(const PoolParams& p, const float* x, float* y) {
+  p.validate();
+  const int64_t planes = p.planes(), hw = p.height * p.width;
+  if (planes == 0) return;
+  canonical_sum_cpu(x, y, SumLayout::rows(planes, hw));
+  const float d = static_cast<float>(hw);
+  for (int64_t i = 0; i < planes; ++i) y[i] = y[i] / d;
+}
+
+void global_avgpool2d_backward_cpu(const PoolParams& p, const float* dy, float* dx) {
+  p.validate();
+  const int64_t hw = p.height * p.width;
+  const float d = static_cast<float>(hw);
+  for_each_plane(p.planes(), hw, [&](int64_t plane) {
+    const float g = dy[plane] / d;
+    std::fill(dx + plane * hw, dx + (plane + 1) * hw, g);
+  });
+}
+
+}  // namespace detnn::kernels
