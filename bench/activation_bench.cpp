@@ -1,4 +1,4 @@
-// Activations and residual add: CPU (thread pool) and strict CUDA. Bytes = read + written;
+// Activations and residual add: CPU (thread pool, wall time) and strict CUDA. Bytes = read + written;
 // compare the CUDA numbers with BM_DeviceCopyCuda (bench/reduce_bench.cpp) of the same run.
 #include <benchmark/benchmark.h>
 
@@ -20,7 +20,7 @@ void BM_ActivationForwardCpu(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 8);
   state.SetLabel(detnn::kernels::activation_name(a));
 }
-BENCHMARK(BM_ActivationForwardCpu)->Args({0, 1 << 24})->Args({1, 1 << 24})->Args({2, 1 << 24});
+BENCHMARK(BM_ActivationForwardCpu)->Args({0, 1 << 24})->Args({1, 1 << 24})->Args({2, 1 << 24})->UseRealTime();
 
 void BM_ActivationBackwardCpu(benchmark::State& state) {
   const auto a = static_cast<Activation>(state.range(0));
@@ -31,7 +31,7 @@ void BM_ActivationBackwardCpu(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 12);
   state.SetLabel(detnn::kernels::activation_name(a));
 }
-BENCHMARK(BM_ActivationBackwardCpu)->Args({0, 1 << 24})->Args({1, 1 << 24})->Args({2, 1 << 24});
+BENCHMARK(BM_ActivationBackwardCpu)->Args({0, 1 << 24})->Args({1, 1 << 24})->Args({2, 1 << 24})->UseRealTime();
 
 #ifdef DETNN_HAVE_CUDA
 using detnn::bench::DeviceArray;

@@ -35,7 +35,7 @@ void BM_CrossEntropyForwardCpu(benchmark::State& state) {
     detnn::kernels::cross_entropy_forward_cpu(p.logits.data(), p.labels.data(), losses.data(), p.params);
   state.SetBytesProcessed(state.iterations() * (N * K * 4 + N * 8));
 }
-BENCHMARK(BM_CrossEntropyForwardCpu)->Args({512, 10})->Args({4096, 1000});
+BENCHMARK(BM_CrossEntropyForwardCpu)->Args({512, 10})->Args({4096, 1000})->UseRealTime();
 
 void BM_CrossEntropyBackwardCpu(benchmark::State& state) {
   const int64_t N = state.range(0), K = state.range(1);
@@ -45,7 +45,7 @@ void BM_CrossEntropyBackwardCpu(benchmark::State& state) {
     detnn::kernels::cross_entropy_backward_cpu(p.logits.data(), p.labels.data(), grad.data(), p.params);
   state.SetBytesProcessed(state.iterations() * (N * K * 8 + N * 4));
 }
-BENCHMARK(BM_CrossEntropyBackwardCpu)->Args({512, 10})->Args({4096, 1000});
+BENCHMARK(BM_CrossEntropyBackwardCpu)->Args({512, 10})->Args({4096, 1000})->UseRealTime();
 
 #ifdef DETNN_HAVE_CUDA
 using detnn::bench::DeviceArray;

@@ -28,7 +28,7 @@ void BM_DropoutForwardCpu(benchmark::State& state) {
   for (auto _ : state) detnn::kernels::dropout_forward_cpu(x.data(), y.data(), d);
   state.SetBytesProcessed(state.iterations() * n * 8);
 }
-BENCHMARK(BM_DropoutForwardCpu)->Arg(1 << 22);
+BENCHMARK(BM_DropoutForwardCpu)->Arg(1 << 22)->UseRealTime();
 
 #ifdef DETNN_HAVE_CUDA
 void BM_DropoutForwardCuda(benchmark::State& state) {

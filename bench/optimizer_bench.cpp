@@ -25,7 +25,7 @@ void BM_AdamUpdateCpu(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 28);
   state.SetLabel(state.range(1) ? "adamw" : "adam");
 }
-BENCHMARK(BM_AdamUpdateCpu)->Args({1 << 24, 0})->Args({1 << 24, 1});
+BENCHMARK(BM_AdamUpdateCpu)->Args({1 << 24, 0})->Args({1 << 24, 1})->UseRealTime();
 
 void BM_SgdUpdateCpu(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -35,7 +35,7 @@ void BM_SgdUpdateCpu(benchmark::State& state) {
   for (auto _ : state) sgd_update_cpu(p.data(), g.data(), buf.data(), n, s);
   state.SetBytesProcessed(state.iterations() * n * 20);
 }
-BENCHMARK(BM_SgdUpdateCpu)->Arg(1 << 24);
+BENCHMARK(BM_SgdUpdateCpu)->Arg(1 << 24)->UseRealTime();
 
 void BM_GradNormCpu(benchmark::State& state) {
   const int64_t n = state.range(0);
@@ -43,7 +43,7 @@ void BM_GradNormCpu(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(global_grad_norm_cpu(g.data(), n));
   state.SetBytesProcessed(state.iterations() * n * 4);
 }
-BENCHMARK(BM_GradNormCpu)->Arg(1 << 24);
+BENCHMARK(BM_GradNormCpu)->Arg(1 << 24)->UseRealTime();
 
 #ifdef DETNN_HAVE_CUDA
 using detnn::bench::DeviceArray;
