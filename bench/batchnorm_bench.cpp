@@ -7,6 +7,8 @@
 // twice in the backward, so their GB/s is an effective rate.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <vector>
 
 #include "kernels/batchnorm.h"
@@ -71,34 +73,8 @@ void BM_BatchNormBackwardCpu(benchmark::State& state) {
 BENCHMARK(BM_BatchNormBackwardCpu)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 #ifdef DETNN_HAVE_CUDA
-template <typename Body>
-void time_cuda(benchmark::State& state, Body&& body) {
-  cudaEvent_t start, stop;
-  DETNN_CUDA_CHECK(cudaEventCreate(&start));
-  DETNN_CUDA_CHECK(cudaEventCreate(&stop));
-  body();  // warm-up
-  for (auto _ : state) {
-    DETNN_CUDA_CHECK(cudaEventRecord(start));
-    body();
-    DETNN_CUDA_CHECK(cudaEventRecord(stop));
-    DETNN_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    DETNN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-bool have_gpu(benchmark::State& state) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    state.SkipWithError("no CUDA device");
-    return false;
-  }
-  return true;
-}
+using detnn::bench::have_gpu;
+using detnn::bench::time_cuda;
 
 float* device_copy(const std::vector<float>& host) {
   float* d = nullptr;

@@ -4,6 +4,8 @@
 // dense convolution (padding taps included, as cuDNN counts them); reported as GFLOP/s.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -90,36 +92,8 @@ void BM_Conv2dCpu(benchmark::State& state) {
 BENCHMARK(BM_Conv2dCpu)->ArgsProduct({{0, 1}, {0, 1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 #ifdef DETNN_HAVE_CUDA
-// Times device work with events; the benchmark reports the manual time.
-template <typename Body>
-void time_cuda(benchmark::State& state, Body&& body) {
-  cudaEvent_t start, stop;
-  DETNN_CUDA_CHECK(cudaEventCreate(&start));
-  DETNN_CUDA_CHECK(cudaEventCreate(&stop));
-  body();  // warm-up
-  DETNN_CUDA_CHECK(cudaDeviceSynchronize());
-  for (auto _ : state) {
-    DETNN_CUDA_CHECK(cudaEventRecord(start));
-    body();
-    DETNN_CUDA_CHECK(cudaEventRecord(stop));
-    DETNN_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    DETNN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-bool have_gpu(benchmark::State& state) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    state.SkipWithError("no CUDA device");
-    return false;
-  }
-  return true;
-}
+using detnn::bench::have_gpu;
+using detnn::bench::time_cuda;
 
 struct DeviceTensors {
   float *x = nullptr, *w = nullptr, *b = nullptr, *y = nullptr, *dy = nullptr, *dx = nullptr;

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "bench/elementwise_bench_util.h"
+#include "bench_util.h"
 #include "kernels/cross_entropy.h"
 
 namespace {

@@ -3,6 +3,8 @@
 // Counters: GFLOP/s = 2*m*n*k per call.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -55,35 +57,8 @@ BENCHMARK(BM_GemmCpu)
     ->UseRealTime();
 
 #ifdef DETNN_HAVE_CUDA
-template <typename Body>
-void time_cuda(benchmark::State& state, Body&& body) {
-  cudaEvent_t start, stop;
-  DETNN_CUDA_CHECK(cudaEventCreate(&start));
-  DETNN_CUDA_CHECK(cudaEventCreate(&stop));
-  body();  // warm-up
-  DETNN_CUDA_CHECK(cudaDeviceSynchronize());
-  for (auto _ : state) {
-    DETNN_CUDA_CHECK(cudaEventRecord(start));
-    body();
-    DETNN_CUDA_CHECK(cudaEventRecord(stop));
-    DETNN_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    DETNN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-bool have_gpu(benchmark::State& state) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    state.SkipWithError("no CUDA device");
-    return false;
-  }
-  return true;
-}
+using detnn::bench::have_gpu;
+using detnn::bench::time_cuda;
 
 // Device operands of one problem, filled with the same values as the CPU benchmark.
 struct DeviceProblem {

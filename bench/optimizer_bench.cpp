@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "bench/elementwise_bench_util.h"
+#include "bench_util.h"
 #include "kernels/optimizer.h"
 
 namespace {

@@ -4,6 +4,8 @@
 // writes dx. CPU rates use wall-clock time (the thread pool works in parallel).
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <vector>
 
 #include "kernels/pool2d.h"
@@ -51,34 +53,8 @@ void BM_MaxPool2x2BackwardCpu(benchmark::State& state) {
 BENCHMARK(BM_MaxPool2x2BackwardCpu)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 #ifdef DETNN_HAVE_CUDA
-template <typename Body>
-void time_cuda(benchmark::State& state, Body&& body) {
-  cudaEvent_t start, stop;
-  DETNN_CUDA_CHECK(cudaEventCreate(&start));
-  DETNN_CUDA_CHECK(cudaEventCreate(&stop));
-  body();  // warm-up
-  for (auto _ : state) {
-    DETNN_CUDA_CHECK(cudaEventRecord(start));
-    body();
-    DETNN_CUDA_CHECK(cudaEventRecord(stop));
-    DETNN_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    DETNN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-bool have_gpu(benchmark::State& state) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    state.SkipWithError("no CUDA device");
-    return false;
-  }
-  return true;
-}
+using detnn::bench::have_gpu;
+using detnn::bench::time_cuda;
 
 // Device buffers of the pooling call, x and dy filled.
 struct DevicePool {

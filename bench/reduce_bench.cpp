@@ -2,6 +2,8 @@
 // bytes as the bandwidth ceiling measured in the same run. Bytes processed = bytes read.
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <random>
 #include <vector>
 
@@ -39,35 +41,8 @@ void BM_ChunkCombineCpu(benchmark::State& state) {
 BENCHMARK(BM_ChunkCombineCpu)->Arg(8);
 
 #ifdef DETNN_HAVE_CUDA
-// Times device work with events; the benchmark reports the manual time.
-template <typename Body>
-void time_cuda(benchmark::State& state, Body&& body) {
-  cudaEvent_t start, stop;
-  DETNN_CUDA_CHECK(cudaEventCreate(&start));
-  DETNN_CUDA_CHECK(cudaEventCreate(&stop));
-  body();  // warm-up
-  for (auto _ : state) {
-    DETNN_CUDA_CHECK(cudaEventRecord(start));
-    body();
-    DETNN_CUDA_CHECK(cudaEventRecord(stop));
-    DETNN_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    DETNN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-bool have_gpu(benchmark::State& state) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    state.SkipWithError("no CUDA device");
-    return false;
-  }
-  return true;
-}
+using detnn::bench::have_gpu;
+using detnn::bench::time_cuda;
 
 void BM_CanonicalSumCuda(benchmark::State& state) {
   if (!have_gpu(state)) return;

@@ -34,7 +34,9 @@ target_compile_definitions(detnn PRIVATE
   DETNN_BUILD_TYPE="${CMAKE_BUILD_TYPE}")
 if(DETNN_HAVE_CUDA)
   target_compile_definitions(detnn PUBLIC DETNN_HAVE_CUDA=1)
-  target_compile_definitions(detnn PRIVATE DETNN_CUDA_ARCHS="${CMAKE_CUDA_ARCHITECTURES}")
+  # A CMake list ("80;90") would split the definition: record it as "80 90".
+  string(REPLACE ";" " " _detnn_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  target_compile_definitions(detnn PRIVATE DETNN_CUDA_ARCHS="${_detnn_archs}")
   target_include_directories(detnn PUBLIC ${CUDNN_INCLUDE_DIR} ${NCCL_INCLUDE_DIR})
   target_link_libraries(detnn PUBLIC CUDA::cudart CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY} ${NCCL_LIBRARY})
   set_target_properties(detnn PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)

@@ -17,14 +17,6 @@ using test::first_bit_difference;
 using test::random_floats;
 using test::TorchReference;
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
- private:
-  int saved_;
-};
-
 const Activation kAll[] = {Activation::relu, Activation::gelu_erf, Activation::gelu_tanh};
 
 // float64 definitions (libm is fine in a reference).

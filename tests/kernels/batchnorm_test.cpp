@@ -19,15 +19,6 @@ using test::first_bit_difference;
 using test::float_bits;
 using test::random_floats;
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
-
 BatchNormParams params(int64_t n, int64_t c, int64_t h, int64_t w, int64_t chunk, float eps = 1e-5f) {
   BatchNormParams p;
   p.batch = n, p.channels = c, p.height = h, p.width = w, p.chunk_size = chunk, p.eps = eps;

@@ -18,14 +18,6 @@ namespace {
 using test::first_bit_difference;
 using test::random_floats;
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
- private:
-  int saved_;
-};
-
 CrossEntropyParams make_params(int64_t samples, int64_t K, float eps, int64_t batch) {
   CrossEntropyParams p;
   p.samples = samples;

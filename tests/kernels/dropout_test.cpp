@@ -16,14 +16,6 @@ namespace {
 using test::first_bit_difference;
 using test::random_floats;
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
- private:
-  int saved_;
-};
-
 DropoutParams params(float p, int64_t sample_size, int64_t first, int64_t samples) {
   DropoutParams d;
   d.p = p;

@@ -23,14 +23,6 @@ std::string layout_name(Trans ta, Trans tb) {
   return std::string(ta == Trans::N ? "N" : "T") + (tb == Trans::N ? "N" : "T");
 }
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
- private:
-  int saved_;
-};
-
 // One GEMM problem with its stored operands (row padding `pad` beyond the minimal ld).
 struct Problem {
   Trans ta, tb;

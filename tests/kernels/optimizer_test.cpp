@@ -18,14 +18,6 @@ using test::first_bit_difference;
 using test::random_floats;
 using test::TorchReference;
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
- private:
-  int saved_;
-};
-
 float json_float(const nlohmann::json& j, const char* key, float fallback) {
   return j.contains(key) ? j.at(key).get<float>() : fallback;
 }

@@ -19,15 +19,6 @@ using test::first_bit_difference;
 using test::float_bits;
 using test::random_floats;
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
-
 // ---- float64 references, written as a scatter over windows (the kernels gather) -------------
 
 struct Ref {

@@ -19,14 +19,6 @@ using test::random_floats;
 
 const int64_t kLengths[] = {0, 1, 2, 7, 33, 255, 256, 257, 511, 512, 513, 1000, 65536, 100003, 1000003};
 
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(num_threads()) {}
-  ~ThreadCountGuard() { set_num_threads(saved_); }
- private:
-  int saved_;
-};
-
 TEST(CanonicalSum, MatchesTheContractDefinitionBitForBit) {
   for (int64_t n : kLengths) {
     auto x = random_floats(n, 1000 + n);

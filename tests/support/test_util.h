@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "runtime/thread_pool.h"
+
 namespace detnn::test {
 
 // Uniform floats in [lo, hi) from a seeded std::mt19937 (test inputs only; the library
@@ -33,6 +35,20 @@ bool cuda_device_present();
   do {                                                                         \
     if (!::detnn::test::cuda_device_present()) GTEST_SKIP() << "no CUDA device present"; \
   } while (0)
+
+namespace detnn {
+// Restores the CPU thread count when a thread-invariance test ends.
+class ThreadCountGuard {
+ public:
+  ThreadCountGuard() : saved_(num_threads()) {}
+  ~ThreadCountGuard() { set_num_threads(saved_); }
+  ThreadCountGuard(const ThreadCountGuard&) = delete;
+  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
+
+ private:
+  int saved_;
+};
+}  // namespace detnn
 
 namespace detnn::test {
 // DETNN_TEST_QUICK=1 (set by tools/gpu-check under compute-sanitizer, which runs kernels 10-100x

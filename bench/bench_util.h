@@ -1,6 +1,5 @@
-// Helpers shared by the elementwise-op benchmarks (activation, dropout, cross-entropy,
-// optimizer): Philox-filled inputs, and CUDA timing with events (manual time) plus device
-// buffers. Bytes processed = bytes read + bytes written, as BM_DeviceCopyCuda counts them
+// Helpers shared by the benchmarks: Philox-filled inputs, and CUDA timing with events
+// (manual time) plus device buffers. For the memory-bound ops: Bytes processed = bytes read + bytes written, as BM_DeviceCopyCuda counts them
 // (bench/reduce_bench.cpp), so the GB/s compare directly with that ceiling.
 #pragma once
 
@@ -45,6 +44,7 @@ void time_cuda(benchmark::State& state, Body&& body) {
   DETNN_CUDA_CHECK(cudaEventCreate(&start));
   DETNN_CUDA_CHECK(cudaEventCreate(&stop));
   body();  // warm-up
+  DETNN_CUDA_CHECK(cudaDeviceSynchronize());
   for (auto _ : state) {
     DETNN_CUDA_CHECK(cudaEventRecord(start));
     body();
