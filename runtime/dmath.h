@@ -14,26 +14,30 @@
 // constants kMaxUlp / kMaxUlpSubnormal below, asserted by tests/runtime/dmath_test.cpp
 // (~1M inputs per function) and tests/runtime/dmath_slow_test.cpp (every float).
 //
-//   function  domain swept (exhaustive: all 2^32 floats)   max ulp  method
-//   exp       all floats                                   0.509    x = k ln2 + r, |r| <= ln2/2
-//   exp2      all floats                                   0.508    x = k + r, r ln2 as double-float
-//   expm1     all floats                                   0.540    2^k ((1 - 2^-k) + expm1(r))
-//   log       all floats                                   0.552    fdlibm split, s = f/(2+f)
-//   log1p     all floats                                   0.552    log(1 + x) + (1 + x - u)/u
-//   tanh      all floats                                   0.525    t/(t + 2), t = expm1(2|x|)
-//   erf       all floats                                   0.637    3 pieces, see erf()
-//   sin, cos  all floats (any |x|)                         0.568    Cody-Waite / Payne-Hanek
-//   sinpi     all floats                                   0.526    exact reduction to |r| <= 1/4
-//   cospi     all floats                                   0.525    exact reduction to |r| <= 1/4
-//   sqrt      all floats                                   0.5      IEEE sqrt (correctly rounded)
-//   pow       x > 0 with |y log x| <= 104, beta^t          0.510    exp(y log x), double-float log
-//             (10^8 random pairs; t <= 10^7), x < 0 for integer y
-//   results below FLT_MIN (exp, exp2, pow, sinpi(tiny)): 0.77 (kMaxUlpSubnormal) -- the
-//   result is rounded to 24 bits, then once more when scaled into the subnormal range.
+//   function  swept             max ulp  worst x          method
+//   exp       all 2^32 floats   0.510    0x1.add9dp+5     x = k ln2 + r, |r| <= ln2/2
+//   exp2      all 2^32 floats   0.510    0x1.0e49ap-1     x = k + r, exp(r ln2) double-float
+//   expm1     all 2^32 floats   0.542    0x1.684e4p-2     2^k ((1 - 2^-k) + expm1(r))
+//   log       all 2^32 floats   0.558    0x1.69ac52p-1    fdlibm split with s = f/(2+f)
+//   log1p     all 2^32 floats   0.558    -0x1.2ca75cp-2   log(u) + (1 + x - u)/u, u = 1 + x
+//   tanh      all 2^32 floats   0.526    0x1.6baf74p-3    t/(t + 2), t = expm1(2|x|)
+//   erf       all 2^32 floats   0.637    0x1.003bacp+0    three pieces, see erf()
+//   sin       all 2^32 floats   0.551    0x1.e4b42ep+103  Cody-Waite / Payne-Hanek
+//   cos       all 2^32 floats   0.552    0x1.992a08p+122  Cody-Waite / Payne-Hanek
+//   sinpi     all 2^32 floats   0.535    0x1.03922cp-2    exact reduction to |r| <= 1/4
+//   cospi     all 2^32 floats   0.536    0x1.fc1a16p-3    exact reduction to |r| <= 1/4
+//   sqrt      all 2^32 floats   0.500                     IEEE sqrt, correctly rounded
+//   pow       1.2e8 pairs       0.524    (0x1.6f3a74p-1,  exp(y log x) with log x and
+//                                         0x1.e0bde8p+7)  y log x as double-floats
+//   pow pairs: x > 0 over all binades with |y log x| <= 104, x near 1 with large |y|, and
+//   beta^t for beta in {0.9, 0.99, 0.999, 0.9999}, t = 1 .. 10^7 (Adam); x < 0 with integer y
+//   follows from x > 0. Results below FLT_MIN (exp, exp2, pow, sinpi of |x| < 2^-100):
+//   0.751 max, bound kMaxUlpSubnormal -- the result is rounded to 24 bits, then once more when
+//   scaled into the subnormal range. The other subnormal results are rounded once.
 //
-// Re-measure: `detnn_slow_tests --gtest_filter='DmathSlow.*'` (about 4 core-minutes per
-// function; each test prints its maximum and where it occurs), or the fast sweeps in
-// `detnn_tests --gtest_filter='Dmath.*'`. Change the table and kMaxUlp together.
+// Re-measure: `detnn_slow_tests --gtest_filter='ExhaustiveUlp.*'` (about an hour on two cores;
+// each test prints its maximum and where it occurs), or the ~1M-input sweeps of
+// `detnn_tests --gtest_filter='Dmath.*'` (seconds). Change the table and kMaxUlp together.
 //
 // Polynomials: minimax (Remez exchange or Lawson iteration in mpmath) for the relative error
 // of the final result, coefficients rounded to float one at a time with the others refit;
@@ -54,24 +58,21 @@
 #include <cmath>
 #endif
 
-#if defined(__CUDACC__)
-#define DETNN_HD __host__ __device__ __forceinline__
-#else
-#define DETNN_HD inline
-#endif
+#include "runtime/fp_contract.h"  // refuses -ffast-math
+#include "runtime/hd.h"           // DETNN_HD: __host__ __device__ __forceinline__ under nvcc
 
 namespace detnn::dmath {
 
 // Documented bounds (max ulp, normal results); the tests fail when a function gets worse.
 struct UlpBounds {
-  float exp = 0.51f, exp2 = 0.51f, expm1 = 0.55f, log = 0.56f, log1p = 0.56f;
-  float tanh = 0.53f, erf = 0.64f, sin = 0.57f, cos = 0.57f, sinpi = 0.53f, cospi = 0.53f;
-  float pow = 0.52f, sqrt = 0.5f;
+  float exp = 0.52f, exp2 = 0.52f, expm1 = 0.55f, log = 0.56f, log1p = 0.56f;
+  float tanh = 0.53f, erf = 0.64f, sin = 0.56f, cos = 0.56f, sinpi = 0.54f, cospi = 0.54f;
+  float pow = 0.53f, sqrt = 0.5f;
 };
 inline constexpr UlpBounds kMaxUlp{};
-// Results below FLT_MIN (exp, exp2, pow and sinpi can produce them from a normal
-// intermediate): one more rounding when scaling into the subnormal range.
-inline constexpr float kMaxUlpSubnormal = 0.77f;
+// Results below FLT_MIN (exp, exp2, pow and sinpi form them from a normal intermediate):
+// one more rounding when scaling into the subnormal range.
+inline constexpr float kMaxUlpSubnormal = 0.76f;
 
 // The bits of every NaN result.
 inline constexpr uint32_t kNanBits = 0x7fc00000u;
@@ -382,7 +383,7 @@ DETNN_HD float sin_kernel(float hi, float lo) {
   float tail = fma(c, u, fma(c_lo, s0_hi, fma(c, s0_hi, -p) + lo_cos));
   return b + (b_err + tail);
 }
-// cos(hi + lo) for |hi| <= 0.79: 1 - z/2 + z^2 * C(z) - hi*lo, z = hi^2; C minimax degree
+// cos(hi + lo) for |hi| <= 0.79: 1 - z/2 + z^2 * C(z) - lo*sin(hi), z = hi^2; C minimax degree
 // 3 (rel. error 2^-37). 1 - z/2 is formed with its rounding error carried (fdlibm).
 DETNN_HD float cos_kernel(float hi, float lo) {
   float z = hi * hi;
@@ -393,7 +394,9 @@ DETNN_HD float cos_kernel(float hi, float lo) {
   float hz = 0.5f * z;
   float w = 1.0f - hz;
   float w_err = (1.0f - w) - hz;  // exact
-  float tail = fma(z * z, c, w_err - fma(0.5f, z_lo, hi * lo));
+  float hl = hi * lo;
+  float lo_sin = fma(hl, z * -0x1.555556p-3f, hl);  // lo * sin(hi)
+  float tail = fma(z * z, c, w_err - fma(0.5f, z_lo, lo_sin));
   return w + tail;
 }
 

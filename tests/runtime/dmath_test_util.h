@@ -1,11 +1,13 @@
-// Shared by dmath_test.cpp and dmath_slow_test.cpp: ulp error against a long double
-// reference, and sweeps of a float function over inputs on a few threads.
+// Shared by the dmath tests (dmath_test.cpp, dmath_slow_test.cpp, dmath_gpu_test.cpp): ulp
+// error against a long double reference, sweeps over inputs on a few threads, and the input
+// sets.
 #pragma once
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -31,9 +33,6 @@ inline float float_of(uint32_t u) {
   return x;
 }
 
-// Error of `got` in ulps of the exact value `ref`: the spacing of floats in ref's binade
-// (2^-149 below the normal range, 2^104 at and beyond FLT_MAX). NaN must match NaN and an
-// infinity must be the correctly rounded result; otherwise the error is infinite.
 // sin(pi x) and cos(pi x) with an exact reduction to |r| <= 1/4 (T = long double for the
 // reference, double for a quick pre-check), so that exact zeros and ones come out exactly.
 template <class T>
@@ -70,6 +69,9 @@ inline constexpr uint32_t kHardTrigArgs[] = {
     0x5c07bcd0u, 0x543146a6u, 0x66098498u, 0x5223e87fu, 0x723fa09au, 0x4a2562aeu,
 };
 
+// Error of `got` in ulps of the exact value `ref`: the spacing of floats in ref's binade
+// (2^-149 below the normal range, 2^104 at and beyond FLT_MAX). NaN must match NaN and an
+// infinity must be the correctly rounded result; otherwise the error is infinite.
 inline double ulp_error(float got, long double ref) {
   const double kInf = INFINITY;
   if (std::isnan(ref)) return std::isnan(got) ? 0.0 : kInf;
