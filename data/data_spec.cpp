@@ -53,9 +53,11 @@ class Object {
 
 int64_t get_int(const json& v, const std::string& path, int64_t lo, int64_t hi, const char* expected) {
   if (!v.is_number_integer()) wrong_type(path, expected, v);
-  if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(hi) : v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-    bad_value(path, expected, v);
-  return v.get<int64_t>();
+  // nlohmann stores every non-negative literal as unsigned: compare before converting.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) bad_value(path, expected, v);
+  const int64_t x = v.get<int64_t>();
+  if (x < lo || x > hi) bad_value(path, expected, v);
+  return x;
 }
 
 uint64_t get_seed(const json& v, const std::string& path) {
