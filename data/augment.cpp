@@ -46,6 +46,8 @@ void normalized_sample(const Dataset& d, int64_t index, const AugmentSpec& spec,
 
 void augmented_sample(const Dataset& d, int64_t index, const AugmentSpec& spec, uint64_t seed, int64_t epoch,
                       float* out) {
+  if (epoch < 0 || epoch > static_cast<int64_t>(UINT32_MAX))
+    DETNN_THROW(invalid_argument, "augmentation: epoch ", epoch, " is outside [0, 2^32)");
   if (spec.crop_padding == 0 && !spec.horizontal_flip) return normalized_sample(d, index, spec, out);
   const PhiloxKey key = philox_stream_key(seed, RandomPurpose::augmentation);
   const uint64_t i = static_cast<uint64_t>(index);

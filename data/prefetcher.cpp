@@ -31,7 +31,18 @@ void Prefetcher::start(std::function<Batch(int64_t)> make, int64_t first, int64_
   next_claim_ = next_yield_ = first;
   end_ = std::max(first, end);
   depth_ = options.depth;
-  for (int t = 0; t < options.threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int t = 0; t < options.threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+  } catch (...) {
+    // The destructor does not run for a half-built object: stop the threads already started.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    throw;
+  }
 }
 
 Prefetcher::~Prefetcher() {
