@@ -32,6 +32,7 @@ enum class RandomPurpose : uint32_t {
   epoch_shuffle = 3,   // a = epoch; index = sample index
   augmentation = 4,    // a = epoch; b = which random parameter; index = sample index in dataset
   dropout = 5,         // a = step; b = hash of layer path; index = position in batch * size + element
+  synthetic_data = 6,  // a = which random field (labels, templates, noise); b = class; index = element
   test = 0xffff,       // tests and benchmarks only
 };
 

@@ -34,11 +34,11 @@ TEST(Philox, StreamsDifferByPurposeAndSeed) {
   std::set<std::pair<uint32_t, uint32_t>> keys;
   for (uint64_t seed : {0ull, 1ull, 0x100000000ull, 20261127ull})
     for (auto p : {RandomPurpose::parameter_init, RandomPurpose::data_split, RandomPurpose::epoch_shuffle,
-                   RandomPurpose::augmentation, RandomPurpose::dropout}) {
+                   RandomPurpose::augmentation, RandomPurpose::dropout, RandomPurpose::synthetic_data}) {
       const PhiloxKey k = philox_stream_key(seed, p);
       keys.insert({k.k0, k.k1});
     }
-  EXPECT_EQ(keys.size(), 20u);  // the high seed word matters too
+  EXPECT_EQ(keys.size(), 24u);  // the high seed word matters too
 }
 
 TEST(Philox, DrawsArePureFunctionsOfTheirKeys) {

@@ -1,0 +1,128 @@
+// Image folders (torchvision's ImageFolder layout): <dir>/<class>/<image>. Order is bytewise on
+// the names (std::string comparison, not the locale, not the directory's own order), so the
+// same tree gives the same labels and sample order on every machine.
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include "data/file_bytes.h"
+#include "data/readers.h"
+#include "runtime/error.h"
+#include "runtime/sha256.h"
+
+// stb_image: only the two decoders we use, no HDR (it would pull in libm's pow), and the plain
+// C paths, so the decoded bytes do not depend on the host's SIMD unit.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_NO_HDR
+#define STBI_NO_LINEAR
+#define STBI_NO_SIMD
+#define STBI_NO_STDIO
+#include <stb/stb_image.h>
+
+namespace detnn::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_image_name(const std::string& name) {
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* ext : {".png", ".jpg", ".jpeg"}) {
+    const std::string e = ext;
+    if (lower.size() > e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0) return true;
+  }
+  return false;
+}
+
+// Names of the entries of `dir` that pass `keep`, sorted bytewise. Hidden entries (".x") are
+// never data: editors and file managers leave them behind.
+template <typename Keep>
+std::vector<std::string> sorted_entries(const fs::path& dir, Keep keep) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) DETNN_THROW(io, dir.string(), ": cannot list the folder: ", ec.message());
+  std::vector<std::string> names;
+  for (const fs::directory_entry& e : it) {
+    const std::string name = e.path().filename().string();
+    if (!name.empty() && name[0] != '.' && keep(e)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+struct Decoded {
+  int width = 0, height = 0, channels = 0;
+  std::unique_ptr<uint8_t, void (*)(void*)> pixels{nullptr, stbi_image_free};  // HWC
+};
+
+Decoded decode(const FileBytes& f) {
+  const int size = static_cast<int>(f.bytes.size());
+  if (stbi_is_16_bit_from_memory(f.bytes.data(), size))
+    DETNN_THROW(format, f.name, ": 16-bit images are not supported (convert to 8 bits per channel)");
+  Decoded d;
+  d.pixels.reset(stbi_load_from_memory(f.bytes.data(), size, &d.width, &d.height, &d.channels, 0));
+  if (!d.pixels) DETNN_THROW(format, f.name, ": cannot decode the image: ", stbi_failure_reason());
+  return d;
+}
+
+}  // namespace
+
+Dataset read_image_folder(const std::filesystem::path& dir, int32_t classes) {
+  const std::vector<std::string> class_names =
+      sorted_entries(dir, [](const fs::directory_entry& e) { return e.is_directory(); });
+  if (class_names.empty()) DETNN_THROW(format, dir.string(), ": no class subfolders");
+  if (classes > 0 && class_names.size() > static_cast<size_t>(classes))
+    DETNN_THROW(format, dir.string(), ": ", class_names.size(), " class subfolders, more than classes = ", classes,
+                " (the last is '", class_names.back(), "')");
+  Dataset d;
+  d.description = "image_folder: " + dir.string();
+  d.class_names = class_names;
+  Sha256 sha;
+  std::string first_file;
+  for (size_t c = 0; c < class_names.size(); ++c) {
+    const fs::path class_dir = dir / class_names[c];
+    const std::vector<std::string> files = sorted_entries(class_dir, [](const fs::directory_entry& e) {
+      return e.is_regular_file() && is_image_name(e.path().filename().string());
+    });
+    if (files.empty()) DETNN_THROW(format, class_dir.string(), ": class folder has no .png/.jpg/.jpeg images");
+    for (const std::string& file : files) {
+      const FileBytes f = read_file_bytes(class_dir / file);
+      if (f.gzipped) DETNN_THROW(format, f.name, ": is gzip-compressed, not an image");
+      const Decoded img = decode(f);
+      if (d.count == 0) {
+        d.channels = img.channels;
+        d.height = img.height;
+        d.width = img.width;
+        first_file = f.name;
+      } else if (img.channels != d.channels || img.height != d.height || img.width != d.width) {
+        DETNN_THROW(format, f.name, ": image is ", img.width, "x", img.height, " with ", img.channels, " channels, but ",
+                    first_file, " (the first image) is ", d.width, "x", d.height, " with ", d.channels, " channels");
+      }
+      // stb gives HWC; the dataset is CHW.
+      const int64_t plane = d.height * d.width;
+      const size_t base = d.pixels_u8.size();
+      d.pixels_u8.resize(base + static_cast<size_t>(plane * d.channels));
+      for (int64_t p = 0; p < plane; ++p)
+        for (int64_t ch = 0; ch < d.channels; ++ch)
+          d.pixels_u8[base + static_cast<size_t>(ch * plane + p)] = img.pixels.get()[p * d.channels + ch];
+      d.labels.push_back(static_cast<int32_t>(c));
+      ++d.count;
+
+      const std::string rel = class_names[c] + "/" + file;
+      uint8_t size_le[8];
+      for (int k = 0; k < 8; ++k) size_le[k] = static_cast<uint8_t>(static_cast<uint64_t>(f.bytes.size()) >> (8 * k));
+      sha.update(rel.data(), rel.size() + 1);  // with its NUL terminator
+      sha.update(size_le, 8);
+      sha.update(f.bytes.data(), f.bytes.size());
+    }
+  }
+  d.classes = classes > 0 ? classes : static_cast<int32_t>(class_names.size());
+  d.fingerprint = sha.finish_hex();
+  check_consistent(d);
+  return d;
+}
+
+}  // namespace detnn::data
