@@ -1,0 +1,109 @@
+// The Layer interface (DESIGN §7): a layer owns its forward and backward (there is no autograd
+// tape), declares its parameters and buffers, and dispatches to the CPU or strict CUDA kernels
+// by the device of the call.
+//
+// Tensors between layers are [n, C, H, W] (a flattened feature vector is [n, F, 1, 1]).
+// Parameter gradients are written as one partial per reduction chunk (DESIGN §3): a parameter of
+// `size` floats gets a [chunks, size] region; the session combines the chunks pairwise.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/init.h"
+#include "runtime/tensor.h"
+
+namespace detnn::layers {
+
+// Per-sample feature shape C x H x W.
+struct FeatureShape {
+  int64_t c = 0, h = 1, w = 1;
+  int64_t size() const { return c * h * w; }
+  bool operator==(const FeatureShape&) const = default;
+  std::string to_string() const;  // "64x16x16"
+};
+
+// Everything a forward or backward call needs besides the tensors.
+struct ExecContext {
+  Device device;
+  uintptr_t stream = 0;        // cudaStream_t on CUDA
+  bool training = false;
+  int64_t samples = 0;         // samples in this call
+  int64_t chunk_size = 1;      // samples per reduction chunk (training: samples % chunk_size == 0)
+  uint64_t seed = 0;           // the run's seed (dropout)
+  int64_t step = 0;            // optimizer updates done before this step (dropout)
+  int64_t first_sample = 0;    // position of the call's first sample in the global batch
+  // Index of the call's first chunk among the chunks of the step (batch-norm statistics).
+  int64_t first_chunk = 0;
+
+  bool cuda() const { return device.is_cuda(); }
+  int64_t chunks() const { return samples / chunk_size; }
+};
+
+// A trainable parameter as a layer declares it. The model lays all parameters out in one flat
+// buffer (in declaration order) and binds `data` into it; during a training call `grad_partials`
+// points at the layer's [chunks, size] partial region.
+struct ParamSlot {
+  std::string name;            // stable name, e.g. "layers.3.weight" (also the Philox key)
+  std::vector<int64_t> shape;  // PyTorch's shape for the parameter
+  InitKind init = InitKind::zeros;
+  FanInOut fan{1, 1};
+  float* data = nullptr;
+  float* grad_partials = nullptr;
+  int64_t size() const;
+};
+
+// A non-trainable tensor saved in checkpoints (batch-norm running statistics).
+struct BufferSlot {
+  std::string name;
+  std::vector<int64_t> shape;
+  float fill = 0.0f;           // initial value
+  float* data = nullptr;       // bound by the model
+  int64_t size() const;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& type() const { return type_; }
+  FeatureShape input_shape() const { return input_; }
+  FeatureShape output_shape() const { return output_; }
+
+  // Every parameter/buffer slot of this layer and its children, in a fixed order.
+  virtual void collect_params(std::vector<ParamSlot*>& out) { (void)out; }
+  virtual void collect_buffers(std::vector<BufferSlot*>& out) { (void)out; }
+
+  // y for x [samples, input]; keeps what backward needs when ctx.training.
+  virtual Tensor forward(const ExecContext& ctx, const Tensor& x) = 0;
+  // dx for dy [samples, output] (an undefined Tensor when !need_dx); writes the parameter
+  // gradient partials of the call's chunks. Only after a training forward with the same ctx.
+  virtual Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) = 0;
+  // End of a training step of `total_chunks` chunks: running-statistics updates.
+  virtual void finish_step(const ExecContext& ctx, int64_t total_chunks) { (void)ctx, (void)total_chunks; }
+  // Prepares per-step state for a step of `total_chunks` chunks (batch-norm statistics).
+  virtual void begin_step(const ExecContext& ctx, int64_t total_chunks) { (void)ctx, (void)total_chunks; }
+  // Drops what forward kept for backward.
+  virtual void release() {}
+
+ protected:
+  Layer(std::string type, std::string name, FeatureShape input)
+      : type_(std::move(type)), name_(std::move(name)), input_(input), output_(input) {}
+  std::string type_;
+  std::string name_;
+  FeatureShape input_;
+  FeatureShape output_;
+};
+
+// A new activation tensor [n, shape] on the call's device and stream.
+Tensor new_activation(const ExecContext& ctx, int64_t n, const FeatureShape& shape);
+Tensor new_tensor(const ExecContext& ctx, const Shape& shape, DType dtype = DType::f32);
+// Checks that x is [ctx.samples, shape] f32 on ctx.device; the message names the layer.
+void check_input(const Layer& layer, const ExecContext& ctx, const Tensor& x, const FeatureShape& shape);
+
+}  // namespace detnn::layers

@@ -1,0 +1,56 @@
+#include "layers/registry.h"
+
+#include <algorithm>
+#include <map>
+
+#include "runtime/error.h"
+
+namespace detnn::layers {
+
+namespace {
+const std::map<std::string, LayerFactory>& factories() {
+  static const std::map<std::string, LayerFactory> table = {
+      {"conv2d", make_conv2d},           {"linear", make_linear},
+      {"batchnorm2d", make_batchnorm2d}, {"relu", make_relu},
+      {"gelu", make_gelu},               {"maxpool2d", make_maxpool2d},
+      {"avgpool2d", make_avgpool2d},     {"global_avgpool", make_global_avgpool},
+      {"flatten", make_flatten},         {"dropout", make_dropout},
+      {"residual", make_residual},
+  };
+  return table;
+}
+}  // namespace
+
+std::vector<std::string> layer_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : factories()) names.push_back(name);
+  return names;
+}
+
+void throw_shape_error(const BuildContext& ctx, const std::string& message) {
+  DETNN_THROW(format, ctx.json_path, ": ", message);
+}
+
+std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx) {
+  JsonObject obj(spec, ctx.json_path);
+  const std::string type = obj.choice("type", layer_types());
+  std::unique_ptr<Layer> layer = factories().at(type)(obj, ctx);
+  obj.finish();
+  return layer;
+}
+
+std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
+                                           const std::string& name_prefix, FeatureShape input) {
+  json_array(array, json_path);
+  DETNN_CHECK(!array.empty(), format, json_path, ": expected at least one layer, got []");
+  std::vector<std::unique_ptr<Layer>> layers;
+  FeatureShape shape = input;
+  for (size_t i = 0; i < array.size(); ++i) {
+    BuildContext ctx{name_prefix + "." + std::to_string(i), json_index_path(json_path, i), shape};
+    layers.push_back(build_layer(array[i], ctx));
+    shape = layers.back()->output_shape();
+  }
+  return std::make_unique<Sequential>(name_prefix, input, std::move(layers));
+}
+
+}  // namespace detnn::layers

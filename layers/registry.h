@@ -1,0 +1,51 @@
+// Building layers from the model file's JSON (docs/model-format.md): a table from type name to
+// factory. Each factory reads its own fields through a JsonObject, so unknown keys and wrong
+// types are errors naming the JSON path, and checks its input shape.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/sequential.h"
+#include "runtime/json_fields.h"
+
+namespace detnn::layers {
+
+struct BuildContext {
+  std::string name;       // stable name of the layer, e.g. "layers.3"
+  std::string json_path;  // where it is in the model file, e.g. "layers[3]"
+  FeatureShape input;     // per-sample input shape
+};
+
+using LayerFactory = std::unique_ptr<Layer> (*)(JsonObject& spec, const BuildContext& ctx);
+
+// The registered type names, sorted (for error messages and docs).
+std::vector<std::string> layer_types();
+
+// One layer from its JSON object ({"type": ..., fields}).
+std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx);
+
+// A chain from a JSON array; layer i is named "<name_prefix>.<i>" at "<json_path>[i]".
+std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
+                                           const std::string& name_prefix, FeatureShape input);
+
+// Throws Error(format) "<path>: <message>" for shape mismatches found while building.
+[[noreturn]] void throw_shape_error(const BuildContext& ctx, const std::string& message);
+
+// The factories (one file each).
+std::unique_ptr<Layer> make_conv2d(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_linear(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_batchnorm2d(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_relu(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_gelu(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_maxpool2d(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_avgpool2d(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_global_avgpool(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_flatten(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_dropout(JsonObject& spec, const BuildContext& ctx);
+std::unique_ptr<Layer> make_residual(JsonObject& spec, const BuildContext& ctx);
+
+}  // namespace detnn::layers

@@ -1,0 +1,244 @@
+#include "runtime/session.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "kernels/cross_entropy.h"
+#include "kernels/reduce.h"
+#include "runtime/batch_split.h"
+#include "runtime/grad_accumulator.h"
+#include "runtime/reduction.h"
+#include "runtime/safetensors.h"
+#include "runtime/sha256.h"
+#include "runtime/thread_pool.h"
+#include "runtime/session_device.h"
+
+namespace detnn {
+
+struct Session::Impl {
+  uintptr_t stream = 0;  // the default stream: uploads and kernels stay in order
+  Tensor grads;          // [P], the combined gradient of the last step
+  std::unique_ptr<GradAccumulator> accumulator;
+};
+
+namespace {
+
+layers::ModelSpec with_overrides(layers::ModelSpec spec, const SessionOptions& o) {
+  layers::TrainingSpec& t = spec.training;
+  if (!o.device.empty()) t.device = o.device;
+  if (o.threads >= 0) t.threads = o.threads;
+  if (o.chunks_per_pass >= 0) t.chunks_per_pass = o.chunks_per_pass;
+  if (!o.determinism.empty()) t.determinism = o.determinism;
+  if (o.seed >= 0) t.seed = static_cast<uint64_t>(o.seed);
+  return spec;
+}
+
+bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+int log2_exact(int64_t v) {
+  int l = 0;
+  while ((int64_t{1} << l) < v) ++l;
+  return l;
+}
+
+// Samples whose first maximum score is the label (NaN scores never win).
+int64_t count_correct(const float* logits, const int32_t* labels, int64_t n, int64_t classes) {
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits + i * classes;
+    int64_t best = 0;
+    for (int64_t k = 1; k < classes; ++k)
+      if (row[k] > row[best]) best = k;
+    correct += best == labels[i];
+  }
+  return correct;
+}
+
+}  // namespace
+
+Session::Session(const layers::ModelSpec& spec, const SessionOptions& options)
+    : spec_(with_overrides(spec, options)), impl_(std::make_unique<Impl>()) {
+  const layers::TrainingSpec& t = spec_.training;
+  device_ = parse_device(t.device);
+  DETNN_CHECK(t.determinism == "strict", unsupported, "determinism \"", t.determinism,
+              "\" is not available yet in this build: only \"strict\" is (fast and off need the "
+              "cuDNN/cuBLAS paths)");
+  plan_chunk_split(t.batch_size, t.chunk_size, 1);
+  if (t.threads > 0) set_num_threads(static_cast<int>(t.threads));
+  session_device::select(device_);
+  model_ = std::make_unique<layers::Model>(spec_, device_, impl_->stream);
+  if (!spec_.init_weights.empty()) {
+    const SafetensorsFile file = read_safetensors(spec_.init_weights.string());
+    std::vector<NamedTensor> tensors;
+    for (const SafetensorsTensor& st : file.tensors) {
+      DETNN_CHECK(st.dtype == DType::f32, format, spec_.init_weights.string(), ": tensor ", st.name,
+                  " is ", dtype_name(st.dtype), ", expected F32");
+      NamedTensor nt{st.name, st.shape, std::vector<float>(st.element_count())};
+      std::memcpy(nt.values.data(), st.bytes.data(), st.bytes.size());
+      tensors.push_back(std::move(nt));
+    }
+    load_parameters(tensors, spec_.init_weights.string());
+  }
+  optimizer_ = std::make_unique<optim::Optimizer>(spec_.optimizer, model_->param_count(), device_);
+  impl_->grads = Tensor::zeros(Shape{model_->param_count()}, DType::f32, device_, impl_->stream);
+  impl_->accumulator = std::make_unique<GradAccumulator>(model_->param_count(), device_, impl_->stream);
+  total_steps_ = std::max<int64_t>(1, t.epochs);
+}
+
+Session::~Session() = default;
+
+void Session::set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps) {
+  DETNN_CHECK(steps_per_epoch >= 1 && total_steps >= 1, invalid_argument,
+              "schedule horizon: steps_per_epoch and total_steps must be >= 1, got ", steps_per_epoch, " and ",
+              total_steps);
+  steps_per_epoch_ = steps_per_epoch;
+  total_steps_ = total_steps;
+}
+
+StepStats Session::train_step(const float* images, const int32_t* labels, int64_t batch) {
+  const layers::TrainingSpec& t = spec_.training;
+  DETNN_CHECK(batch == t.batch_size, invalid_argument, "train_step: the batch has ", batch,
+              " samples but training.batch_size is ", t.batch_size);
+  DETNN_CHECK(images != nullptr && labels != nullptr, invalid_argument, "train_step: null images or labels");
+  const int64_t classes = model_->classes();
+  kernels::cross_entropy_validate_labels(labels, batch, classes);
+  session_device::select(device_);
+
+  const int64_t chunk = t.chunk_size, total_chunks = batch / chunk;
+  const int64_t per_pass = t.chunks_per_pass == 0 ? total_chunks : std::min(t.chunks_per_pass, total_chunks);
+  const int64_t passes = (total_chunks + per_pass - 1) / per_pass;
+  const int64_t sample = model_->input_shape().size();
+  const int64_t P = model_->param_count();
+  const auto& entries = model_->params();
+
+  layers::ExecContext ctx{device_, impl_->stream, true, 0, chunk, t.seed, steps_, 0, 0};
+  layers::Sequential& net = model_->net();
+  net.begin_step(ctx, total_chunks);
+  PairwiseStack loss_sum;
+  StepStats stats;
+  stats.samples = batch;
+  float* grads = impl_->grads.data<float>();
+  impl_->accumulator->reset();
+
+  for (int64_t pass = 0; pass < passes; ++pass) {
+    ctx.first_chunk = pass * per_pass;
+    const int64_t chunks = std::min(per_pass, total_chunks - ctx.first_chunk);
+    ctx.first_sample = ctx.first_chunk * chunk;
+    ctx.samples = chunks * chunk;
+    const Tensor x = session_device::upload(images + ctx.first_sample * sample,
+                                            Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w},
+                                            device_, impl_->stream);
+    const Tensor y = session_device::upload_labels(labels + ctx.first_sample, ctx.samples, device_, impl_->stream);
+
+    const Tensor logits = net.forward(ctx, x);
+    const kernels::CrossEntropyParams xp{ctx.samples, classes, static_cast<float>(spec_.loss.label_smoothing), batch};
+    const std::vector<float> chunk_losses = session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, ctx);
+    for (int64_t c = 0; c < chunks; ++c) {
+      if (!std::isfinite(chunk_losses[c])) {
+        const std::string where = net.first_non_finite_layer(ctx, x);
+        net.release();
+        DETNN_THROW(invalid_argument, "step ", steps_, ": the loss is not finite (", chunk_losses[c],
+                    " in reduction chunk ", ctx.first_chunk + c, "); ",
+                    where.empty() ? std::string("every layer's output is finite, so the loss itself overflowed")
+                                  : "the first layer whose output is not finite is " + where,
+                    "; the weights were not updated");
+      }
+      loss_sum.push(chunk_losses[c]);
+    }
+    const std::vector<float> host_logits = session_device::download(logits);
+    stats.correct += count_correct(host_logits.data(), labels + ctx.first_sample, ctx.samples, classes);
+
+    const Tensor dlogits = session_device::cross_entropy_grad(logits, y, xp, ctx);
+    Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
+    model_->bind_grad_partials(partials.data<float>(), chunks);
+    net.backward(ctx, dlogits, false);
+
+    if (passes == 1) {
+      for (const auto& e : entries)
+        session_device::combine(partials.data<float>() + chunks * e.offset, chunks, e.size, grads + e.offset, ctx);
+    } else if (chunks == per_pass && is_power_of_two(chunks)) {
+      Tensor node = Tensor::empty(Shape{P}, DType::f32, device_, impl_->stream);
+      for (const auto& e : entries)
+        session_device::combine(partials.data<float>() + chunks * e.offset, chunks, e.size,
+                                node.data<float>() + e.offset, ctx);
+      impl_->accumulator->push(std::move(node), log2_exact(chunks));
+    } else {
+      for (int64_t c = 0; c < chunks; ++c) {
+        Tensor node = Tensor::empty(Shape{P}, DType::f32, device_, impl_->stream);
+        for (const auto& e : entries)
+          session_device::combine(partials.data<float>() + chunks * e.offset + c * e.size, 1, e.size,
+                                  node.data<float>() + e.offset, ctx);
+        impl_->accumulator->push(std::move(node), 0);
+      }
+    }
+  }
+  if (passes > 1) impl_->accumulator->result(grads);
+
+  stats.loss = loss_sum.result() / static_cast<float>(batch);
+  ctx.first_chunk = 0;
+  ctx.first_sample = 0;
+  ctx.samples = batch;
+  net.finish_step(ctx, total_chunks);
+  optimizer_->step(model_->flat_params().data<float>(), grads, steps_, steps_per_epoch_, total_steps_,
+                   reinterpret_cast<void*>(impl_->stream));
+  stats.lr = optimizer_->last_lr();
+  stats.grad_norm = optimizer_->last_grad_norm();
+  ++steps_;
+  return stats;
+}
+
+EvalStats Session::evaluate(const float* images, const int32_t* labels, int64_t n) {
+  DETNN_CHECK(n >= 0 && (images != nullptr || n == 0), invalid_argument, "evaluate: ", n, " samples, images ",
+              images == nullptr ? "null" : "given");
+  const int64_t classes = model_->classes();
+  if (labels != nullptr) kernels::cross_entropy_validate_labels(labels, n, classes);
+  session_device::select(device_);
+  const int64_t batch = spec_.training.eval_batch_size, sample = model_->input_shape().size();
+  std::vector<float> losses;
+  losses.reserve(static_cast<size_t>(n));
+  EvalStats stats;
+  stats.samples = n;
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t m = std::min(batch, n - first);
+    layers::ExecContext ctx{device_, impl_->stream, false, m, 1, spec_.training.seed, steps_, first, 0};
+    const Tensor x = session_device::upload(images + first * sample,
+                                            Shape{m, spec_.input.c, spec_.input.h, spec_.input.w}, device_,
+                                            impl_->stream);
+    const Tensor logits = model_->net().forward(ctx, x);
+    if (labels == nullptr) continue;
+    const Tensor y = session_device::upload_labels(labels + first, m, device_, impl_->stream);
+    const kernels::CrossEntropyParams xp{m, classes, static_cast<float>(spec_.loss.label_smoothing), 1};
+    const std::vector<float> l = session_device::sample_losses(logits, y, xp, ctx);
+    losses.insert(losses.end(), l.begin(), l.end());
+    const std::vector<float> host_logits = session_device::download(logits);
+    stats.correct += count_correct(host_logits.data(), labels + first, m, classes);
+  }
+  if (labels != nullptr && n > 0)
+    stats.loss = kernels::canonical_sum_cpu(losses.data(), n) / static_cast<float>(n);
+  return stats;
+}
+
+void Session::predict(const float* images, int64_t n, float* logits) {
+  DETNN_CHECK(n >= 0 && (n == 0 || (images != nullptr && logits != nullptr)), invalid_argument,
+              "predict: null images or logits");
+  session_device::select(device_);
+  const int64_t batch = spec_.training.eval_batch_size, sample = model_->input_shape().size();
+  const int64_t classes = model_->classes();
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t m = std::min(batch, n - first);
+    layers::ExecContext ctx{device_, impl_->stream, false, m, 1, spec_.training.seed, steps_, first, 0};
+    const Tensor x = session_device::upload(images + first * sample,
+                                            Shape{m, spec_.input.c, spec_.input.h, spec_.input.w}, device_,
+                                            impl_->stream);
+    const std::vector<float> out = session_device::download(model_->net().forward(ctx, x));
+    std::memcpy(logits + first * classes, out.data(), out.size() * sizeof(float));
+  }
+}
+
+std::string Session::weights_sha256() {
+  session_device::select(device_);
+  const std::vector<float> p = session_device::download(model_->flat_params());
+  return sha256_hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size() * sizeof(float)));
+}
+
+}  // namespace detnn

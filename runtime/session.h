@@ -1,0 +1,107 @@
+// The training session (DESIGN §3, §8): a model replica on one device with its optimizer. A
+// training step takes one global batch (host memory), cuts it into reduction chunks, runs
+// forward and backward over them in passes of `chunks_per_pass` chunks (gradient accumulation,
+// same bits for any pass size), combines the per-chunk gradient partials by the pairwise rule,
+// updates the batch-norm running statistics and applies the optimizer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/model.h"
+#include "layers/model_spec.h"
+#include "optim/optimizer.h"
+
+namespace detnn {
+
+struct SessionOptions {
+  // Overrides of the model file's training section (empty / negative: keep the file's value).
+  std::string device;          // "cpu", "cuda", "cuda:N"
+  int64_t threads = -1;        // CPU threads (0: DETNN_NUM_THREADS or all cores)
+  int64_t chunks_per_pass = -1;
+  std::string determinism;     // strict | fast | off
+  int64_t seed = -1;
+};
+
+struct StepStats {
+  float loss = 0.0f;        // mean loss of the global batch (canonical sum / B)
+  int64_t correct = 0;      // samples whose top score (first maximum) is the label
+  int64_t samples = 0;
+  float lr = 0.0f;          // learning rate of this update
+  float grad_norm = 0.0f;   // global gradient norm before clipping
+};
+
+struct EvalStats {
+  double loss = 0.0;        // mean loss (canonical sum over samples / n)
+  int64_t correct = 0;
+  int64_t samples = 0;
+};
+
+// A tensor of the session's state for checkpoints: name, shape and the values (host copy).
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+class Session {
+ public:
+  Session(const layers::ModelSpec& spec, const SessionOptions& options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const layers::ModelSpec& spec() const { return spec_; }  // with the overrides applied
+  Device device() const { return device_; }
+  int64_t batch_size() const { return spec_.training.batch_size; }
+  int64_t sample_size() const { return spec_.input.size(); }
+  int64_t classes() const { return model_->classes(); }
+  int64_t param_count() const { return model_->param_count(); }
+  int64_t steps_done() const { return steps_; }
+
+  // What the learning-rate schedule counts in (the trainer sets it from the dataset):
+  // updates per epoch and in the whole run. Defaults: 1 and the file's epochs.
+  void set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps);
+
+  // One optimizer update on a global batch: images [B, C, H, W] and labels [B] in host memory.
+  // Throws Error(invalid_argument) for a label out of range or a non-finite loss (naming the step
+  // and the first layer whose output was not finite); the weights are then unchanged.
+  StepStats train_step(const float* images, const int32_t* labels, int64_t batch);
+
+  // Loss and accuracy over n samples (any n; no weights change). labels may be null (no loss).
+  EvalStats evaluate(const float* images, const int32_t* labels, int64_t n);
+  // logits [n, classes] (host).
+  void predict(const float* images, int64_t n, float* logits);
+
+  // SHA-256 (hex) of the parameters' bytes (the flat buffer, little-endian floats).
+  std::string weights_sha256();
+
+  // Checkpoint state: parameters and buffers by name, optimizer state, and the step counter.
+  std::vector<NamedTensor> state_tensors();
+  // Replaces the state; every tensor of state_tensors() must be present with its shape (errors
+  // name the missing, extra or mis-shaped tensor). `source` prefixes messages.
+  void load_state_tensors(const std::vector<NamedTensor>& tensors, const std::string& source);
+  // Only the parameters (init_weights files); the same checks.
+  void load_parameters(const std::vector<NamedTensor>& tensors, const std::string& source);
+  void set_steps_done(int64_t steps) { steps_ = steps; }
+
+  // A parameter by name: copy out / in (host floats, `count` must equal its size).
+  const std::vector<layers::TensorEntry>& parameters() const { return model_->params(); }
+  void read_parameter(const std::string& name, float* out, int64_t count);
+  void write_parameter(const std::string& name, const float* values, int64_t count);
+
+ private:
+  struct Impl;
+  layers::ModelSpec spec_;
+  Device device_;
+  std::unique_ptr<layers::Model> model_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
+  std::unique_ptr<Impl> impl_;
+  int64_t steps_ = 0;
+  int64_t steps_per_epoch_ = 1, total_steps_ = 1;
+};
+
+}  // namespace detnn
