@@ -24,7 +24,7 @@ target_include_directories(detnn PUBLIC
   $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
   $<BUILD_INTERFACE:${CMAKE_BINARY_DIR}/generated>
   $<INSTALL_INTERFACE:include>)
-target_link_libraries(detnn PUBLIC detnn_fp Threads::Threads PRIVATE nlohmann_json::nlohmann_json OpenSSL::Crypto ZLIB::ZLIB)
+target_link_libraries(detnn PUBLIC detnn_fp Threads::Threads PRIVATE $<BUILD_INTERFACE:nlohmann_json::nlohmann_json> OpenSSL::Crypto ZLIB::ZLIB)
 target_compile_options(detnn PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter>)
 target_compile_definitions(detnn PRIVATE
   DETNN_VERSION_STRING="${PROJECT_VERSION}"

@@ -1,40 +1,23 @@
-// The C API: every entry point catches everything and turns it into a detnn_status plus a
-// thread-local message (DESIGN §5).
-#include <exception>
-#include <new>
+// The C API, general part: status names, the last error, version, environment. The handles live
+// in c_api_context.cpp, c_api_model.cpp, c_api_session.cpp and c_api_session_state.cpp. Every
+// entry point catches everything and turns it into a detnn_status plus a thread-local message
+// (DESIGN §5).
 #include <string>
 
-#include "detnn/detnn.h"
+#include "runtime/c_api_internal.h"
 #include "runtime/device.h"
 #include "runtime/environment.h"
-#include "runtime/error.h"
 
-namespace {
+namespace detnn::c_api_detail {
 
-thread_local std::string t_last_error;
-
-template <typename Body>
-detnn_status guarded(Body&& body) {
-  try {
-    t_last_error.clear();
-    body();
-    return DETNN_OK;
-  } catch (const detnn::Error& e) {
-    t_last_error = e.what();
-    return static_cast<detnn_status>(static_cast<int>(e.code()));
-  } catch (const std::bad_alloc&) {
-    t_last_error = "out of host memory";
-    return DETNN_ERROR_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    t_last_error = std::string("internal error: ") + e.what();
-    return DETNN_ERROR_INTERNAL;
-  } catch (...) {
-    t_last_error = "internal error: unknown exception";
-    return DETNN_ERROR_INTERNAL;
-  }
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
 }
 
-}  // namespace
+}  // namespace detnn::c_api_detail
+
+using detnn::c_api_detail::guarded;
 
 extern "C" {
 
@@ -45,7 +28,7 @@ const char* detnn_status_string(detnn_status status) {
   return detnn::error_code_name(static_cast<detnn::ErrorCode>(code));
 }
 
-const char* detnn_last_error(void) { return t_last_error.c_str(); }
+const char* detnn_last_error(void) { return detnn::c_api_detail::last_error().c_str(); }
 
 const char* detnn_version(void) { return detnn::version_string(); }
 

@@ -1,13 +1,23 @@
-/* detnn — bitwise-reproducible deep-learning training. The public C API.
+/* detnn — bitwise-reproducible deep-learning training. The public C API (docs/c-api.md).
  *
- * Conventions: every function returns a detnn_status; DETNN_OK is success. On failure,
- * detnn_last_error() returns a message saying what went wrong and where; it is per thread
- * and stays valid until the next detnn call on the same thread. No C++ exception ever
- * crosses this API. Strings returned by detnn are owned by detnn. */
+ * Conventions: every function returns a detnn_status (except the destroy functions, which
+ * cannot fail); DETNN_OK is success. On failure, detnn_last_error() returns a message saying
+ * what went wrong and where; it is per thread and stays valid until the next detnn call on the
+ * same thread. No C++ exception ever crosses this API. A NULL handle or pointer argument is
+ * DETNN_ERROR_INVALID_ARGUMENT with a message naming it. Strings returned by detnn are owned by
+ * detnn. On failure, output arguments are left as they were.
+ *
+ * Handles: detnn_context (where and how to compute), detnn_model (a parsed model file) and
+ * detnn_session (a model instance with its optimizer, on a context). Each is created by a
+ * *_create / *_load_* function and released by its *_destroy function. A session copies what
+ * it needs from its context and model, so those may be destroyed right after
+ * detnn_session_create. A handle must not be used by two threads at the same time; different
+ * handles may be used from different threads. */
 #ifndef DETNN_DETNN_H
 #define DETNN_DETNN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +54,160 @@ detnn_status detnn_environment_json(const char** json_out);
 
 /* Number of CUDA devices this process can use (0 in a CPU-only build). */
 detnn_status detnn_cuda_device_count(int* count_out);
+
+/* ---- Handles ---------------------------------------------------------------------------- */
+
+typedef struct detnn_context detnn_context;
+typedef struct detnn_model detnn_model;
+typedef struct detnn_session detnn_session;
+
+/* ---- Context: where and how sessions compute -------------------------------------------- */
+
+/* Creates a context. Each argument overrides the model file's "training" section for sessions
+ * created on this context; NULL (or "") for a string, or a negative `threads`, keeps the model
+ * file's value.
+ *   device:      "cpu", "cuda" or "cuda:N"
+ *   determinism: "strict", "fast" or "off" (DESIGN §1; this build runs "strict" only)
+ *   threads:     CPU threads; 0 means DETNN_NUM_THREADS or all cores. Results never depend
+ *                on it. The CPU thread pool is process-wide: detnn sets it to the session's
+ *                count before each computing call on a CPU session.
+ * Errors: DETNN_ERROR_INVALID_ARGUMENT for an unknown device or determinism. */
+detnn_status detnn_context_create(const char* device, const char* determinism, int threads,
+                                  detnn_context** out);
+/* Releases a context (NULL: nothing happens). Sessions created on it stay valid. */
+void detnn_context_destroy(detnn_context* context);
+
+/* ---- Model: a parsed and validated model file (docs/model-format.md) -------------------- */
+
+/* Reads and validates a model file. Errors: DETNN_ERROR_IO (unreadable), DETNN_ERROR_FORMAT
+ * naming the file and the JSON path ("layers[3].kernel") or the byte offset of a syntax
+ * error. Relative paths inside the file resolve against the file's folder. */
+detnn_status detnn_model_load_file(const char* path, detnn_model** out);
+/* The same from a JSON document in memory (comments allowed). Relative paths inside it
+ * resolve against the current directory; its "model file" hash is the SHA-256 of `json`. */
+detnn_status detnn_model_load_json(const char* json, detnn_model** out);
+/* Releases a model (NULL: nothing happens). Sessions created from it stay valid. */
+void detnn_model_destroy(detnn_model* model);
+
+/* The model's "name". *out is owned by the model and valid until it is destroyed. */
+detnn_status detnn_model_name(const detnn_model* model, const char** out);
+/* The input shape of one sample: channels, height, width. */
+detnn_status detnn_model_input_shape(const detnn_model* model, int64_t* channels, int64_t* height,
+                                     int64_t* width);
+/* Number of classes (the network's outputs). */
+detnn_status detnn_model_classes(const detnn_model* model, int64_t* out);
+/* Number of trainable scalars over all parameter tensors. */
+detnn_status detnn_model_parameter_count(const detnn_model* model, int64_t* out);
+/* The global batch size B (training.batch_size): detnn_session_train_step takes exactly B. */
+detnn_status detnn_model_batch_size(const detnn_model* model, int64_t* out);
+/* SHA-256 (64 hex digits and a NUL) of the model file's bytes: what checkpoints are tied to. */
+detnn_status detnn_model_sha256(const detnn_model* model, char out[65]);
+/* The fully resolved configuration (every default written out) as a JSON document. *out is
+ * owned by the model and valid until it is destroyed. */
+detnn_status detnn_model_config_json(const detnn_model* model, const char** out);
+
+/* ---- Session: a model instance with its optimizer ---------------------------------------- */
+
+/* Builds the model on the context's device and initializes the weights from the seed (or the
+ * model file's init_weights). Errors: DETNN_ERROR_UNSUPPORTED (e.g. CUDA in a CPU-only build,
+ * a determinism mode this build lacks), DETNN_ERROR_OUT_OF_MEMORY, DETNN_ERROR_IO/FORMAT for
+ * init_weights. */
+detnn_status detnn_session_create(const detnn_context* context, const detnn_model* model,
+                                  detnn_session** out);
+/* Releases a session (NULL: nothing happens). */
+void detnn_session_destroy(detnn_session* session);
+
+/* What the learning-rate schedule counts in: updates per epoch and in the whole run (both
+ * >= 1). Defaults: 1 and the model file's epochs. Not stored in checkpoints: set it again
+ * after detnn_session_load_checkpoint. */
+detnn_status detnn_session_set_schedule(detnn_session* session, int64_t steps_per_epoch,
+                                        int64_t total_steps);
+
+typedef struct detnn_step_metrics {
+  float loss;        /* mean loss over the global batch */
+  int64_t correct;   /* samples whose top score (first maximum) is the label */
+  int64_t samples;   /* the batch size */
+  float lr;          /* learning rate of this update */
+  float grad_norm;   /* global gradient norm before clipping */
+} detnn_step_metrics;
+
+typedef struct detnn_eval_metrics {
+  double loss;       /* mean loss (0 when no labels were given) */
+  int64_t correct;   /* 0 when no labels were given */
+  int64_t samples;
+} detnn_eval_metrics;
+
+/* One optimizer update on a global batch in host memory: images [batch, C, H, W] (float32,
+ * NCHW, contiguous) and labels [batch] in [0, classes). batch must equal the model's batch
+ * size. Errors: DETNN_ERROR_INVALID_ARGUMENT for a wrong batch, a label out of range or a
+ * loss that is not finite (the message names the first layer with a non-finite output);
+ * the weights are then unchanged. */
+detnn_status detnn_session_train_step(detnn_session* session, const float* images,
+                                      const int32_t* labels, int64_t batch,
+                                      detnn_step_metrics* out);
+/* Loss and accuracy over n >= 0 samples (any n; no weights change). labels may be NULL: then
+ * only samples is filled in. images may be NULL when n is 0. */
+detnn_status detnn_session_evaluate(detnn_session* session, const float* images,
+                                    const int32_t* labels, int64_t n, detnn_eval_metrics* out);
+/* The class scores (logits) of n samples into logits [n, classes]; logits_count must be
+ * n * classes. */
+detnn_status detnn_session_predict(detnn_session* session, const float* images, int64_t n,
+                                   float* logits, int64_t logits_count);
+
+/* SHA-256 (64 hex digits and a NUL) of the parameters' bytes: equal hashes, equal weights. */
+detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]);
+/* Optimizer updates done so far (restored by detnn_session_load_checkpoint). */
+detnn_status detnn_session_steps_done(const detnn_session* session, int64_t* out);
+
+/* ---- Checkpoints (docs/checkpoints.md) --------------------------------------------------- */
+
+/* Writes every parameter, buffer and optimizer state with the step counter and metadata to
+ * `path` (a safetensors file), atomically: readers see the old file or the complete new one.
+ * epoch and batch_in_epoch (>= 0) record where the next step is in the data; they are given
+ * back by detnn_session_checkpoint_position after a load. Errors: DETNN_ERROR_IO. */
+detnn_status detnn_session_save_checkpoint(detnn_session* session, const char* path,
+                                           int64_t epoch, int64_t batch_in_epoch);
+/* Restores the session from a checkpoint written for the same model file (byte for byte) and
+ * seed. Continuing from it gives the same bits as the run that wrote it. Errors:
+ * DETNN_ERROR_IO (unreadable), DETNN_ERROR_FORMAT (truncated or corrupt, another model,
+ * another seed, missing or mis-shaped tensors), each naming the file and what differs; the
+ * session is then unchanged. */
+detnn_status detnn_session_load_checkpoint(detnn_session* session, const char* path);
+/* The step, epoch and batch_in_epoch of the last checkpoint loaded into this session (all 0
+ * before any load). */
+detnn_status detnn_session_checkpoint_position(const detnn_session* session, int64_t* step,
+                                               int64_t* epoch, int64_t* batch_in_epoch);
+/* A metadata value of the last checkpoint loaded into this session ("model_sha256",
+ * "detnn_commit", ...). *value is owned by the session and valid until the next load or its
+ * destruction. DETNN_ERROR_INVALID_ARGUMENT when the key is absent. */
+detnn_status detnn_session_checkpoint_metadata(const detnn_session* session, const char* key,
+                                               const char** value);
+/* Records key = value in every checkpoint this session saves from now on (e.g.
+ * "data_fingerprint"). The reserved keys (format, step, epoch, batch_in_epoch, seed,
+ * determinism, model_sha256, detnn_version, detnn_commit) are refused. */
+detnn_status detnn_session_set_checkpoint_metadata(detnn_session* session, const char* key,
+                                                   const char* value);
+
+/* ---- Parameters -------------------------------------------------------------------------- */
+
+/* Number of parameter tensors ("layers.0.weight", "layers.0.bias", ...), in declaration order. */
+detnn_status detnn_session_parameter_tensor_count(const detnn_session* session, int64_t* out);
+/* The name of parameter tensor `index` (0 <= index < count). *out is owned by the session. */
+detnn_status detnn_session_parameter_name(const detnn_session* session, int64_t index,
+                                          const char** out);
+/* The number of floats in parameter tensor `index`. */
+detnn_status detnn_session_parameter_size(const detnn_session* session, int64_t index,
+                                          int64_t* out);
+/* The shape of parameter tensor `index`: up to max_dims sizes into dims, the rank into *ndims
+ * (DETNN_ERROR_INVALID_ARGUMENT when the rank exceeds max_dims). */
+detnn_status detnn_session_parameter_shape(const detnn_session* session, int64_t index,
+                                           int64_t* dims, int max_dims, int* ndims);
+/* Copies the parameter `name` into out; count must equal its size. */
+detnn_status detnn_session_get_parameter(detnn_session* session, const char* name, float* out,
+                                         int64_t count);
+/* Overwrites the parameter `name` with values; count must equal its size. */
+detnn_status detnn_session_set_parameter(detnn_session* session, const char* name,
+                                         const float* values, int64_t count);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,50 @@
+// The C API: detnn_context, and the CPU compute scope every computing session call takes.
+#include "runtime/c_api_internal.h"
+#include "runtime/device.h"
+#include "runtime/thread_pool.h"
+
+using detnn::c_api_detail::guarded;
+using detnn::c_api_detail::require;
+
+namespace detnn::c_api_detail {
+
+namespace {
+std::mutex g_cpu_compute;
+}
+
+CpuComputeScope::CpuComputeScope(const std::string& device, int64_t threads) {
+  if (parse_device(device).is_cuda()) return;
+  lock_ = std::unique_lock<std::mutex>(g_cpu_compute);
+  if (threads > 0) set_num_threads(static_cast<int>(threads));
+}
+
+CpuComputeScope::CpuComputeScope(const Session& s)
+    : CpuComputeScope(s.spec().training.device, s.spec().training.threads) {}
+
+}  // namespace detnn::c_api_detail
+
+extern "C" {
+
+detnn_status detnn_context_create(const char* device, const char* determinism, int threads,
+                                  detnn_context** out) {
+  return guarded([&] {
+    require(out, "detnn_context_create", "out");
+    auto ctx = std::make_unique<detnn_context>();
+    if (device != nullptr && *device != '\0') {
+      detnn::parse_device(device);  // Error(invalid_argument) naming the string
+      ctx->options.device = device;
+    }
+    if (determinism != nullptr && *determinism != '\0') {
+      const std::string d = determinism;
+      DETNN_CHECK(d == "strict" || d == "fast" || d == "off", invalid_argument,
+                  "detnn_context_create: determinism \"", d, "\" is not one of strict, fast, off");
+      ctx->options.determinism = d;
+    }
+    ctx->options.threads = threads < 0 ? -1 : threads;
+    *out = ctx.release();
+  });
+}
+
+void detnn_context_destroy(detnn_context* context) { delete context; }
+
+}  // extern "C"

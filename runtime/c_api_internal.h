@@ -1,0 +1,77 @@
+// Internal to the C API implementation (runtime/c_api*.cpp): the handle structs and the
+// exception barrier every entry point goes through (DESIGN §5).
+#pragma once
+
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "detnn/detnn.h"
+#include "layers/model_spec.h"
+#include "runtime/checkpoint.h"
+#include "runtime/error.h"
+#include "runtime/session.h"
+
+struct detnn_context {
+  detnn::SessionOptions options;  // device, determinism, threads (unset: the model file's)
+};
+
+struct detnn_model {
+  detnn::layers::ModelSpec spec;
+  std::string config_json;  // resolved_config(spec), for detnn_model_config_json
+};
+
+struct detnn_session {
+  std::unique_ptr<detnn::Session> session;
+  detnn::CheckpointInfo loaded;                      // the last checkpoint loaded
+  std::map<std::string, std::string> extra_metadata;  // recorded in every checkpoint saved
+};
+
+namespace detnn::c_api_detail {
+
+// This thread's message of the last failed call.
+std::string& last_error();
+
+// Runs body, turning every exception into a status and the thread's last-error message.
+template <typename Body>
+detnn_status guarded(Body&& body) noexcept {
+  try {
+    last_error().clear();
+    body();
+    return DETNN_OK;
+  } catch (const Error& e) {
+    last_error() = e.what();
+    return static_cast<detnn_status>(static_cast<int>(e.code()));
+  } catch (const std::bad_alloc&) {
+    last_error() = "out of host memory";
+    return DETNN_ERROR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    last_error() = std::string("internal error: ") + e.what();
+    return DETNN_ERROR_INTERNAL;
+  } catch (...) {
+    last_error() = "internal error: unknown exception";
+    return DETNN_ERROR_INTERNAL;
+  }
+}
+
+// Throws Error(invalid_argument) "<function>: <argument> is NULL" when p is null.
+inline void require(const void* p, const char* function, const char* argument) {
+  if (p == nullptr) DETNN_THROW(invalid_argument, function, ": ", argument, " is NULL");
+}
+
+// Held around every call that builds or computes on a CPU session: the CPU thread pool is
+// process-wide, so it is sized for the session (when its context set a thread count) and used
+// by one session at a time. Sessions on CUDA devices do not take it.
+class CpuComputeScope {
+ public:
+  explicit CpuComputeScope(const Session& s);
+  CpuComputeScope(const std::string& device, int64_t threads);
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+}  // namespace detnn::c_api_detail
