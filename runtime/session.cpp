@@ -96,6 +96,28 @@ void Session::set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps)
 }
 
 StepStats Session::train_step(const float* images, const int32_t* labels, int64_t batch) {
+  StepStats stats = compute_gradient(images, labels, batch);
+  const layers::TrainingSpec& t = spec_.training;
+  layers::ExecContext ctx{device_, impl_->stream, true, batch, t.chunk_size, t.seed, steps_, 0, 0};
+  model_->net().finish_step(ctx, batch / t.chunk_size);
+  optimizer_->step(model_->flat_params().data<float>(), impl_->grads.data<float>(), steps_, steps_per_epoch_,
+                   total_steps_, reinterpret_cast<void*>(impl_->stream));
+  stats.lr = optimizer_->last_lr();
+  stats.grad_norm = optimizer_->last_grad_norm();
+  ++steps_;
+  return stats;
+}
+
+StepStats Session::forward_backward(const float* images, const int32_t* labels, int64_t batch) {
+  return compute_gradient(images, labels, batch);
+}
+
+std::vector<float> Session::gradient() {
+  session_device::select(device_);
+  return session_device::download(impl_->grads);
+}
+
+StepStats Session::compute_gradient(const float* images, const int32_t* labels, int64_t batch) {
   const layers::TrainingSpec& t = spec_.training;
   DETNN_CHECK(batch == t.batch_size, invalid_argument, "train_step: the batch has ", batch,
               " samples but training.batch_size is ", t.batch_size);
@@ -175,15 +197,6 @@ StepStats Session::train_step(const float* images, const int32_t* labels, int64_
   if (passes > 1) impl_->accumulator->result(grads);
 
   stats.loss = loss_sum.result() / static_cast<float>(batch);
-  ctx.first_chunk = 0;
-  ctx.first_sample = 0;
-  ctx.samples = batch;
-  net.finish_step(ctx, total_chunks);
-  optimizer_->step(model_->flat_params().data<float>(), grads, steps_, steps_per_epoch_, total_steps_,
-                   reinterpret_cast<void*>(impl_->stream));
-  stats.lr = optimizer_->last_lr();
-  stats.grad_norm = optimizer_->last_grad_norm();
-  ++steps_;
   return stats;
 }
 

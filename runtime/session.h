@@ -71,6 +71,12 @@ class Session {
   // and the first layer whose output was not finite); the weights are then unchanged.
   StepStats train_step(const float* images, const int32_t* labels, int64_t batch);
 
+  // The loss and gradient of a global batch without changing any state (no update, no running
+  // statistics): for gradient checks. gradient() then holds the combined gradient.
+  StepStats forward_backward(const float* images, const int32_t* labels, int64_t batch);
+  // The last combined gradient [param_count] (host copy; parameters in declaration order).
+  std::vector<float> gradient();
+
   // Loss and accuracy over n samples (any n; no weights change). labels may be null (no loss).
   EvalStats evaluate(const float* images, const int32_t* labels, int64_t n);
   // logits [n, classes] (host).
@@ -94,6 +100,7 @@ class Session {
   void write_parameter(const std::string& name, const float* values, int64_t count);
 
  private:
+  StepStats compute_gradient(const float* images, const int32_t* labels, int64_t batch);
   struct Impl;
   layers::ModelSpec spec_;
   Device device_;

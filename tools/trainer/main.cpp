@@ -1,22 +1,24 @@
-// trainer: the command-line tool, built on the public C API only.
-// For now it has one subcommand, `info`, which prints the environment fingerprint; training
-// (`trainer --model FILE`) comes with the model and session work.
+// trainer: the command-line tool, built on the public C API only (include/detnn/detnn.h).
+//   trainer --model FILE [options]        train (docs/trainer.md)
+//   trainer eval --model FILE --checkpoint FILE
+//   trainer info                          the environment fingerprint
+// Exit status 0 on success; otherwise 1 with a one-line reason on stderr.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <exception>
 
+#include "commands.h"
 #include "detnn/detnn.h"
 
 namespace {
 
-int fail(detnn_status status) {
-  std::fprintf(stderr, "trainer: %s: %s\n", detnn_status_string(status), detnn_last_error());
-  return 1;
-}
-
 int run_info() {
   const char* json = nullptr;
-  if (detnn_status s = detnn_environment_json(&json); s != DETNN_OK) return fail(s);
+  if (detnn_status s = detnn_environment_json(&json); s != DETNN_OK) {
+    std::fprintf(stderr, "trainer: %s: %s\n", detnn_status_string(s), detnn_last_error());
+    return 1;
+  }
   std::printf("%s\n", json);
   return 0;
 }
@@ -24,12 +26,47 @@ int run_info() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"trainer: bitwise-reproducible training with detnn"};
-  app.require_subcommand(1);
+  CLI::App app{"trainer: bitwise-reproducible training with detnn.\n"
+               "Same model file, data and seed -> the same weights, bit for bit."};
   app.set_version_flag("--version", std::string("detnn ") + detnn_version());
+
+  trainer::TrainOptions train;
+  for (int i = 0; i < argc; ++i) train.command_line.emplace_back(argv[i]);
+  app.add_option("--model", train.model, "Model file (JSON, docs/model-format.md) to train");
+  app.add_option("--run-dir", train.run_dir, "Run directory to create (default: runs/<model name>-<UTC time>)");
+  app.add_option("--epochs", train.epochs, "Epochs (overrides training.epochs)")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", train.seed, "Seed (overrides training.seed)")->check(CLI::NonNegativeNumber);
+  app.add_option("--determinism", train.determinism, "strict | fast | off (overrides training.determinism)")
+      ->check(CLI::IsMember({"strict", "fast", "off"}));
+  app.add_option("--device", train.device, "cpu | cuda | cuda:N (overrides training.device)");
+  app.add_option("--threads", train.threads, "CPU threads, 0 = all (never changes results)")->check(CLI::NonNegativeNumber);
+  app.add_option("--resume", train.resume, "Continue the run in this directory from its last checkpoint");
+  app.add_option("--save-init", train.save_init, "Also write the initial weights to this safetensors file");
+  app.add_option("--checkpoint-every", train.checkpoint_every,
+                 "Also checkpoint every N steps inside an epoch (default: at epoch ends only)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--force", train.force, "Resume even if the model file or the data changed");
+
+  trainer::EvalOptions eval;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint on the model file's validation data");
+  eval_cmd->add_option("--model", eval.model, "Model file")->required();
+  eval_cmd->add_option("--checkpoint", eval.checkpoint, "Checkpoint (safetensors) written by trainer")->required();
+  eval_cmd->add_option("--device", eval.device, "cpu | cuda | cuda:N");
+  eval_cmd->add_option("--threads", eval.threads, "CPU threads, 0 = all")->check(CLI::NonNegativeNumber);
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   CLI11_PARSE(app, argc, argv);
-  if (info->parsed()) return run_info();
-  return 0;
+
+  try {
+    if (info->parsed()) return run_info();
+    if (eval_cmd->parsed()) return trainer::run_eval(eval);
+    if (train.model.empty() && train.resume.empty()) {
+      std::fprintf(stderr, "trainer: nothing to do: give --model FILE (or --resume DIR); see --help\n");
+      return 1;
+    }
+    return trainer::run_train(train);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "trainer: %s\n", e.what());
+    return 1;
+  }
 }

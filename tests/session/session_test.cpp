@@ -1,0 +1,196 @@
+// The training session on the CPU: reruns, thread counts and gradient accumulation give the same
+// bits; the whole-model gradient agrees with finite differences; training learns; a non-finite
+// loss is reported with the layer that produced it and changes nothing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "runtime/error.h"
+#include "runtime/session.h"
+#include "session_test_util.h"
+#include "support/test_util.h"
+
+namespace detnn {
+namespace {
+
+using testing::every_layer_model_json;
+using testing::parse_test_model;
+using testing::synthetic_batches;
+
+// Trains `steps` steps over consecutive batches and returns the weights' SHA-256.
+std::string train_sha(const std::string& model_json, int steps, SessionOptions options = {}) {
+  const layers::ModelSpec spec = parse_test_model(model_json);
+  Session s(spec, options);
+  const int64_t b = spec.training.batch_size;
+  const auto data = synthetic_batches(b * steps, 5, 2, 12, 12);
+  for (int i = 0; i < steps; ++i) s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
+  return s.weights_sha256();
+}
+
+TEST(Session, RerunsGiveIdenticalWeights) {
+  const std::string a = train_sha(every_layer_model_json(), 3);
+  const std::string b = train_sha(every_layer_model_json(), 3);
+  EXPECT_EQ(a, b);
+  // and the weights did move: a different seed gives different bits
+  SessionOptions other;
+  other.seed = 8;
+  EXPECT_NE(a, train_sha(every_layer_model_json(), 3, other));
+}
+
+TEST(Session, ThreadCountDoesNotChangeTheBits) {
+  ThreadCountGuard guard;
+  std::string first;
+  for (int threads : {1, 2, 7}) {
+    SessionOptions o;
+    o.threads = threads;
+    const std::string sha = train_sha(every_layer_model_json(), 2, o);
+    if (first.empty()) first = sha;
+    EXPECT_EQ(sha, first) << threads << " threads";
+  }
+}
+
+TEST(Session, GradientAccumulationDoesNotChangeTheBits) {
+  // 6 chunks of 4: passes of 1, 2, 3 (not a power of two), 4 (a short last pass) and all.
+  std::string first;
+  for (int per_pass : {0, 1, 2, 3, 4}) {
+    const std::string sha = train_sha(every_layer_model_json(24, 4, per_pass), 2);
+    if (first.empty()) first = sha;
+    EXPECT_EQ(sha, first) << per_pass << " chunks per pass";
+  }
+}
+
+TEST(Session, ChunkOfOneSampleAndWholeBatchChunk) {
+  // Extreme chunk sizes still train and rerun identically (C = 1 needs BN over 1 sample's
+  // pixels; C = B is one chunk).
+  for (int chunk : {2, 16}) {
+    EXPECT_EQ(train_sha(every_layer_model_json(16, chunk), 1), train_sha(every_layer_model_json(16, chunk), 1));
+  }
+}
+
+// Whole-model finite differences. The network runs in float32 (there is no float64 network);
+// the differences are taken in float64 from float32 losses with a step of 1e-3, so the
+// difference quotient carries about 1e-4 absolute error from the loss's rounding (2.4e-7 / 2e-3):
+// the check compares, for every parameter tensor, the entries with the largest gradients
+// (|g| > 2e-3) within 1e-3 + 3% relative. A wiring error (a wrong layer order, a missing
+// shortcut gradient, a chunk offset) gives errors of 100%.
+TEST(Session, WholeModelGradientMatchesFiniteDifferences) {
+  const std::string json = every_layer_model_json(8, 4, 0, R"({"type": "sgd", "lr": 0.1})");
+  const layers::ModelSpec spec = parse_test_model(json);
+  Session s(spec);
+  const auto data = synthetic_batches(8, 5, 2, 12, 12, 11);
+  s.forward_backward(data.images.data(), data.labels.data(), 8);
+  const std::vector<float> grad = s.gradient();
+  int checked = 0;
+  for (const auto& e : s.parameters()) {
+    std::vector<float> values(static_cast<size_t>(e.size));
+    s.read_parameter(e.name, values.data(), e.size);
+    // the three largest |gradient| entries of this tensor
+    std::vector<int64_t> order(static_cast<size_t>(e.size));
+    for (int64_t i = 0; i < e.size; ++i) order[i] = i;
+    std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(3, e.size), order.end(),
+                      [&](int64_t a, int64_t b) { return std::fabs(grad[e.offset + a]) > std::fabs(grad[e.offset + b]); });
+    for (int k = 0; k < std::min<int64_t>(3, e.size); ++k) {
+      const int64_t i = order[k];
+      const double g = grad[e.offset + i];
+      if (std::fabs(g) < 2e-3) continue;
+      const float saved = values[i];
+      const float h = 1e-3f;
+      values[i] = saved + h;
+      s.write_parameter(e.name, values.data(), e.size);
+      const double up = s.forward_backward(data.images.data(), data.labels.data(), 8).loss;
+      values[i] = saved - h;
+      s.write_parameter(e.name, values.data(), e.size);
+      const double down = s.forward_backward(data.images.data(), data.labels.data(), 8).loss;
+      values[i] = saved;
+      s.write_parameter(e.name, values.data(), e.size);
+      const double step = static_cast<double>(saved + h) - static_cast<double>(saved - h);
+      const double fd = (up - down) / step;
+      EXPECT_NEAR(fd, g, 1e-3 + 0.03 * std::fabs(g)) << e.name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+TEST(Session, LearnsASyntheticTask) {
+  const std::string json = every_layer_model_json(32, 8, 0, R"({"type": "adam", "lr": 0.01})");
+  const layers::ModelSpec spec = parse_test_model(json);
+  Session s(spec);
+  // One synthetic dataset (its seed fixes the class patterns): 1280 samples to train, 200 held out.
+  const auto all = synthetic_batches(32 * 40 + 200, 5, 2, 12, 12, 5);
+  const float* held_images = all.images.data() + 32 * 40 * s.sample_size();
+  const int32_t* held_labels = all.labels.data() + 32 * 40;
+  const double before = s.evaluate(held_images, held_labels, 200).loss;
+  for (int epoch = 0; epoch < 2; ++epoch)
+    for (int i = 0; i < 40; ++i) s.train_step(all.images.data() + i * 32 * s.sample_size(), all.labels.data() + i * 32, 32);
+  const EvalStats after = s.evaluate(held_images, held_labels, 200);
+  EXPECT_LT(after.loss, 0.6 * before);
+  EXPECT_GT(after.correct, 150) << "accuracy " << after.correct << "/200";
+}
+
+TEST(Session, EvaluationDoesNotDependOnItsBatchSize) {
+  const auto held = synthetic_batches(50, 5, 2, 12, 12, 6);
+  std::vector<float> first;
+  for (int eval_batch : {50, 7, 1}) {
+    layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+    spec.training.eval_batch_size = eval_batch;
+    Session s(spec);
+    std::vector<float> logits(50 * 5);
+    s.predict(held.images.data(), 50, logits.data());
+    if (first.empty()) first = logits;
+    EXPECT_EQ(test::first_bit_difference(first.data(), logits.data(), logits.size()), -1) << eval_batch;
+  }
+}
+
+TEST(Session, NonFiniteLossNamesTheLayerAndChangesNothing) {
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  Session s(spec);
+  const auto data = synthetic_batches(16, 5, 2, 12, 12);
+  // An infinite weight in the second convolution: its output is the first non-finite one.
+  std::vector<float> w(8 * 4 * 3 * 3);
+  s.read_parameter("layers.3.weight", w.data(), static_cast<int64_t>(w.size()));
+  w[5] = INFINITY;
+  s.write_parameter("layers.3.weight", w.data(), static_cast<int64_t>(w.size()));
+  const std::string before = s.weights_sha256();
+  try {
+    s.train_step(data.images.data(), data.labels.data(), 16);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("step 0: the loss is not finite"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("layers.3 (conv2d)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s.weights_sha256(), before);
+  EXPECT_EQ(s.steps_done(), 0);
+}
+
+TEST(Session, BadInputsAreRejected) {
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  Session s(spec);
+  auto data = synthetic_batches(16, 5, 2, 12, 12);
+  EXPECT_THROW(s.train_step(data.images.data(), data.labels.data(), 8), Error);  // not the batch size
+  data.labels[3] = 5;                                                            // 5 classes: 0..4
+  try {
+    s.train_step(data.images.data(), data.labels.data(), 16);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("3"), std::string::npos) << e.what();
+  }
+  float dummy = 0;
+  EXPECT_THROW(s.read_parameter("layers.99.weight", &dummy, 1), Error);
+  SessionOptions fast;
+  fast.determinism = "fast";
+  EXPECT_THROW(Session(spec, fast), Error);
+}
+
+TEST(ModelFile, ExampleModelsParseWithPyTorchParameterCounts) {
+  const std::string dir = DETNN_SOURCE_DIR "/examples/";
+  // PyTorch's counts: sum(p.numel() for p in model.parameters()) of the same architectures.
+  EXPECT_EQ(layers::parse_model_file(dir + "mnist_cnn.json").parameter_count, 421642);
+  EXPECT_EQ(layers::parse_model_file(dir + "resnet18_cifar.json").parameter_count, 11173962);
+  const layers::ModelSpec cifar = layers::parse_model_file(dir + "cifar_convnet.json");
+  // conv 3*32*9; 32*64*9 + 64*64*9; 64*256*9 + 256*256*9; 256*256*9 * 2; BN 2*(32+64*2+256*4); linear 256*10
+  EXPECT_EQ(cifar.parameter_count, 864 + 18432 + 36864 + 147456 + 589824 + 589824 + 589824 + 2 * (32 + 128 + 1024) + 2560);
+}
+
+}  // namespace
+}  // namespace detnn

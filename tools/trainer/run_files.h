@@ -1,0 +1,60 @@
+// Files of a run directory, written so that a crash never leaves a torn file: whole files go
+// through a temporary file, fsync and rename; metrics.jsonl is appended line by line and synced
+// at every epoch end.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace trainer {
+
+// Thrown for I/O failures; main prints it as the one-line reason and exits non-zero.
+struct IoError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
+void write_json_atomically(const std::filesystem::path& path, const nlohmann::json& value);
+nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// metrics.jsonl: one JSON object per line.
+class MetricsLog {
+ public:
+  // Opens for appending; with `keep_until_step` >= 0 (a resume) first drops the lines written
+  // after that step (they are redone by the resumed run, with the same values).
+  MetricsLog(const std::filesystem::path& path, long long keep_until_step = -1);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+  void write(const nlohmann::json& line);
+  void sync();  // flush and fsync
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+};
+
+// Everything the console shows also goes to console.log in the run directory.
+class ConsoleLog {
+ public:
+  explicit ConsoleLog(const std::filesystem::path& path);
+  ~ConsoleLog();
+  void line(const std::string& text);          // stdout + file
+  void progress(const std::string& text);      // terminal only: redraws one status line
+  void error(const std::string& text);         // stderr + file
+  bool is_terminal() const { return tty_; }
+
+ private:
+  std::FILE* file_ = nullptr;
+  bool tty_ = false;
+  bool progress_shown_ = false;
+};
+
+// UTC time as "2026-11-27T16:03:23Z" and as "20261127-160323" (for directory names).
+std::string utc_timestamp();
+std::string compact_timestamp();
+
+}  // namespace trainer
