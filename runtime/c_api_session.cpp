@@ -16,7 +16,8 @@ detnn_status detnn_session_create(const detnn_context* context, const detnn_mode
     require(out, "detnn_session_create", "out");
     const detnn::SessionOptions& o = context->options;
     const detnn::layers::TrainingSpec& t = model->spec.training;
-    CpuComputeScope scope(o.device.empty() ? t.device : o.device, o.threads >= 0 ? o.threads : t.threads);
+    // Always locked, whatever the device: the Session constructor resizes the CPU pool itself.
+    CpuComputeScope scope("cpu", o.threads >= 0 ? o.threads : t.threads);
     auto s = std::make_unique<detnn_session>();
     s->session = std::make_unique<detnn::Session>(model->spec, o);
     *out = s.release();

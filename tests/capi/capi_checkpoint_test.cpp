@@ -40,11 +40,12 @@ std::vector<uint8_t> with_header(const std::vector<uint8_t>& file, const nlohman
   std::memcpy(&n, file.data(), 8);
   std::string text = header.dump();
   while (text.size() % 8 != 0) text += ' ';
-  std::vector<uint8_t> out(8);
+  const size_t data_begin = 8 + static_cast<size_t>(n);
+  std::vector<uint8_t> out(8 + text.size() + (file.size() - data_begin));
   const uint64_t len = text.size();
   std::memcpy(out.data(), &len, 8);
-  out.insert(out.end(), text.begin(), text.end());
-  out.insert(out.end(), file.begin() + 8 + static_cast<std::ptrdiff_t>(n), file.end());
+  std::memcpy(out.data() + 8, text.data(), text.size());
+  std::memcpy(out.data() + 8 + text.size(), file.data() + data_begin, file.size() - data_begin);
   return out;
 }
 
@@ -109,7 +110,10 @@ TEST_P(CApiResume, ContinuingFromACheckpointGivesTheUninterruptedBits) {
 INSTANTIATE_TEST_SUITE_P(Optimizers, CApiResume,
                          ::testing::Values(R"({"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": true})",
                                            R"({"type": "adamw", "lr": 0.01,
-                                               "schedule": {"type": "cosine", "warmup_steps": 2}})"));
+                                               "schedule": {"type": "cosine", "warmup_steps": 2}})"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.index == 0 ? "SgdNesterov" : "AdamWCosine");
+                         });
 
 TEST(CApiCheckpoint, FileHoldsEveryStateTensorAndTheMetadata) {
   const std::string json = model_json();
