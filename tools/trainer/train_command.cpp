@@ -2,9 +2,11 @@
 // manifest.json, metrics.jsonl, checkpoints/last.safetensors (every epoch) and best.safetensors
 // (by validation accuracy), console.log. `--resume DIR` continues a run from its last checkpoint
 // with the bits of the uninterrupted run.
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <vector>
@@ -231,6 +233,9 @@ int run_train(const TrainOptions& o) {
   auto window_start = clock::now();
   int64_t window_samples = 0;
   std::string final_sha;
+  // Fault injection for the resume tests: SIGKILL this process right after the given step.
+  const char* kill_env = std::getenv("DETNN_FAULT_KILL_AFTER_STEP");
+  const long long kill_after = kill_env != nullptr ? std::atoll(kill_env) : 0;
   for (;;) {
     int64_t epoch = 0, batch = 0;
     int done = 0;
@@ -271,6 +276,7 @@ int run_train(const TrainOptions& o) {
     }
     if (batch + 1 < bpe) {
       if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0) save(last, epoch, batch + 1);
+      if (step == kill_after) std::raise(SIGKILL);
       continue;
     }
     // End of an epoch: validation, metrics, checkpoints.
@@ -297,6 +303,7 @@ int run_train(const TrainOptions& o) {
     totals = EpochTotals{};
     save(last, epoch + 1, 0);
     if (improved) save(best, epoch + 1, 0);
+    if (step == kill_after) std::raise(SIGKILL);
     epoch_start = clock::now();
   }
   if (final_sha.empty()) final_sha = sha_of(session.get());

@@ -1,0 +1,76 @@
+#include "support/trainer_runner.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+namespace detnn::testing {
+
+CommandResult run_trainer(const std::string& args, const std::string& env) {
+  // exec: the shell becomes the trainer, so a signal that kills it is what pclose reports.
+  const std::string cmd = "exec " + (env.empty() ? "" : "env " + env + " ") + DETNN_TRAINER_PATH + " " + args + " 2>&1";
+  CommandResult r;
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int raw = ::pclose(p);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  return r;
+}
+
+std::filesystem::path fresh_temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("detnn-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::filesystem::path write_small_model(const std::filesystem::path& dir, int epochs, const std::string& extra_training) {
+  const auto path = dir / "small.json";
+  std::ofstream(path) << R"({
+  "name": "small",
+  "input": [1, 8, 8],
+  "layers": [
+    {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1},
+    {"type": "batchnorm2d"},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel": 2},
+    {"type": "dropout", "p": 0.1},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 4}
+  ],
+  "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+  "data": {"format": "synthetic", "train": {"count": 640, "seed": 3, "shape": [1, 8, 8]},
+           "validation": {"count": 128}, "classes": 4,
+           "augment": {"random_crop_padding": 1, "horizontal_flip": true}},
+  "training": {"epochs": )" << epochs << R"(, "batch_size": 32, "chunk_size": 8, "seed": 5, "log_every": 4)"
+                            << extra_training << R"(}
+})";
+  return path;
+}
+
+std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& run_dir, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(run_dir / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (j.value("type", "") == type) out.push_back(j);
+  }
+  return out;
+}
+
+std::vector<std::string> epoch_shas(const std::filesystem::path& run_dir) {
+  std::vector<std::string> shas;
+  for (const auto& j : metrics_lines(run_dir, "epoch")) shas.push_back(j.at("weights_sha256").get<std::string>());
+  return shas;
+}
+
+}  // namespace detnn::testing

@@ -1,0 +1,32 @@
+// Running the trainer binary from tests: a temporary folder, a small model file on synthetic data,
+// the command's exit status and output, and the run directory's metrics.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace detnn::testing {
+
+struct CommandResult {
+  int status = -1;     // exit status (128 + signal when killed)
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `[env] trainer <args>` (the binary built beside the tests) through the shell and waits.
+CommandResult run_trainer(const std::string& args, const std::string& env = "");
+
+// A fresh empty folder under the system's temporary folder.
+std::filesystem::path fresh_temp_dir(const std::string& name);
+
+// A small model file (a conv net on 1x8x8 synthetic images, 4 classes) written into `dir`.
+std::filesystem::path write_small_model(const std::filesystem::path& dir, int epochs = 3,
+                                        const std::string& extra_training = "");
+
+// metrics.jsonl lines of one type ("step" or "epoch").
+std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& run_dir, const std::string& type);
+std::vector<std::string> epoch_shas(const std::filesystem::path& run_dir);
+
+}  // namespace detnn::testing
