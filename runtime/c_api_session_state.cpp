@@ -43,6 +43,15 @@ detnn_status detnn_session_load_checkpoint(detnn_session* session, const char* p
   });
 }
 
+detnn_status detnn_session_load_checkpoint_unchecked(detnn_session* session, const char* path) {
+  return guarded([&] {
+    require(session, "detnn_session_load_checkpoint_unchecked", "session");
+    require(path, "detnn_session_load_checkpoint_unchecked", "path");
+    CpuComputeScope scope(*session->session);
+    session->loaded = detnn::load_checkpoint(*session->session, path, /*check_model=*/false);
+  });
+}
+
 detnn_status detnn_session_checkpoint_position(const detnn_session* session, int64_t* step, int64_t* epoch,
                                                int64_t* batch_in_epoch) {
   return guarded([&] {

@@ -173,6 +173,10 @@ detnn_status detnn_session_save_checkpoint(detnn_session* session, const char* p
  * another seed, missing or mis-shaped tensors), each naming the file and what differs; the
  * session is then unchanged. */
 detnn_status detnn_session_load_checkpoint(detnn_session* session, const char* path);
+/* The same without the model-file and seed checks (the format and every tensor's name and shape
+ * are still checked): to evaluate a checkpoint with an edited model file, or to resume a run
+ * whose model file changed on purpose (trainer --force). */
+detnn_status detnn_session_load_checkpoint_unchecked(detnn_session* session, const char* path);
 /* The step, epoch and batch_in_epoch of the last checkpoint loaded into this session (all 0
  * before any load). */
 detnn_status detnn_session_checkpoint_position(const detnn_session* session, int64_t* step,
@@ -208,6 +212,64 @@ detnn_status detnn_session_get_parameter(detnn_session* session, const char* nam
 /* Overwrites the parameter `name` with values; count must equal its size. */
 detnn_status detnn_session_set_parameter(detnn_session* session, const char* name,
                                          const float* values, int64_t count);
+
+/* ---- Model-file overrides ----------------------------------------------------------------- */
+
+/* Sets one value of the model's "training" section, as a command-line flag would (the value as
+ * text): "training.epochs", "training.seed", "training.threads", "training.chunks_per_pass",
+ * "training.log_every" (integers), "training.device" ("cpu", "cuda", "cuda:N"),
+ * "training.determinism" ("strict", "fast", "off"). The resolved configuration
+ * (detnn_model_config_json) reflects it; sessions created afterwards use it. Errors:
+ * DETNN_ERROR_INVALID_ARGUMENT naming the key and the value. */
+detnn_status detnn_model_set_option(detnn_model* model, const char* key, const char* value);
+
+/* ---- Data: the model file's "data" section (docs/data-format.md) -------------------------- */
+
+typedef struct detnn_data detnn_data;
+typedef struct detnn_loader detnn_loader;
+
+/* Reads the training and validation data of the model file (checking every file; errors name
+ * the file and the byte offset or sample) and makes the seeded train/validation split. Uses the
+ * model's seed and batch size as they are now (set overrides first). DETNN_ERROR_INVALID_ARGUMENT
+ * when the model file has no data section or the samples do not fit the model's input. */
+detnn_status detnn_data_load(const detnn_model* model, detnn_data** out);
+/* Releases the data (NULL: nothing happens). Destroy its loaders first. */
+void detnn_data_destroy(detnn_data* data);
+
+typedef struct detnn_data_info {
+  int64_t train_samples;       /* after the split */
+  int64_t validation_samples;
+  int64_t sample_size;         /* C * H * W floats per sample */
+  int64_t classes;             /* the network's class count */
+  int64_t batch_size;          /* the model's global batch */
+  int64_t batches_per_epoch;   /* whole batches only: train_samples / batch_size */
+} detnn_data_info;
+detnn_status detnn_data_get_info(const detnn_data* data, detnn_data_info* out);
+/* SHA-256 (hex) over the bytes read and the split: equal fingerprints, equal data. */
+detnn_status detnn_data_fingerprint(const detnn_data* data, char out[65]);
+/* A one-line description of the training set. Owned by data. */
+detnn_status detnn_data_description(const detnn_data* data, const char** out);
+/* Validation samples [first, first + n), normalized, never augmented: images [n, C, H, W] and
+ * labels [n]. */
+detnn_status detnn_data_validation_batch(const detnn_data* data, int64_t first, int64_t n, float* images,
+                                         int32_t* labels);
+
+/* Training batches from batch start_batch of epoch start_epoch (a resume point; start_batch may
+ * equal batches_per_epoch, meaning the next epoch's start) through the last batch of epoch
+ * end_epoch - 1, made ahead by the data section's prefetch threads. Each batch is a pure function
+ * of (data, seed, epoch, batch): the shuffle and the augmentation never depend on the thread
+ * count or on where a run was resumed. */
+detnn_status detnn_loader_create(const detnn_data* data, int64_t start_epoch, int64_t start_batch, int64_t end_epoch,
+                                 detnn_loader** out);
+/* The next batch into images [batch_size, C, H, W] and labels [batch_size], with its epoch and
+ * batch index (either may be NULL); *done = 1 (and nothing written) after the last. */
+detnn_status detnn_loader_next(detnn_loader* loader, float* images, int32_t* labels, int64_t* epoch,
+                               int64_t* batch_index, int* done);
+void detnn_loader_destroy(detnn_loader* loader);
+
+/* Writes the session's parameters (only) to a safetensors file, atomically, in the layout that
+ * the model file's "init_weights" reads. */
+detnn_status detnn_session_save_parameters(detnn_session* session, const char* path);
 
 #ifdef __cplusplus
 }

@@ -188,7 +188,9 @@ int run_train(const TrainOptions& o) {
   const fs::path last = run_dir / "checkpoints" / "last.safetensors";
   const fs::path best = run_dir / "checkpoints" / "best.safetensors";
   if (resuming && fs::exists(last)) {
-    check(detnn_session_load_checkpoint(session.get(), last.c_str()), "resume");
+    check(o.force ? detnn_session_load_checkpoint_unchecked(session.get(), last.c_str())
+                  : detnn_session_load_checkpoint(session.get(), last.c_str()),
+          "resume");
     check(detnn_session_checkpoint_position(session.get(), &step, &start_epoch, &start_batch), "resume");
     best_accuracy = std::stod(metadata_or(session.get(), "best_val_accuracy", "-1"));
     totals.loss_sum = std::stod(metadata_or(session.get(), "epoch_loss_sum", "0"));
