@@ -32,8 +32,10 @@ class BatchNormLayer : public Layer {
     out.push_back(&running_var_);
   }
 
-  void begin_step(const ExecContext& ctx, int64_t total_chunks) override {
-    const Shape shape{total_chunks, input_.c};
+  // The step's chunk statistics are kept for this rank's chunks only, from its first chunk on.
+  void begin_step(const ExecContext& ctx, int64_t local_chunks) override {
+    first_chunk_ = ctx.first_chunk;
+    const Shape shape{local_chunks, input_.c};
     chunk_mean_ = new_tensor(ctx, shape);
     chunk_var_ = new_tensor(ctx, shape);
     chunk_invstd_ = new_tensor(ctx, shape);
@@ -55,9 +57,7 @@ class BatchNormLayer : public Layer {
                                                                cuda_stream(ctx)));
       return y;
     }
-    DETNN_CHECK(chunk_mean_.defined() && ctx.first_chunk + ctx.chunks() <= chunk_mean_.shape()[0], internal,
-                name_, ": training forward outside begin_step");
-    const int64_t off = ctx.first_chunk * input_.c;
+    const int64_t off = chunk_offset(ctx);
     float* mean = chunk_mean_.data<float>() + off;
     float* var = chunk_var_.data<float>() + off;
     float* invstd = chunk_invstd_.data<float>() + off;
@@ -76,7 +76,7 @@ class BatchNormLayer : public Layer {
     (void)need_dx;  // the kernel produces dx together with the parameter partials
     const kernels::BatchNormParams p = params(ctx);
     Tensor dx = new_activation(ctx, ctx.samples, input_);
-    const int64_t off = ctx.first_chunk * input_.c;
+    const int64_t off = chunk_offset(ctx);
     const float* mean = chunk_mean_.data<float>() + off;
     const float* invstd = chunk_invstd_.data<float>() + off;
     DETNN_DISPATCH(ctx,
@@ -93,31 +93,40 @@ class BatchNormLayer : public Layer {
     return dx;
   }
 
+  // This rank's chunks give sums over its k chunks (a pairwise node of level log2 k); the
+  // all-reduce combines the ranks' nodes pairwise in rank order: the 1-rank sums' bits.
   void finish_step(const ExecContext& ctx, int64_t total_chunks) override {
     const int64_t c = input_.c;
     const int64_t count = ctx.chunk_size * input_.h * input_.w;
+    const int64_t local_chunks = chunk_mean_.shape()[0];
     Tensor sums = new_tensor(ctx, Shape{2, c});
+    float* s = sums.data<float>();
     DETNN_DISPATCH(ctx,
-                   {
-                     kernels::batchnorm_running_stat_sums_cpu(chunk_mean_.data<float>(), chunk_var_.data<float>(),
-                                                              total_chunks, c, count, sums.data<float>());
-                     kernels::batchnorm_update_running_stats_cpu(sums.data<float>(), total_chunks, c, momentum_,
-                                                                 running_mean_.data, running_var_.data);
-                   },
-                   {
-                     kernels::batchnorm_running_stat_sums_cuda(chunk_mean_.data<float>(), chunk_var_.data<float>(),
-                                                               total_chunks, c, count, sums.data<float>(),
-                                                               cuda_stream(ctx));
-                     kernels::batchnorm_update_running_stats_cuda(sums.data<float>(), total_chunks, c, momentum_,
-                                                                  running_mean_.data, running_var_.data,
-                                                                  cuda_stream(ctx));
-                   });
+                   kernels::batchnorm_running_stat_sums_cpu(chunk_mean_.data<float>(), chunk_var_.data<float>(),
+                                                            local_chunks, c, count, s),
+                   kernels::batchnorm_running_stat_sums_cuda(chunk_mean_.data<float>(), chunk_var_.data<float>(),
+                                                             local_chunks, c, count, s, cuda_stream(ctx)));
+    if (ctx.all_reduce_stats != nullptr) (*ctx.all_reduce_stats)(s, 2 * c);
+    DETNN_DISPATCH(ctx,
+                   kernels::batchnorm_update_running_stats_cpu(s, total_chunks, c, momentum_, running_mean_.data,
+                                                               running_var_.data),
+                   kernels::batchnorm_update_running_stats_cuda(s, total_chunks, c, momentum_, running_mean_.data,
+                                                                running_var_.data, cuda_stream(ctx)));
     chunk_mean_ = chunk_var_ = chunk_invstd_ = Tensor();
   }
 
   void release() override { x_ = Tensor(); }
 
  private:
+  // Where the call's chunks start in the step's [local_chunks, C] statistics.
+  int64_t chunk_offset(const ExecContext& ctx) const {
+    const int64_t first = ctx.first_chunk - first_chunk_;
+    DETNN_CHECK(chunk_mean_.defined() && first >= 0 && first + ctx.chunks() <= chunk_mean_.shape()[0], internal,
+                name_, ": training call for chunks [", ctx.first_chunk, ", ", ctx.first_chunk + ctx.chunks(),
+                ") outside the step's chunks (begin_step)");
+    return first * input_.c;
+  }
+
   kernels::BatchNormParams params(const ExecContext& ctx) const {
     kernels::BatchNormParams p;
     p.batch = ctx.samples;
@@ -134,6 +143,7 @@ class BatchNormLayer : public Layer {
   ParamSlot gamma_, beta_;
   BufferSlot running_mean_, running_var_;
   Tensor chunk_mean_, chunk_var_, chunk_invstd_, x_;
+  int64_t first_chunk_ = 0;  // the step's first chunk (this rank's)
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,8 +36,12 @@ struct ExecContext {
   uint64_t seed = 0;           // the run's seed (dropout)
   int64_t step = 0;            // optimizer updates done before this step (dropout)
   int64_t first_sample = 0;    // position of the call's first sample in the global batch
-  // Index of the call's first chunk among the chunks of the step (batch-norm statistics).
+  // Index of the call's first chunk among the chunks of the global batch (batch-norm statistics;
+  // with several ranks, rank r's calls start at r * k).
   int64_t first_chunk = 0;
+  // Data-parallel steps only (null with one rank): combines a layer's per-step statistic sums
+  // (on ctx.device) over the ranks, in place, by the pairwise rule in rank order (DESIGN §6).
+  const std::function<void(float* sums, int64_t count)>* all_reduce_stats = nullptr;
 
   bool cuda() const { return device.is_cuda(); }
   int64_t chunks() const { return samples / chunk_size; }
@@ -84,10 +89,12 @@ class Layer {
   // dx for dy [samples, output] (an undefined Tensor when !need_dx); writes the parameter
   // gradient partials of the call's chunks. Only after a training forward with the same ctx.
   virtual Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) = 0;
-  // End of a training step of `total_chunks` chunks: running-statistics updates.
+  // End of a training step whose global batch has `total_chunks` chunks (all ranks together):
+  // running-statistics updates, combined over the ranks through ctx.all_reduce_stats.
   virtual void finish_step(const ExecContext& ctx, int64_t total_chunks) { (void)ctx, (void)total_chunks; }
-  // Prepares per-step state for a step of `total_chunks` chunks (batch-norm statistics).
-  virtual void begin_step(const ExecContext& ctx, int64_t total_chunks) { (void)ctx, (void)total_chunks; }
+  // Prepares per-step state for this rank's `local_chunks` chunks, the first of which is
+  // ctx.first_chunk of the global batch (batch-norm statistics).
+  virtual void begin_step(const ExecContext& ctx, int64_t local_chunks) { (void)ctx, (void)local_chunks; }
   // Drops what forward kept for backward.
   virtual void release() {}
 

@@ -35,9 +35,9 @@ class ResidualLayer : public Layer {
     body_->collect_buffers(out);
     if (shortcut_) shortcut_->collect_buffers(out);
   }
-  void begin_step(const ExecContext& ctx, int64_t total_chunks) override {
-    body_->begin_step(ctx, total_chunks);
-    if (shortcut_) shortcut_->begin_step(ctx, total_chunks);
+  void begin_step(const ExecContext& ctx, int64_t local_chunks) override {
+    body_->begin_step(ctx, local_chunks);
+    if (shortcut_) shortcut_->begin_step(ctx, local_chunks);
   }
   void finish_step(const ExecContext& ctx, int64_t total_chunks) override {
     body_->finish_step(ctx, total_chunks);

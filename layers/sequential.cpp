@@ -29,8 +29,8 @@ Tensor Sequential::backward(const ExecContext& ctx, const Tensor& dy, bool need_
   return g;
 }
 
-void Sequential::begin_step(const ExecContext& ctx, int64_t total_chunks) {
-  for (auto& l : layers_) l->begin_step(ctx, total_chunks);
+void Sequential::begin_step(const ExecContext& ctx, int64_t local_chunks) {
+  for (auto& l : layers_) l->begin_step(ctx, local_chunks);
 }
 
 void Sequential::finish_step(const ExecContext& ctx, int64_t total_chunks) {

@@ -18,7 +18,7 @@ class Sequential : public Layer {
   void collect_buffers(std::vector<BufferSlot*>& out) override;
   Tensor forward(const ExecContext& ctx, const Tensor& x) override;
   Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) override;
-  void begin_step(const ExecContext& ctx, int64_t total_chunks) override;
+  void begin_step(const ExecContext& ctx, int64_t local_chunks) override;
   void finish_step(const ExecContext& ctx, int64_t total_chunks) override;
   void release() override;
 

@@ -24,7 +24,7 @@ extern "C" {
 const char* detnn_status_string(detnn_status status) {
   if (status == DETNN_OK) return "ok";
   const int code = static_cast<int>(status);
-  if (code < 1 || code > 10) return "unknown status";
+  if (code < 1 || code > 11) return "unknown status";
   return detnn::error_code_name(static_cast<detnn::ErrorCode>(code));
 }
 

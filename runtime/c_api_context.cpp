@@ -1,27 +1,10 @@
-// The C API: detnn_context, and the CPU compute scope every computing session call takes.
+// The C API: detnn_context.
 #include "runtime/c_api_internal.h"
 #include "runtime/device.h"
 #include "runtime/thread_pool.h"
 
 using detnn::c_api_detail::guarded;
 using detnn::c_api_detail::require;
-
-namespace detnn::c_api_detail {
-
-namespace {
-std::mutex g_cpu_compute;
-}
-
-CpuComputeScope::CpuComputeScope(const std::string& device, int64_t threads) {
-  if (parse_device(device).is_cuda()) return;
-  lock_ = std::unique_lock<std::mutex>(g_cpu_compute);
-  if (threads > 0) set_num_threads(static_cast<int>(threads));
-}
-
-CpuComputeScope::CpuComputeScope(const Session& s)
-    : CpuComputeScope(s.spec().training.device, s.spec().training.threads) {}
-
-}  // namespace detnn::c_api_detail
 
 extern "C" {
 

@@ -12,6 +12,8 @@
 #include "detnn/detnn.h"
 #include "layers/model_spec.h"
 #include "runtime/checkpoint.h"
+#include "runtime/comm/local_comm.h"
+#include "runtime/cpu_compute_lock.h"
 #include "runtime/error.h"
 #include "runtime/session.h"
 
@@ -24,7 +26,12 @@ struct detnn_model {
   std::string config_json;  // resolved_config(spec), for detnn_model_config_json
 };
 
+struct detnn_local_group {
+  std::shared_ptr<detnn::LocalCommGroup> group;
+};
+
 struct detnn_session {
+  std::shared_ptr<detnn::LocalCommGroup> group;  // a rank session keeps its group alive
   std::unique_ptr<detnn::Session> session;
   detnn::CheckpointInfo loaded;                      // the last checkpoint loaded
   std::map<std::string, std::string> extra_metadata;  // recorded in every checkpoint saved
@@ -64,14 +71,13 @@ inline void require(const void* p, const char* function, const char* argument) {
 
 // Held around every call that builds or computes on a CPU session: the CPU thread pool is
 // process-wide, so it is sized for the session (when its context set a thread count) and used
-// by one session at a time. Sessions on CUDA devices do not take it.
-class CpuComputeScope {
+// by one session at a time (runtime/cpu_compute_lock.h; rank sessions release it while they wait
+// for the other ranks). Sessions on CUDA devices do not take it.
+class CpuComputeScope : public CpuComputeLock {
  public:
-  explicit CpuComputeScope(const Session& s);
-  CpuComputeScope(const std::string& device, int64_t threads);
-
- private:
-  std::unique_lock<std::mutex> lock_;
+  explicit CpuComputeScope(const Session& s)
+      : CpuComputeLock(s.spec().training.device, s.spec().training.threads) {}
+  CpuComputeScope(const std::string& device, int64_t threads) : CpuComputeLock(device, threads) {}
 };
 
 }  // namespace detnn::c_api_detail

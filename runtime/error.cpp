@@ -14,6 +14,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::format: return "format error";
     case ErrorCode::unsupported: return "unsupported";
     case ErrorCode::internal: return "internal error";
+    case ErrorCode::comm: return "communication error";
   }
   return "unknown error";
 }

@@ -21,6 +21,7 @@ enum class ErrorCode : int {
   format = 8,            // a file or document is malformed (safetensors, JSON, IDX ...)
   unsupported = 9,       // valid request the build or the mode cannot do (e.g. no CUDA)
   internal = 10,         // a detnn bug: an invariant did not hold
+  comm = 11,             // another rank of the group failed, or a collective timed out
 };
 
 const char* error_code_name(ErrorCode code);

@@ -12,6 +12,7 @@
 #include "runtime/safetensors.h"
 #include "runtime/sha256.h"
 #include "runtime/thread_pool.h"
+#include "runtime/session_comm.h"
 #include "runtime/session_device.h"
 
 namespace detnn {
@@ -20,6 +21,7 @@ struct Session::Impl {
   uintptr_t stream = 0;  // the default stream: uploads and kernels stay in order
   Tensor grads;          // [P], the combined gradient of the last step
   std::unique_ptr<GradAccumulator> accumulator;
+  std::unique_ptr<SessionComm> comm;
 };
 
 namespace {
@@ -56,14 +58,15 @@ int64_t count_correct(const float* logits, const int32_t* labels, int64_t n, int
 
 }  // namespace
 
-Session::Session(const layers::ModelSpec& spec, const SessionOptions& options)
-    : spec_(with_overrides(spec, options)), impl_(std::make_unique<Impl>()) {
+Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, Comm* comm)
+    : spec_(with_overrides(spec, options)), impl_(std::make_unique<Impl>()), comm_(comm) {
   const layers::TrainingSpec& t = spec_.training;
   device_ = parse_device(t.device);
   DETNN_CHECK(t.determinism == "strict", unsupported, "determinism \"", t.determinism,
               "\" is not available yet in this build: only \"strict\" is (fast and off need the "
               "cuDNN/cuBLAS paths)");
-  plan_chunk_split(t.batch_size, t.chunk_size, 1);
+  // Before any work: a global batch the ranks cannot share is refused here, naming B, C and P.
+  split_ = plan_chunk_split(t.batch_size, t.chunk_size, ranks());
   if (t.threads > 0) set_num_threads(static_cast<int>(t.threads));
   session_device::select(device_);
   model_ = std::make_unique<layers::Model>(spec_, device_, impl_->stream);
@@ -82,6 +85,7 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options)
   optimizer_ = std::make_unique<optim::Optimizer>(spec_.optimizer, model_->param_count(), device_);
   impl_->grads = Tensor::zeros(Shape{model_->param_count()}, DType::f32, device_, impl_->stream);
   impl_->accumulator = std::make_unique<GradAccumulator>(model_->param_count(), device_, impl_->stream);
+  impl_->comm = std::make_unique<SessionComm>(comm_, device_, impl_->stream);
   total_steps_ = std::max<int64_t>(1, t.epochs);
 }
 
@@ -96,10 +100,24 @@ void Session::set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps)
 }
 
 StepStats Session::train_step(const float* images, const int32_t* labels, int64_t batch) {
+  try {
+    return train_step_on_this_rank(images, labels, batch);
+  } catch (const std::exception& e) {
+    // The other ranks would wait for this one in the next collective: stop them with its error.
+    impl_->comm->abort(e.what());
+    throw;
+  }
+}
+
+StepStats Session::train_step_on_this_rank(const float* images, const int32_t* labels, int64_t batch) {
   StepStats stats = compute_gradient(images, labels, batch);
   const layers::TrainingSpec& t = spec_.training;
+  const std::function<void(float*, int64_t)> all_reduce_stats = [&](float* sums, int64_t count) {
+    impl_->comm->all_reduce_pairwise(sums, count);
+  };
   layers::ExecContext ctx{device_, impl_->stream, true, batch, t.chunk_size, t.seed, steps_, 0, 0};
-  model_->net().finish_step(ctx, batch / t.chunk_size);
+  if (impl_->comm->several()) ctx.all_reduce_stats = &all_reduce_stats;
+  model_->net().finish_step(ctx, split_.chunks_per_batch);
   optimizer_->step(model_->flat_params().data<float>(), impl_->grads.data<float>(), steps_, steps_per_epoch_,
                    total_steps_, reinterpret_cast<void*>(impl_->stream));
   stats.lr = optimizer_->last_lr();
@@ -109,7 +127,12 @@ StepStats Session::train_step(const float* images, const int32_t* labels, int64_
 }
 
 StepStats Session::forward_backward(const float* images, const int32_t* labels, int64_t batch) {
-  return compute_gradient(images, labels, batch);
+  try {
+    return compute_gradient(images, labels, batch);
+  } catch (const std::exception& e) {
+    impl_->comm->abort(e.what());
+    throw;
+  }
 }
 
 std::vector<float> Session::gradient() {
@@ -126,16 +149,18 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   kernels::cross_entropy_validate_labels(labels, batch, classes);
   session_device::select(device_);
 
-  const int64_t chunk = t.chunk_size, total_chunks = batch / chunk;
-  const int64_t per_pass = t.chunks_per_pass == 0 ? total_chunks : std::min(t.chunks_per_pass, total_chunks);
-  const int64_t passes = (total_chunks + per_pass - 1) / per_pass;
+  // This rank's chunks of the global batch: [rank_first, rank_first + local_chunks).
+  const int64_t chunk = t.chunk_size, local_chunks = split_.chunks_per_rank;
+  const int64_t rank_first = rank() * local_chunks;
+  const int64_t per_pass = t.chunks_per_pass == 0 ? local_chunks : std::min(t.chunks_per_pass, local_chunks);
+  const int64_t passes = (local_chunks + per_pass - 1) / per_pass;
   const int64_t sample = model_->input_shape().size();
   const int64_t P = model_->param_count();
   const auto& entries = model_->params();
 
-  layers::ExecContext ctx{device_, impl_->stream, true, 0, chunk, t.seed, steps_, 0, 0};
+  layers::ExecContext ctx{device_, impl_->stream, true, 0, chunk, t.seed, steps_, rank_first * chunk, rank_first};
   layers::Sequential& net = model_->net();
-  net.begin_step(ctx, total_chunks);
+  net.begin_step(ctx, local_chunks);
   PairwiseStack loss_sum;
   StepStats stats;
   stats.samples = batch;
@@ -143,8 +168,9 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   impl_->accumulator->reset();
 
   for (int64_t pass = 0; pass < passes; ++pass) {
-    ctx.first_chunk = pass * per_pass;
-    const int64_t chunks = std::min(per_pass, total_chunks - ctx.first_chunk);
+    const int64_t local_first = pass * per_pass;
+    const int64_t chunks = std::min(per_pass, local_chunks - local_first);
+    ctx.first_chunk = rank_first + local_first;
     ctx.first_sample = ctx.first_chunk * chunk;
     ctx.samples = chunks * chunk;
     const Tensor x = session_device::upload(images + ctx.first_sample * sample,
@@ -196,7 +222,11 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   }
   if (passes > 1) impl_->accumulator->result(grads);
 
-  stats.loss = loss_sum.result() / static_cast<float>(batch);
+  // This rank's nodes (level log2 k of the pairwise trees) combined over the ranks in rank order.
+  SessionComm& comm = *impl_->comm;
+  comm.all_reduce_pairwise(grads, P);
+  stats.loss = comm.all_reduce_pairwise(loss_sum.result()) / static_cast<float>(batch);
+  stats.correct = comm.all_reduce_sum(stats.correct);
   return stats;
 }
 

@@ -3,6 +3,15 @@
 // forward and backward over them in passes of `chunks_per_pass` chunks (gradient accumulation,
 // same bits for any pass size), combines the per-chunk gradient partials by the pairwise rule,
 // updates the batch-norm running statistics and applies the optimizer.
+//
+// Data-parallel (DESIGN §3, §6): a session given a communicator is rank r of P. train_step still
+// takes the whole global batch, and rank r computes only its chunks [r·k, (r+1)·k), k = B/(C·P)
+// (a power of two when P > 1), with the global chunk and sample positions (dropout masks and
+// batch-norm chunks are those of the global batch). Its gradient, loss, correct count and
+// batch-norm statistic sums are nodes of the pairwise tree over its chunks; the communicator
+// combines them over the ranks in rank order, so every rank ends the step with the 1-rank bits.
+// A rank whose step throws aborts the group: the other ranks' steps then throw Error(comm)
+// naming it. Evaluation and prediction are not shared out: each rank computes them whole.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +23,8 @@
 #include "layers/model.h"
 #include "layers/model_spec.h"
 #include "optim/optimizer.h"
+#include "runtime/batch_split.h"
+#include "runtime/comm/comm.h"
 
 namespace detnn {
 
@@ -49,7 +60,10 @@ struct NamedTensor {
 
 class Session {
  public:
-  Session(const layers::ModelSpec& spec, const SessionOptions& options = {});
+  // `comm` (optional, not owned, must outlive the session): this session is rank comm->rank()
+  // of comm->size(). Throws Error(invalid_argument) naming B, C and P when the global batch
+  // cannot be shared (runtime/batch_split.h).
+  Session(const layers::ModelSpec& spec, const SessionOptions& options = {}, Comm* comm = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -61,6 +75,8 @@ class Session {
   int64_t classes() const { return model_->classes(); }
   int64_t param_count() const { return model_->param_count(); }
   int64_t steps_done() const { return steps_; }
+  int rank() const { return comm_ != nullptr ? comm_->rank() : 0; }
+  int ranks() const { return comm_ != nullptr ? comm_->size() : 1; }
 
   // What the learning-rate schedule counts in (the trainer sets it from the dataset):
   // updates per epoch and in the whole run. Defaults: 1 and the file's epochs.
@@ -101,12 +117,15 @@ class Session {
 
  private:
   StepStats compute_gradient(const float* images, const int32_t* labels, int64_t batch);
+  StepStats train_step_on_this_rank(const float* images, const int32_t* labels, int64_t batch);
   struct Impl;
   layers::ModelSpec spec_;
   Device device_;
   std::unique_ptr<layers::Model> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<Impl> impl_;
+  Comm* comm_ = nullptr;
+  ChunkSplit split_{};
   int64_t steps_ = 0;
   int64_t steps_per_epoch_ = 1, total_steps_ = 1;
 };

@@ -12,7 +12,8 @@
  * *_create / *_load_* function and released by its *_destroy function. A session copies what
  * it needs from its context and model, so those may be destroyed right after
  * detnn_session_create. A handle must not be used by two threads at the same time; different
- * handles may be used from different threads. */
+ * handles may be used from different threads. A detnn_local_group (data-parallel ranks as threads
+ * of one process) is the exception: its functions may be called from any thread. */
 #ifndef DETNN_DETNN_H
 #define DETNN_DETNN_H
 
@@ -34,7 +35,8 @@ typedef enum detnn_status {
   DETNN_ERROR_IO = 7,          /* a file could not be opened, read or written */
   DETNN_ERROR_FORMAT = 8,      /* a file or document is malformed */
   DETNN_ERROR_UNSUPPORTED = 9, /* valid, but this build or mode cannot do it */
-  DETNN_ERROR_INTERNAL = 10    /* a bug in detnn: please report it with the message */
+  DETNN_ERROR_INTERNAL = 10,   /* a bug in detnn: please report it with the message */
+  DETNN_ERROR_COMM = 11        /* another rank of the group failed, or a collective timed out */
 } detnn_status;
 
 /* A short constant English name for a status ("invalid argument"). Never NULL. */
@@ -270,6 +272,35 @@ void detnn_loader_destroy(detnn_loader* loader);
 /* Writes the session's parameters (only) to a safetensors file, atomically, in the layout that
  * the model file's "init_weights" reads. */
 detnn_status detnn_session_save_parameters(detnn_session* session, const char* path);
+
+/* ---- Data-parallel ranks in one process (docs/multi-rank.md) ------------------------------ */
+
+/* A group of `ranks` data-parallel ranks that are threads of this process (LocalComm: CPU ranks,
+ * or several ranks sharing one GPU). Each rank gets its own session (detnn_session_create_rank),
+ * used from its own thread; every rank's detnn_session_train_step takes the WHOLE global batch
+ * and computes its share of the chunks (rank r: chunks [r*k, (r+1)*k), k = B / (C * ranks)).
+ * The gradients, the loss, the correct count and the batch-norm statistics are combined over
+ * the ranks in a fixed pairwise order, so every rank ends each step with the bits of a 1-rank
+ * session. Every collective wait is bounded by timeout_seconds (<= 0: 300 s); a rank that waits
+ * longer fails the group. The group's functions may be called from any thread. */
+typedef struct detnn_local_group detnn_local_group;
+detnn_status detnn_local_group_create(int ranks, double timeout_seconds, detnn_local_group** out);
+/* Releases the caller's reference (NULL: nothing happens); rank sessions keep the group alive
+ * until they are destroyed. */
+void detnn_local_group_destroy(detnn_local_group* group);
+/* Rank `rank` (0 <= rank < ranks) of the group: as detnn_session_create, and
+ * DETNN_ERROR_INVALID_ARGUMENT naming B, C and P when the global batch of B samples in chunks of
+ * C cannot be shared by P ranks (B a multiple of C * P, and B / (C * P) a power of two). */
+detnn_status detnn_session_create_rank(const detnn_context* context, const detnn_model* model,
+                                       detnn_local_group* group, int rank, detnn_session** out);
+/* Marks the group failed by `rank` with `message` (e.g. a data error in that rank's thread): every
+ * rank's pending and later training step then fails with DETNN_ERROR_COMM and
+ * "rank <rank> failed: <message>". A rank session whose own step fails does this itself. The
+ * first failure wins. */
+detnn_status detnn_local_group_abort(detnn_local_group* group, int rank, const char* message);
+/* The group's first failure ("rank 1 failed: ..."), or "" while it is healthy. *message is a
+ * thread-local copy valid until the next call of this function on the same thread. */
+detnn_status detnn_local_group_failure(const detnn_local_group* group, const char** message);
 
 #ifdef __cplusplus
 }

@@ -24,11 +24,13 @@ struct ModelDeleter { void operator()(detnn_model* p) const { detnn_model_destro
 struct SessionDeleter { void operator()(detnn_session* p) const { detnn_session_destroy(p); } };
 struct DataDeleter { void operator()(detnn_data* p) const { detnn_data_destroy(p); } };
 struct LoaderDeleter { void operator()(detnn_loader* p) const { detnn_loader_destroy(p); } };
+struct LocalGroupDeleter { void operator()(detnn_local_group* p) const { detnn_local_group_destroy(p); } };
 
 using Context = std::unique_ptr<detnn_context, ContextDeleter>;
 using Model = std::unique_ptr<detnn_model, ModelDeleter>;
 using Session = std::unique_ptr<detnn_session, SessionDeleter>;
 using Data = std::unique_ptr<detnn_data, DataDeleter>;
 using Loader = std::unique_ptr<detnn_loader, LoaderDeleter>;
+using LocalGroup = std::unique_ptr<detnn_local_group, LocalGroupDeleter>;
 
 }  // namespace trainer

@@ -46,6 +46,13 @@ int main(int argc, char** argv) {
                  "Also checkpoint every N steps inside an epoch (default: at epoch ends only)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--force", train.force, "Resume even if the model file or the data changed");
+  app.add_option("--ranks", train.ranks,
+                 "Data-parallel ranks as threads of this process (same bits as 1; B / (C * N) must be a "
+                 "power of two)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--comm-timeout", train.comm_timeout,
+                 "Seconds a rank waits for the others before the run fails (default 300)")
+      ->check(CLI::PositiveNumber);
 
   trainer::EvalOptions eval;
   CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint on the model file's validation data");

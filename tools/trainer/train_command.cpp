@@ -1,7 +1,8 @@
 // `trainer --model FILE`: trains, writing the run directory (docs/trainer.md): config.json,
 // manifest.json, metrics.jsonl, checkpoints/last.safetensors (every epoch) and best.safetensors
 // (by validation accuracy), console.log. `--resume DIR` continues a run from its last checkpoint
-// with the bits of the uninterrupted run.
+// with the bits of the uninterrupted run. `--ranks N` trains on N data-parallel CPU ranks (threads
+// of this process, docs/multi-rank.md) with the bits of one rank.
 #include <csignal>
 #include <chrono>
 #include <cmath>
@@ -17,6 +18,7 @@
 #include "commands.h"
 #include "git_info.h"
 #include "run_files.h"
+#include "train_loop.h"
 
 namespace trainer {
 
@@ -24,12 +26,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string sha_of(detnn_session* s) {
-  char out[65];
-  check(detnn_session_weights_sha256(s, out), "weights sha256");
-  return out;
-}
 
 std::string data_fingerprint(detnn_data* d) {
   char out[65];
@@ -43,16 +39,16 @@ std::string model_sha(detnn_model* m) {
   return out;
 }
 
-// Exact text form of a double for checkpoint metadata (round-trips bit for bit).
-std::string exact(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%a", v);
-  return buf;
-}
-
 std::string metadata_or(detnn_session* s, const char* key, const std::string& fallback) {
   const char* v = nullptr;
   return detnn_session_checkpoint_metadata(s, key, &v) == DETNN_OK ? std::string(v) : fallback;
+}
+
+// The manifest's "ranks": one entry per rank (all on the run's device; hosts come with NCCL).
+json rank_list(int ranks, const json& config) {
+  json list = json::array();
+  for (int r = 0; r < ranks; ++r) list.push_back({{"rank", r}, {"device", config.at("training").at("device")}});
+  return list;
 }
 
 void apply_overrides(detnn_model* m, const TrainOptions& o) {
@@ -77,11 +73,6 @@ void apply_recorded(detnn_model* m, const json& config, const TrainOptions& o) {
   if (o.device.empty()) set("training.device", t.at("device").get<std::string>());
   if (o.threads < 0) set("training.threads", std::to_string(t.at("threads").get<int64_t>()));
 }
-
-struct EpochTotals {
-  double loss_sum = 0;  // sum of step losses, in step order
-  int64_t correct = 0, samples = 0, steps = 0;
-};
 
 }  // namespace
 
@@ -112,6 +103,29 @@ int run_train(const TrainOptions& o) {
   const std::string name = config.value("name", "model");
   const int64_t epochs = config.at("training").at("epochs").get<int64_t>();
   const int64_t log_every = config.at("training").at("log_every").get<int64_t>();
+
+  // The sessions first: an impossible setup (e.g. a batch the ranks cannot share) is refused
+  // before any data is read or any file written.
+  if (o.ranks < 1) throw DetnnError("--ranks must be >= 1, got " + std::to_string(o.ranks));
+  detnn_context* raw_ctx = nullptr;
+  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
+  Context ctx(raw_ctx);
+  LocalGroup group;
+  std::vector<Session> session_handles;
+  std::vector<detnn_session*> sessions;
+  if (o.ranks > 1) {
+    detnn_local_group* raw_group = nullptr;
+    check(detnn_local_group_create(o.ranks, o.comm_timeout, &raw_group), "--ranks");
+    group.reset(raw_group);
+  }
+  for (int r = 0; r < o.ranks; ++r) {
+    detnn_session* raw_session = nullptr;
+    if (o.ranks > 1) check(detnn_session_create_rank(ctx.get(), model.get(), group.get(), r, &raw_session), "session");
+    else check(detnn_session_create(ctx.get(), model.get(), &raw_session), "session");
+    session_handles.emplace_back(raw_session);
+    sessions.push_back(raw_session);
+  }
+  detnn_session* session = sessions[0];
 
   detnn_data* raw_data = nullptr;
   check(detnn_data_load(model.get(), &raw_data), "data");
@@ -154,167 +168,89 @@ int run_train(const TrainOptions& o) {
     manifest["model_sha256"] = this_model_sha;
     manifest["model_git"] = git_info_for(model_path);
     manifest["data_fingerprint"] = fingerprint;
-    manifest["world_size"] = 1;
-    manifest["ranks"] = json::array({{{"rank", 0}, {"device", config.at("training").at("device")}}});
+    manifest["world_size"] = o.ranks;
+    manifest["ranks"] = rank_list(o.ranks, config);
     manifest["start_time"] = utc_timestamp();
     manifest["status"] = "running";
     write_json_atomically(run_dir / "config.json", config);
   } else {
-    manifest["resumes"].push_back({{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force}});
+    manifest["resumes"].push_back({{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force},
+                                   {"world_size", o.ranks}});
+    manifest["world_size"] = o.ranks;  // the current part of the run (the bits do not depend on it)
+    manifest["ranks"] = rank_list(o.ranks, config);
     manifest["status"] = "running";
   }
   write_json_atomically(run_dir / "manifest.json", manifest);
 
-  detnn_context* raw_ctx = nullptr;
-  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
-  Context ctx(raw_ctx);
-  detnn_session* raw_session = nullptr;
-  check(detnn_session_create(ctx.get(), model.get(), &raw_session), "session");
-  Session session(raw_session);
   const int64_t bpe = info.batches_per_epoch;
   if (bpe < 1)
     throw DetnnError("the training set has " + std::to_string(info.train_samples) + " samples, fewer than one batch of " +
                      std::to_string(info.batch_size));
-  check(detnn_session_set_schedule(session.get(), bpe, std::max<int64_t>(1, bpe * epochs)), "schedule");
-  check(detnn_session_set_checkpoint_metadata(session.get(), "data_fingerprint", fingerprint.c_str()), "metadata");
+  for (detnn_session* s : sessions) {
+    check(detnn_session_set_schedule(s, bpe, std::max<int64_t>(1, bpe * epochs)), "schedule");
+    check(detnn_session_set_checkpoint_metadata(s, "data_fingerprint", fingerprint.c_str()), "metadata");
+  }
   if (!o.save_init.empty()) {
-    check(detnn_session_save_parameters(session.get(), o.save_init.c_str()), "--save-init");
+    check(detnn_session_save_parameters(session, o.save_init.c_str()), "--save-init");
     console.line("initial weights written to " + o.save_init);
   }
 
-  int64_t start_epoch = 0, start_batch = 0, step = 0;
-  double best_accuracy = -1.0;
-  EpochTotals totals;
-  const fs::path last = run_dir / "checkpoints" / "last.safetensors";
-  const fs::path best = run_dir / "checkpoints" / "best.safetensors";
-  if (resuming && fs::exists(last)) {
-    check(o.force ? detnn_session_load_checkpoint_unchecked(session.get(), last.c_str())
-                  : detnn_session_load_checkpoint(session.get(), last.c_str()),
-          "resume");
-    check(detnn_session_checkpoint_position(session.get(), &step, &start_epoch, &start_batch), "resume");
-    best_accuracy = std::stod(metadata_or(session.get(), "best_val_accuracy", "-1"));
-    totals.loss_sum = std::stod(metadata_or(session.get(), "epoch_loss_sum", "0"));
-    totals.correct = std::stoll(metadata_or(session.get(), "epoch_correct", "0"));
-    totals.samples = std::stoll(metadata_or(session.get(), "epoch_samples", "0"));
-    totals.steps = std::stoll(metadata_or(session.get(), "epoch_steps", "0"));
-    console.line("resuming " + run_dir.string() + " at step " + std::to_string(step) + " (epoch " +
-                 std::to_string(start_epoch + 1) + ", batch " + std::to_string(start_batch) + ")");
+  LoopState st;
+  st.info = info;
+  st.epochs = epochs;
+  st.log_every = log_every;
+  st.checkpoint_every = o.checkpoint_every;
+  st.last = run_dir / "checkpoints" / "last.safetensors";
+  st.best = run_dir / "checkpoints" / "best.safetensors";
+  st.console = &console;
+  // Fault injection for the resume and failure tests: SIGKILL this process right after the given
+  // step; an error in one rank before the given step.
+  const char* kill_env = std::getenv("DETNN_FAULT_KILL_AFTER_STEP");
+  st.kill_after = kill_env != nullptr ? std::atoll(kill_env) : 0;
+  st.fault = RankFault::from_environment();
+  if (resuming && fs::exists(st.last)) {
+    // Every rank loads the same checkpoint: it holds only replicated state, so it resumes on any
+    // number of ranks.
+    for (detnn_session* s : sessions)
+      check(o.force ? detnn_session_load_checkpoint_unchecked(s, st.last.c_str())
+                    : detnn_session_load_checkpoint(s, st.last.c_str()),
+            "resume");
+    check(detnn_session_checkpoint_position(session, &st.step, &st.start_epoch, &st.start_batch), "resume");
+    st.best_accuracy = std::stod(metadata_or(session, "best_val_accuracy", "-1"));
+    st.totals.loss_sum = std::stod(metadata_or(session, "epoch_loss_sum", "0"));
+    st.totals.correct = std::stoll(metadata_or(session, "epoch_correct", "0"));
+    st.totals.samples = std::stoll(metadata_or(session, "epoch_samples", "0"));
+    st.totals.steps = std::stoll(metadata_or(session, "epoch_steps", "0"));
+    console.line("resuming " + run_dir.string() + " at step " + std::to_string(st.step) + " (epoch " +
+                 std::to_string(st.start_epoch + 1) + ", batch " + std::to_string(st.start_batch) + ")");
   } else if (resuming) {
     console.line("resuming " + run_dir.string() + ": no checkpoint yet, starting from the beginning");
   }
-  MetricsLog metrics(run_dir / "metrics.jsonl", resuming ? step : -1);
+  MetricsLog metrics(run_dir / "metrics.jsonl", resuming ? st.step : -1);
+  st.metrics = &metrics;
 
   // The validation set, normalized, in memory: evaluated in one call so its loss is the
   // canonical sum over all samples.
-  std::vector<float> val_images(static_cast<size_t>(info.validation_samples * info.sample_size));
-  std::vector<int32_t> val_labels(static_cast<size_t>(info.validation_samples));
+  st.val_images.resize(static_cast<size_t>(info.validation_samples * info.sample_size));
+  st.val_labels.resize(static_cast<size_t>(info.validation_samples));
   if (info.validation_samples > 0)
-    check(detnn_data_validation_batch(data.get(), 0, info.validation_samples, val_images.data(), val_labels.data()),
+    check(detnn_data_validation_batch(data.get(), 0, info.validation_samples, st.val_images.data(),
+                                      st.val_labels.data()),
           "validation data");
 
   console.line("training " + name + " for " + std::to_string(epochs) + " epochs of " + std::to_string(bpe) +
                " steps (batch " + std::to_string(info.batch_size) + ") on " +
-               config.at("training").at("device").get<std::string>() + " -> " + run_dir.string());
+               config.at("training").at("device").get<std::string>() +
+               (o.ranks > 1 ? " with " + std::to_string(o.ranks) + " ranks" : std::string()) + " -> " +
+               run_dir.string());
 
-  auto save = [&](const fs::path& path, int64_t epoch, int64_t batch) {
-    check(detnn_session_set_checkpoint_metadata(session.get(), "best_val_accuracy", exact(best_accuracy).c_str()), "metadata");
-    check(detnn_session_set_checkpoint_metadata(session.get(), "epoch_loss_sum", exact(totals.loss_sum).c_str()), "metadata");
-    check(detnn_session_set_checkpoint_metadata(session.get(), "epoch_correct", std::to_string(totals.correct).c_str()), "metadata");
-    check(detnn_session_set_checkpoint_metadata(session.get(), "epoch_samples", std::to_string(totals.samples).c_str()), "metadata");
-    check(detnn_session_set_checkpoint_metadata(session.get(), "epoch_steps", std::to_string(totals.steps).c_str()), "metadata");
-    check(detnn_session_save_checkpoint(session.get(), path.c_str(), epoch, batch), "checkpoint");
-  };
-
-  std::vector<float> images(static_cast<size_t>(info.batch_size * info.sample_size));
-  std::vector<int32_t> labels(static_cast<size_t>(info.batch_size));
-  detnn_loader* raw_loader = nullptr;
-  check(detnn_loader_create(data.get(), start_epoch, start_batch, epochs, &raw_loader), "loader");
-  Loader loader(raw_loader);
-  using clock = std::chrono::steady_clock;
-  auto epoch_start = clock::now();
-  auto window_start = clock::now();
-  int64_t window_samples = 0;
-  std::string final_sha;
-  // Fault injection for the resume tests: SIGKILL this process right after the given step.
-  const char* kill_env = std::getenv("DETNN_FAULT_KILL_AFTER_STEP");
-  const long long kill_after = kill_env != nullptr ? std::atoll(kill_env) : 0;
-  for (;;) {
-    int64_t epoch = 0, batch = 0;
-    int done = 0;
-    check(detnn_loader_next(loader.get(), images.data(), labels.data(), &epoch, &batch, &done), "data");
-    if (done) break;
-    detnn_step_metrics m{};
-    check(detnn_session_train_step(session.get(), images.data(), labels.data(), info.batch_size, &m), "training step");
-    ++step;
-    totals.loss_sum += m.loss;
-    totals.correct += m.correct;
-    totals.samples += m.samples;
-    ++totals.steps;
-    window_samples += m.samples;
-    const double window_s = std::chrono::duration<double>(clock::now() - window_start).count();
-    const double ips = window_s > 0 ? window_samples / window_s : 0.0;
-    if (step % log_every == 0 || batch + 1 == bpe) {
-      metrics.write({{"type", "step"}, {"step", step}, {"epoch", epoch + 1}, {"batch", batch + 1}, {"loss", m.loss},
-                     {"accuracy", static_cast<double>(m.correct) / m.samples}, {"lr", m.lr}, {"grad_norm", m.grad_norm},
-                     {"images_per_s", std::round(ips)}});
-      if (!console.is_terminal()) {
-        char line[256];
-        std::snprintf(line, sizeof line, "epoch %lld/%lld step %lld batch %lld/%lld loss %.4f lr %.4g %.0f img/s",
-                      (long long)epoch + 1, (long long)epochs, (long long)step, (long long)batch + 1, (long long)bpe,
-                      m.loss, m.lr, ips);
-        console.line(line);
-      }
-      window_start = clock::now();
-      window_samples = 0;
-    }
-    if (console.is_terminal()) {
-      const int width = 24, filled = static_cast<int>(width * (batch + 1) / bpe);
-      char line[256];
-      std::snprintf(line, sizeof line, "epoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.1f%% %.0f img/s",
-                    (long long)epoch + 1, (long long)epochs, std::string(filled, '#').c_str(),
-                    std::string(width - filled, '.').c_str(), (long long)batch + 1, (long long)bpe,
-                    totals.loss_sum / totals.steps, 100.0 * totals.correct / totals.samples, ips);
-      console.progress(line);
-    }
-    if (batch + 1 < bpe) {
-      if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0) save(last, epoch, batch + 1);
-      if (step == kill_after) std::raise(SIGKILL);
-      continue;
-    }
-    // End of an epoch: validation, metrics, checkpoints.
-    detnn_eval_metrics ev{};
-    if (info.validation_samples > 0)
-      check(detnn_session_evaluate(session.get(), val_images.data(), val_labels.data(), info.validation_samples, &ev),
-            "validation");
-    const double val_acc = ev.samples > 0 ? static_cast<double>(ev.correct) / ev.samples : 0.0;
-    final_sha = sha_of(session.get());
-    const double seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
-    json line = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", totals.loss_sum / totals.steps},
-                 {"train_accuracy", static_cast<double>(totals.correct) / totals.samples},
-                 {"weights_sha256", final_sha}, {"seconds", std::round(seconds * 100) / 100}};
-    if (ev.samples > 0) line["val_loss"] = ev.loss, line["val_accuracy"] = val_acc;
-    metrics.write(line);
-    metrics.sync();
-    char text[256];
-    std::snprintf(text, sizeof text, "epoch %lld/%lld: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.1f s | weights %.12s",
-                  (long long)epoch + 1, (long long)epochs, totals.loss_sum / totals.steps,
-                  100.0 * totals.correct / totals.samples, ev.loss, 100.0 * val_acc, seconds, final_sha.c_str());
-    console.line(text);
-    const bool improved = ev.samples > 0 && val_acc > best_accuracy;
-    if (improved) best_accuracy = val_acc;
-    totals = EpochTotals{};
-    save(last, epoch + 1, 0);
-    if (improved) save(best, epoch + 1, 0);
-    if (step == kill_after) std::raise(SIGKILL);
-    epoch_start = clock::now();
-  }
-  if (final_sha.empty()) final_sha = sha_of(session.get());
+  const std::string final_sha = train_all_ranks(sessions, group.get(), data.get(), st);
   manifest["status"] = "completed";
   manifest["end_time"] = utc_timestamp();
   manifest["final_weights_sha256"] = final_sha;
-  manifest["steps"] = step;
+  manifest["steps"] = st.step;
   write_json_atomically(run_dir / "manifest.json", manifest);
-  console.line("done: " + std::to_string(step) + " steps, weights sha256 " + final_sha);
+  console.line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
   return 0;
 }
 

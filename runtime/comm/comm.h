@@ -1,0 +1,44 @@
+// The communicator of a data-parallel run (DESIGN §3, §6): rank r of P ranks, and the few
+// collectives a training step needs. Every collective is called by all P ranks in the same order
+// with the same sizes; its result is the same bits on every rank and never depends on which rank
+// arrives first or on thread scheduling.
+//
+// The float all-reduce combines the P rank values of each element in RANK ORDER BY THE PAIRWISE
+// RULE (runtime/reduction.h): at each level value 2i+1 is added to value 2i (left + right), an odd
+// last value is carried up unchanged, until one is left. For P = 3: (v0 + v1) + v2; for P = 4:
+// (v0 + v1) + (v2 + v3); for P = 5: ((v0 + v1) + (v2 + v3)) + v4. When each rank's value is the
+// pairwise sum of k = 2^m consecutive chunk partials (its own chunks [r·k, (r+1)·k)), the result
+// is exactly the pairwise sum over all P·k chunks: the 1-rank bits.
+//
+// Failure: abort(message) records the first failure of the group; every pending and later
+// collective on every rank then throws Error(comm) carrying "rank r failed: message". A
+// collective that waits longer than the group's timeout aborts the group the same way (naming
+// the ranks that did not arrive), so a dead rank stops the others within a bounded time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace detnn {
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  // In place, host memory: data[i] = pairwise rank-order combine of every rank's data[i].
+  virtual void all_reduce_pairwise(float* data, int64_t count) = 0;
+  // In place, host memory: data[i] = the (exact) sum over the ranks of data[i].
+  virtual void all_reduce_sum(int64_t* data, int64_t count) = 0;
+  // Host memory: every rank's bytes become rank 0's.
+  virtual void broadcast(void* data, int64_t bytes) = 0;
+  // Returns when every rank has entered it.
+  virtual void barrier() = 0;
+  // Marks the group failed by this rank; never throws, never blocks for long. The first
+  // failure of a group wins; later ones are ignored.
+  virtual void abort(const std::string& message) noexcept = 0;
+};
+
+}  // namespace detnn

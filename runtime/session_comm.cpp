@@ -1,0 +1,54 @@
+#include "runtime/session_comm.h"
+
+#include <vector>
+
+#include "runtime/cpu_compute_lock.h"
+#include "runtime/error.h"
+#ifdef DETNN_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "runtime/cuda_check.h"
+#endif
+
+namespace detnn {
+
+void SessionComm::all_reduce_pairwise(float* data, int64_t count) {
+  if (!several() || count == 0) return;
+  if (!device_.is_cuda()) {
+    CpuComputeLockReleased waiting;
+    comm_->all_reduce_pairwise(data, count);
+    return;
+  }
+#ifdef DETNN_HAVE_CUDA
+  const size_t bytes = static_cast<size_t>(count) * sizeof(float);
+  const auto stream = reinterpret_cast<cudaStream_t>(stream_);
+  std::vector<float> host(static_cast<size_t>(count));
+  DETNN_CUDA_CHECK(cudaMemcpyAsync(host.data(), data, bytes, cudaMemcpyDeviceToHost, stream));
+  DETNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  comm_->all_reduce_pairwise(host.data(), count);
+  DETNN_CUDA_CHECK(cudaMemcpyAsync(data, host.data(), bytes, cudaMemcpyHostToDevice, stream));
+  DETNN_CUDA_CHECK(cudaStreamSynchronize(stream));  // `host` dies on return
+#else
+  DETNN_THROW(unsupported, "this build of detnn has no CUDA support");
+#endif
+}
+
+float SessionComm::all_reduce_pairwise(float value) {
+  if (!several()) return value;
+  CpuComputeLockReleased waiting;
+  comm_->all_reduce_pairwise(&value, 1);
+  return value;
+}
+
+int64_t SessionComm::all_reduce_sum(int64_t value) {
+  if (!several()) return value;
+  CpuComputeLockReleased waiting;
+  comm_->all_reduce_sum(&value, 1);
+  return value;
+}
+
+void SessionComm::abort(const std::string& message) noexcept {
+  if (comm_ != nullptr) comm_->abort(message);
+}
+
+}  // namespace detnn

@@ -1,0 +1,37 @@
+// A session's view of its communicator (runtime/comm/comm.h): the collectives of a training step
+// on the session's device memory, with the CPU compute lock released while this rank waits for
+// the others (runtime/cpu_compute_lock.h). CUDA buffers are staged through host memory for now;
+// an NCCL communicator will move them directly. With no communicator it is one rank and every
+// call returns its input.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/comm/comm.h"
+#include "runtime/device.h"
+
+namespace detnn {
+
+class SessionComm {
+ public:
+  SessionComm(Comm* comm, Device device, uintptr_t stream) : comm_(comm), device_(device), stream_(stream) {}
+
+  int rank() const { return comm_ != nullptr ? comm_->rank() : 0; }
+  int size() const { return comm_ != nullptr ? comm_->size() : 1; }
+  bool several() const { return size() > 1; }
+
+  // data: `count` floats on the session's device; pairwise over the ranks in rank order.
+  void all_reduce_pairwise(float* data, int64_t count);
+  float all_reduce_pairwise(float value);
+  int64_t all_reduce_sum(int64_t value);
+  // Tells the other ranks this one failed (never throws).
+  void abort(const std::string& message) noexcept;
+
+ private:
+  Comm* comm_;
+  Device device_;
+  uintptr_t stream_;
+};
+
+}  // namespace detnn

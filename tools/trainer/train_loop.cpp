@@ -1,0 +1,203 @@
+#include "train_loop.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <thread>
+
+#include "c_api_util.h"
+
+namespace trainer {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string sha_of(detnn_session* s) {
+  char out[65];
+  check(detnn_session_weights_sha256(s, out), "weights sha256");
+  return out;
+}
+
+// Exact text form of a double for checkpoint metadata (round-trips bit for bit).
+std::string exact(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+
+void save_checkpoint(detnn_session* s, const LoopState& st, const fs::path& path, int64_t epoch, int64_t batch) {
+  auto meta = [&](const char* key, const std::string& value) {
+    check(detnn_session_set_checkpoint_metadata(s, key, value.c_str()), "metadata");
+  };
+  meta("best_val_accuracy", exact(st.best_accuracy));
+  meta("epoch_loss_sum", exact(st.totals.loss_sum));
+  meta("epoch_correct", std::to_string(st.totals.correct));
+  meta("epoch_samples", std::to_string(st.totals.samples));
+  meta("epoch_steps", std::to_string(st.totals.steps));
+  check(detnn_session_save_checkpoint(s, path.c_str(), epoch, batch), "checkpoint");
+}
+
+void inject_fault(const RankFault& fault, int rank, int64_t next_step) {
+  if (fault.rank == rank && fault.step == next_step)
+    throw DetnnError("injected fault (DETNN_FAULT_RANK_ERROR) before step " + std::to_string(next_step));
+}
+
+// The loop of ranks 1..P-1: the same batches and steps as rank 0, writing nothing. (It reads
+// nothing of rank 0's LoopState, which rank 0's thread updates meanwhile.)
+void train_other_rank(detnn_session* session, detnn_loader* loader, int rank, const detnn_data_info& info,
+                      const RankFault& fault, int64_t start_step) {
+  std::vector<float> images(static_cast<size_t>(info.batch_size * info.sample_size));
+  std::vector<int32_t> labels(static_cast<size_t>(info.batch_size));
+  for (int64_t step = start_step;; ++step) {
+    int done = 0;
+    check(detnn_loader_next(loader, images.data(), labels.data(), nullptr, nullptr, &done), "data");
+    if (done) return;
+    inject_fault(fault, rank, step + 1);
+    detnn_step_metrics m{};
+    check(detnn_session_train_step(session, images.data(), labels.data(), info.batch_size, &m), "training step");
+  }
+}
+
+// Rank 0's loop: trains and writes the metrics, console lines, validation and checkpoints.
+std::string train_rank0(detnn_session* session, detnn_loader* loader, LoopState& st) {
+  const int64_t bpe = st.info.batches_per_epoch;
+  ConsoleLog& console = *st.console;
+  MetricsLog& metrics = *st.metrics;
+  std::vector<float> images(static_cast<size_t>(st.info.batch_size * st.info.sample_size));
+  std::vector<int32_t> labels(static_cast<size_t>(st.info.batch_size));
+  using clock = std::chrono::steady_clock;
+  auto epoch_start = clock::now();
+  auto window_start = clock::now();
+  int64_t window_samples = 0;
+  std::string final_sha;
+  EpochTotals& totals = st.totals;
+  for (;;) {
+    int64_t epoch = 0, batch = 0;
+    int done = 0;
+    check(detnn_loader_next(loader, images.data(), labels.data(), &epoch, &batch, &done), "data");
+    if (done) break;
+    inject_fault(st.fault, 0, st.step + 1);
+    detnn_step_metrics m{};
+    check(detnn_session_train_step(session, images.data(), labels.data(), st.info.batch_size, &m), "training step");
+    const int64_t step = ++st.step;
+    totals.loss_sum += m.loss;
+    totals.correct += m.correct;
+    totals.samples += m.samples;
+    ++totals.steps;
+    window_samples += m.samples;
+    const double window_s = std::chrono::duration<double>(clock::now() - window_start).count();
+    const double ips = window_s > 0 ? window_samples / window_s : 0.0;
+    if (step % st.log_every == 0 || batch + 1 == bpe) {
+      metrics.write({{"type", "step"}, {"step", step}, {"epoch", epoch + 1}, {"batch", batch + 1}, {"loss", m.loss},
+                     {"accuracy", static_cast<double>(m.correct) / m.samples}, {"lr", m.lr}, {"grad_norm", m.grad_norm},
+                     {"images_per_s", std::round(ips)}});
+      if (!console.is_terminal()) {
+        char line[256];
+        std::snprintf(line, sizeof line, "epoch %lld/%lld step %lld batch %lld/%lld loss %.4f lr %.4g %.0f img/s",
+                      (long long)epoch + 1, (long long)st.epochs, (long long)step, (long long)batch + 1,
+                      (long long)bpe, m.loss, m.lr, ips);
+        console.line(line);
+      }
+      window_start = clock::now();
+      window_samples = 0;
+    }
+    if (console.is_terminal()) {
+      const int width = 24, filled = static_cast<int>(width * (batch + 1) / bpe);
+      char line[256];
+      std::snprintf(line, sizeof line, "epoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.1f%% %.0f img/s",
+                    (long long)epoch + 1, (long long)st.epochs, std::string(filled, '#').c_str(),
+                    std::string(width - filled, '.').c_str(), (long long)batch + 1, (long long)bpe,
+                    totals.loss_sum / totals.steps, 100.0 * totals.correct / totals.samples, ips);
+      console.progress(line);
+    }
+    if (batch + 1 < bpe) {
+      if (st.checkpoint_every > 0 && step % st.checkpoint_every == 0) save_checkpoint(session, st, st.last, epoch, batch + 1);
+      if (step == st.kill_after) std::raise(SIGKILL);
+      continue;
+    }
+    // End of an epoch: validation, metrics, checkpoints.
+    detnn_eval_metrics ev{};
+    if (st.info.validation_samples > 0)
+      check(detnn_session_evaluate(session, st.val_images.data(), st.val_labels.data(), st.info.validation_samples, &ev),
+            "validation");
+    const double val_acc = ev.samples > 0 ? static_cast<double>(ev.correct) / ev.samples : 0.0;
+    final_sha = sha_of(session);
+    const double seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
+    json line = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", totals.loss_sum / totals.steps},
+                 {"train_accuracy", static_cast<double>(totals.correct) / totals.samples},
+                 {"weights_sha256", final_sha}, {"seconds", std::round(seconds * 100) / 100}};
+    if (ev.samples > 0) line["val_loss"] = ev.loss, line["val_accuracy"] = val_acc;
+    metrics.write(line);
+    metrics.sync();
+    char text[256];
+    std::snprintf(text, sizeof text, "epoch %lld/%lld: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.1f s | weights %.12s",
+                  (long long)epoch + 1, (long long)st.epochs, totals.loss_sum / totals.steps,
+                  100.0 * totals.correct / totals.samples, ev.loss, 100.0 * val_acc, seconds, final_sha.c_str());
+    console.line(text);
+    const bool improved = ev.samples > 0 && val_acc > st.best_accuracy;
+    if (improved) st.best_accuracy = val_acc;
+    totals = EpochTotals{};
+    save_checkpoint(session, st, st.last, epoch + 1, 0);
+    if (improved) save_checkpoint(session, st, st.best, epoch + 1, 0);
+    if (step == st.kill_after) std::raise(SIGKILL);
+    epoch_start = clock::now();
+  }
+  return final_sha.empty() ? sha_of(session) : final_sha;
+}
+
+}  // namespace
+
+RankFault RankFault::from_environment() {
+  RankFault f;
+  const char* env = std::getenv("DETNN_FAULT_RANK_ERROR");
+  if (env == nullptr || *env == '\0') return f;
+  int rank = -1;
+  long long step = 0;
+  char tail = 0;
+  if (std::sscanf(env, "%d:%lld%c", &rank, &step, &tail) != 2 || rank < 0 || step < 1)
+    throw DetnnError(std::string("DETNN_FAULT_RANK_ERROR=") + env + ": expected RANK:STEP (rank >= 0, step >= 1)");
+  f.rank = rank;
+  f.step = step;
+  return f;
+}
+
+std::string train_all_ranks(const std::vector<detnn_session*>& sessions, detnn_local_group* group, detnn_data* data,
+                            LoopState& state) {
+  const int ranks = static_cast<int>(sessions.size());
+  std::vector<Loader> loaders;
+  for (int r = 0; r < ranks; ++r) {
+    detnn_loader* raw = nullptr;
+    check(detnn_loader_create(data, state.start_epoch, state.start_batch, state.epochs, &raw), "loader");
+    loaders.emplace_back(raw);
+  }
+  if (ranks == 1) return train_rank0(sessions[0], loaders[0].get(), state);
+
+  std::string final_sha;
+  const detnn_data_info info = state.info;
+  const RankFault fault = state.fault;
+  const int64_t start_step = state.step;
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        if (r == 0) final_sha = train_rank0(sessions[0], loaders[0].get(), state);
+        else train_other_rank(sessions[r], loaders[r].get(), r, info, fault, start_step);
+      } catch (const std::exception& e) {
+        // The others would wait for this rank at their next step: stop them with its error.
+        detnn_local_group_abort(group, r, e.what());
+      }
+    });
+  for (auto& t : threads) t.join();
+  const char* failure = nullptr;
+  check(detnn_local_group_failure(group, &failure), "rank group");
+  if (*failure != '\0') throw DetnnError(failure);
+  return final_sha;
+}
+
+}  // namespace trainer

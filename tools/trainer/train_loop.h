@@ -1,0 +1,51 @@
+// The training loop of `trainer --model FILE [--ranks N]`: every rank pulls the same batches from
+// its own loader and calls its session's train step; rank 0 alone writes — metrics, console,
+// validation, checkpoints — since every rank holds the same bits after each step.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "detnn/detnn.h"
+#include "run_files.h"
+
+namespace trainer {
+
+struct EpochTotals {
+  double loss_sum = 0;  // sum of step losses, in step order
+  int64_t correct = 0, samples = 0, steps = 0;
+};
+
+// An injected failure of one rank before one step (DETNN_FAULT_RANK_ERROR=rank:step), for the
+// tests of the failure path. rank < 0: none.
+struct RankFault {
+  int rank = -1;
+  int64_t step = 0;
+  static RankFault from_environment();  // throws DetnnError for a malformed value
+};
+
+// Rank 0's loop state: where the run resumes and what it writes to.
+struct LoopState {
+  detnn_data_info info{};
+  int64_t epochs = 0, log_every = 1, checkpoint_every = 0;
+  long long kill_after = 0;  // DETNN_FAULT_KILL_AFTER_STEP: SIGKILL after this step (0: never)
+  RankFault fault;
+  int64_t start_epoch = 0, start_batch = 0, step = 0;
+  double best_accuracy = -1.0;
+  EpochTotals totals;
+  std::filesystem::path last, best;  // checkpoint files
+  ConsoleLog* console = nullptr;
+  MetricsLog* metrics = nullptr;
+  std::vector<float> val_images;
+  std::vector<int32_t> val_labels;
+};
+
+// Trains every rank to the end (one thread per rank when there are several) and returns the
+// final weights' SHA-256 (state.step is then the step count). A failure of any rank stops all
+// of them; the DetnnError thrown names the rank that failed first and its error.
+std::string train_all_ranks(const std::vector<detnn_session*>& sessions, detnn_local_group* group,
+                            detnn_data* data, LoopState& state);
+
+}  // namespace trainer
