@@ -31,4 +31,15 @@ using Session = std::unique_ptr<detnn_session, SessionDeleter>;
 using Data = std::unique_ptr<detnn_data, DataDeleter>;
 using Loader = std::unique_ptr<detnn_loader, LoaderDeleter>;
 
+// A session for `model` on a context that keeps the model file's device, mode and threads (set
+// them on the model with detnn_model_set_option).
+inline Session make_session(detnn_model* model) {
+  detnn_context* raw_ctx = nullptr;
+  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
+  const Context ctx(raw_ctx);
+  detnn_session* raw = nullptr;
+  check(detnn_session_create(ctx.get(), model, &raw), "session");
+  return Session(raw);
+}
+
 }  // namespace trainer

@@ -165,12 +165,7 @@ int run_train(const TrainOptions& o) {
   }
   write_json_atomically(run_dir / "manifest.json", manifest);
 
-  detnn_context* raw_ctx = nullptr;
-  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
-  Context ctx(raw_ctx);
-  detnn_session* raw_session = nullptr;
-  check(detnn_session_create(ctx.get(), model.get(), &raw_session), "session");
-  Session session(raw_session);
+  Session session = make_session(model.get());
   const int64_t bpe = info.batches_per_epoch;
   if (bpe < 1)
     throw DetnnError("the training set has " + std::to_string(info.train_samples) + " samples, fewer than one batch of " +
