@@ -13,14 +13,8 @@ class Conv2dLayer : public Layer {
   Conv2dLayer(const BuildContext& ctx, kernels::Conv2dParams p, bool bias, InitKind w_init, InitKind b_init)
       : Layer("conv2d", ctx.name, ctx.input), p_(p), has_bias_(bias) {
     output_ = {p.out_channels, p.out_h(), p.out_w()};
-    weight_.name = name_ + ".weight";
-    weight_.shape = {p.out_channels, p.in_channels_per_group(), p.kernel_h, p.kernel_w};
-    weight_.init = w_init;
-    weight_.fan = fans(weight_.shape);
-    bias_.name = name_ + ".bias";
-    bias_.shape = {p.out_channels};
-    bias_.init = b_init;
-    bias_.fan = weight_.fan;
+    declare_weight_and_bias(name_, {p.out_channels, p.in_channels_per_group(), p.kernel_h, p.kernel_w}, w_init,
+                            b_init, weight_, bias_);
   }
 
   void collect_params(std::vector<ParamSlot*>& out) override {
@@ -95,11 +89,8 @@ std::unique_ptr<Layer> make_conv2d(JsonObject& spec, const BuildContext& ctx) {
   std::tie(p.dilation_h, p.dilation_w) = spec.integer_pair_or("dilation", 1, 1);
   p.groups = spec.integer_or("groups", 1, 1);
   const bool bias = spec.boolean_or("bias", true);
-  const InitKind w_init = spec.has("init") ? parse_init_kind(spec.required("init"), spec.child_path("init"))
-                                           : InitKind::torch_default_weight;
-  const InitKind b_init = spec.has("bias_init")
-                              ? parse_init_kind(spec.required("bias_init"), spec.child_path("bias_init"))
-                              : InitKind::torch_default_bias;
+  const InitKind w_init = init_kind_or(spec, "init", InitKind::torch_default_weight);
+  const InitKind b_init = init_kind_or(spec, "bias_init", InitKind::torch_default_bias);
   if (p.in_channels % p.groups != 0 || p.out_channels % p.groups != 0)
     throw_shape_error(ctx, "groups = " + std::to_string(p.groups) + " must divide both the input channels (" +
                                std::to_string(p.in_channels) + ") and out_channels (" +

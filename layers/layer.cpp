@@ -17,6 +17,18 @@ std::string FeatureShape::to_string() const {
 int64_t ParamSlot::size() const { return product(shape); }
 int64_t BufferSlot::size() const { return product(shape); }
 
+void declare_weight_and_bias(const std::string& layer, std::vector<int64_t> weight_shape, InitKind weight_init,
+                             InitKind bias_init, ParamSlot& weight, ParamSlot& bias) {
+  weight.name = layer + ".weight";
+  weight.shape = std::move(weight_shape);
+  weight.init = weight_init;
+  weight.fan = fans(weight.shape);
+  bias.name = layer + ".bias";
+  bias.shape = {weight.shape[0]};
+  bias.init = bias_init;
+  bias.fan = weight.fan;
+}
+
 Tensor new_tensor(const ExecContext& ctx, const Shape& shape, DType dtype) {
   return Tensor::empty(shape, dtype, ctx.device, ctx.stream);
 }

@@ -107,6 +107,11 @@ class Layer {
   FeatureShape output_;
 };
 
+// A weight and its bias as conv2d and linear declare them: "<layer>.weight" with `weight_shape`
+// and "<layer>.bias" [weight_shape[0]], the bias initialized with the weight's fans.
+void declare_weight_and_bias(const std::string& layer, std::vector<int64_t> weight_shape, InitKind weight_init,
+                             InitKind bias_init, ParamSlot& weight, ParamSlot& bias);
+
 // A new activation tensor [n, shape] on the call's device and stream.
 Tensor new_activation(const ExecContext& ctx, int64_t n, const FeatureShape& shape);
 Tensor new_tensor(const ExecContext& ctx, const Shape& shape, DType dtype = DType::f32);

@@ -27,14 +27,7 @@ class LinearLayer : public Layer {
   LinearLayer(const BuildContext& ctx, int64_t out, bool bias, InitKind w_init, InitKind b_init)
       : Layer("linear", ctx.name, ctx.input), in_(ctx.input.c), out_(out), has_bias_(bias) {
     output_ = {out, 1, 1};
-    weight_.name = name_ + ".weight";
-    weight_.shape = {out_, in_};
-    weight_.init = w_init;
-    weight_.fan = fans(weight_.shape);
-    bias_.name = name_ + ".bias";
-    bias_.shape = {out_};
-    bias_.init = b_init;
-    bias_.fan = weight_.fan;
+    declare_weight_and_bias(name_, {out_, in_}, w_init, b_init, weight_, bias_);
   }
 
   void collect_params(std::vector<ParamSlot*>& out) override {
@@ -110,11 +103,8 @@ std::unique_ptr<Layer> make_linear(JsonObject& spec, const BuildContext& ctx) {
                                std::to_string(ctx.input.c) + " features");
   const int64_t out = spec.integer("out_features", 1);
   const bool bias = spec.boolean_or("bias", true);
-  const InitKind w_init = spec.has("init") ? parse_init_kind(spec.required("init"), spec.child_path("init"))
-                                           : InitKind::torch_default_weight;
-  const InitKind b_init = spec.has("bias_init")
-                              ? parse_init_kind(spec.required("bias_init"), spec.child_path("bias_init"))
-                              : InitKind::torch_default_bias;
+  const InitKind w_init = init_kind_or(spec, "init", InitKind::torch_default_weight);
+  const InitKind b_init = init_kind_or(spec, "bias_init", InitKind::torch_default_bias);
   return std::make_unique<LinearLayer>(ctx, out, bias, w_init, b_init);
 }
 

@@ -31,6 +31,11 @@ void throw_shape_error(const BuildContext& ctx, const std::string& message) {
   DETNN_THROW(format, ctx.json_path, ": ", message);
 }
 
+InitKind init_kind_or(JsonObject& spec, const char* key, InitKind fallback) {
+  const nlohmann::json* v = spec.optional(key);
+  return v == nullptr ? fallback : parse_init_kind(*v, spec.child_path(key));
+}
+
 std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx) {
   JsonObject obj(spec, ctx.json_path);
   const std::string type = obj.choice("type", layer_types());

@@ -35,6 +35,9 @@ std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const st
 // Throws Error(format) "<path>: <message>" for shape mismatches found while building.
 [[noreturn]] void throw_shape_error(const BuildContext& ctx, const std::string& message);
 
+// The initializer named by `key` ("init", "bias_init"), or `fallback` when absent.
+InitKind init_kind_or(JsonObject& spec, const char* key, InitKind fallback);
+
 // The factories (one file each).
 std::unique_ptr<Layer> make_conv2d(JsonObject& spec, const BuildContext& ctx);
 std::unique_ptr<Layer> make_linear(JsonObject& spec, const BuildContext& ctx);

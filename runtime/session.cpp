@@ -230,6 +230,16 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   return stats;
 }
 
+layers::ExecContext Session::eval_context(int64_t first, int64_t samples) const {
+  return {device_, impl_->stream, false, samples, 1, spec_.training.seed, steps_, first, 0};
+}
+
+Tensor Session::eval_forward(const layers::ExecContext& ctx, const float* images) {
+  const Tensor x = session_device::upload(images, Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w},
+                                          device_, impl_->stream);
+  return model_->net().forward(ctx, x);
+}
+
 EvalStats Session::evaluate(const float* images, const int32_t* labels, int64_t n) {
   DETNN_CHECK(n >= 0 && (images != nullptr || n == 0), invalid_argument, "evaluate: ", n, " samples, images ",
               images == nullptr ? "null" : "given");
@@ -243,11 +253,8 @@ EvalStats Session::evaluate(const float* images, const int32_t* labels, int64_t 
   stats.samples = n;
   for (int64_t first = 0; first < n; first += batch) {
     const int64_t m = std::min(batch, n - first);
-    layers::ExecContext ctx{device_, impl_->stream, false, m, 1, spec_.training.seed, steps_, first, 0};
-    const Tensor x = session_device::upload(images + first * sample,
-                                            Shape{m, spec_.input.c, spec_.input.h, spec_.input.w}, device_,
-                                            impl_->stream);
-    const Tensor logits = model_->net().forward(ctx, x);
+    const layers::ExecContext ctx = eval_context(first, m);
+    const Tensor logits = eval_forward(ctx, images + first * sample);
     if (labels == nullptr) continue;
     const Tensor y = session_device::upload_labels(labels + first, m, device_, impl_->stream);
     const kernels::CrossEntropyParams xp{m, classes, static_cast<float>(spec_.loss.label_smoothing), 1};
@@ -269,11 +276,7 @@ void Session::predict(const float* images, int64_t n, float* logits) {
   const int64_t classes = model_->classes();
   for (int64_t first = 0; first < n; first += batch) {
     const int64_t m = std::min(batch, n - first);
-    layers::ExecContext ctx{device_, impl_->stream, false, m, 1, spec_.training.seed, steps_, first, 0};
-    const Tensor x = session_device::upload(images + first * sample,
-                                            Shape{m, spec_.input.c, spec_.input.h, spec_.input.w}, device_,
-                                            impl_->stream);
-    const std::vector<float> out = session_device::download(model_->net().forward(ctx, x));
+    const std::vector<float> out = session_device::download(eval_forward(eval_context(first, m), images + first * sample));
     std::memcpy(logits + first * classes, out.data(), out.size() * sizeof(float));
   }
 }

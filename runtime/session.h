@@ -118,6 +118,9 @@ class Session {
  private:
   StepStats compute_gradient(const float* images, const int32_t* labels, int64_t batch);
   StepStats train_step_on_this_rank(const float* images, const int32_t* labels, int64_t batch);
+  // Evaluation-mode forward of ctx.samples samples (host images) starting at sample `first`.
+  layers::ExecContext eval_context(int64_t first, int64_t samples) const;
+  Tensor eval_forward(const layers::ExecContext& ctx, const float* images);
   struct Impl;
   layers::ModelSpec spec_;
   Device device_;

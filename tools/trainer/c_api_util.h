@@ -33,4 +33,17 @@ using Data = std::unique_ptr<detnn_data, DataDeleter>;
 using Loader = std::unique_ptr<detnn_loader, LoaderDeleter>;
 using LocalGroup = std::unique_ptr<detnn_local_group, LocalGroupDeleter>;
 
+// A session for `model` on a context that keeps the model file's device, mode and threads (set
+// them on the model with detnn_model_set_option); with a group, rank `rank` of it.
+inline Session make_session(detnn_model* model, detnn_local_group* group = nullptr, int rank = 0) {
+  detnn_context* raw_ctx = nullptr;
+  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
+  const Context ctx(raw_ctx);
+  detnn_session* raw = nullptr;
+  check(group != nullptr ? detnn_session_create_rank(ctx.get(), model, group, rank, &raw)
+                         : detnn_session_create(ctx.get(), model, &raw),
+        "session");
+  return Session(raw);
+}
+
 }  // namespace trainer

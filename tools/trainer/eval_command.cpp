@@ -23,12 +23,7 @@ int run_eval(const EvalOptions& o) {
   detnn_data_info info{};
   check(detnn_data_get_info(data.get(), &info), "data info");
   if (info.validation_samples == 0) throw DetnnError(o.model + ": the data section has no validation set to evaluate on");
-  detnn_context* raw_ctx = nullptr;
-  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
-  Context ctx(raw_ctx);
-  detnn_session* raw_session = nullptr;
-  check(detnn_session_create(ctx.get(), model.get(), &raw_session), "session");
-  Session session(raw_session);
+  Session session = make_session(model.get());
   // Evaluation needs the weights, not the run: the seed and an edited model file (say, another
   // data path) do not matter; the tensors' names and shapes are still checked.
   check(detnn_session_load_checkpoint_unchecked(session.get(), o.checkpoint.c_str()), "checkpoint");

@@ -107,9 +107,6 @@ int run_train(const TrainOptions& o) {
   // The sessions first: an impossible setup (e.g. a batch the ranks cannot share) is refused
   // before any data is read or any file written.
   if (o.ranks < 1) throw DetnnError("--ranks must be >= 1, got " + std::to_string(o.ranks));
-  detnn_context* raw_ctx = nullptr;
-  check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
-  Context ctx(raw_ctx);
   LocalGroup group;
   std::vector<Session> session_handles;
   std::vector<detnn_session*> sessions;
@@ -119,11 +116,8 @@ int run_train(const TrainOptions& o) {
     group.reset(raw_group);
   }
   for (int r = 0; r < o.ranks; ++r) {
-    detnn_session* raw_session = nullptr;
-    if (o.ranks > 1) check(detnn_session_create_rank(ctx.get(), model.get(), group.get(), r, &raw_session), "session");
-    else check(detnn_session_create(ctx.get(), model.get(), &raw_session), "session");
-    session_handles.emplace_back(raw_session);
-    sessions.push_back(raw_session);
+    session_handles.push_back(make_session(model.get(), group.get(), r));
+    sessions.push_back(session_handles.back().get());
   }
   detnn_session* session = sessions[0];
 
