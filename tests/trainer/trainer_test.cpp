@@ -136,7 +136,7 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
        "labels-truncated.gz"},
       {"--model " + idx_model("label.json", (dir / "images-2-idx").string(), (dir / "labels-bad-idx").string()), "12"},
       {"--model " + model.string() + " --run-dir /proc/detnn-cannot-write", "/proc/detnn-cannot-write"},
-      {"--model " + model.string() + " --device cuda:7", "cuda:7"},
+      {"--model " + model.string() + " --device cuda:7 --run-dir " + (dir / "cuda7").string(), "cuda:7"},
       {"--resume " + (dir / "no-such-run").string(), "not a run directory"},
   };
   for (const Case& c : cases) {
@@ -145,6 +145,10 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find("trainer: "), std::string::npos) << r.output;
   }
+  // A failure after the run directory exists is recorded in its manifest.
+  const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "cuda7" / "manifest.json"));
+  EXPECT_EQ(manifest["status"], "failed");
+  EXPECT_NE(manifest["error"].get<std::string>().find("cuda:7"), std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -76,9 +76,18 @@ void apply_recorded(detnn_model* m, const json& config, const TrainOptions& o) {
 
 }  // namespace
 
-int run_train(const TrainOptions& o) {
-  const bool resuming = !o.resume.empty();
+namespace {
+
+// What a failure must update: the manifest, once it exists, records the error.
+struct RunRecord {
   fs::path run_dir;
+  json manifest;
+  bool written = false;
+};
+
+int train(const TrainOptions& o, RunRecord& record) {
+  const bool resuming = !o.resume.empty();
+  fs::path& run_dir = record.run_dir;
   json recorded_config, recorded_manifest;
   std::string model_path = o.model;
   if (resuming) {
@@ -152,7 +161,8 @@ int run_train(const TrainOptions& o) {
   ConsoleLog console(run_dir / "console.log");
 
   // Manifest: everything needed to reproduce the run.
-  json manifest = resuming ? recorded_manifest : json::object();
+  json& manifest = record.manifest;
+  manifest = resuming ? recorded_manifest : json::object();
   if (!resuming) {
     const char* env = nullptr;
     check(detnn_environment_json(&env), "environment");
@@ -175,6 +185,7 @@ int run_train(const TrainOptions& o) {
     manifest["status"] = "running";
   }
   write_json_atomically(run_dir / "manifest.json", manifest);
+  record.written = true;
 
   const int64_t bpe = info.batches_per_epoch;
   if (bpe < 1)
@@ -246,6 +257,27 @@ int run_train(const TrainOptions& o) {
   write_json_atomically(run_dir / "manifest.json", manifest);
   console.line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
   return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainOptions& options) {
+  RunRecord record;
+  try {
+    return train(options, record);
+  } catch (const std::exception& e) {
+    if (record.written) {
+      record.manifest["status"] = "failed";
+      record.manifest["error"] = e.what();
+      record.manifest["end_time"] = utc_timestamp();
+      try {
+        write_json_atomically(record.run_dir / "manifest.json", record.manifest);
+      } catch (const std::exception&) {
+        // The original error is the one to report.
+      }
+    }
+    throw;
+  }
 }
 
 }  // namespace trainer
