@@ -2,6 +2,7 @@
 // rank sessions.
 #include <cmath>
 
+#include "runtime/batch_split.h"
 #include "runtime/c_api_internal.h"
 
 using detnn::c_api_detail::CpuComputeScope;
@@ -23,6 +24,14 @@ detnn_status detnn_local_group_create(int ranks, double timeout_seconds, detnn_l
 }
 
 void detnn_local_group_destroy(detnn_local_group* group) { delete group; }
+
+detnn_status detnn_model_check_ranks(const detnn_model* model, int ranks) {
+  return guarded([&] {
+    require(model, "detnn_model_check_ranks", "model");
+    const detnn::layers::TrainingSpec& t = model->spec.training;
+    detnn::plan_chunk_split(t.batch_size, t.chunk_size, ranks);
+  });
+}
 
 detnn_status detnn_session_create_rank(const detnn_context* context, const detnn_model* model,
                                        detnn_local_group* group, int rank, detnn_session** out) {

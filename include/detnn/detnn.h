@@ -288,6 +288,10 @@ detnn_status detnn_local_group_create(int ranks, double timeout_seconds, detnn_l
 /* Releases the caller's reference (NULL: nothing happens); rank sessions keep the group alive
  * until they are destroyed. */
 void detnn_local_group_destroy(detnn_local_group* group);
+/* Checks that the model's global batch of B samples in chunks of C can be shared by `ranks`
+ * ranks (B a multiple of C * ranks and, for ranks > 1, B / (C * ranks) a power of two):
+ * DETNN_ERROR_INVALID_ARGUMENT naming B, C, P and the rule if not. */
+detnn_status detnn_model_check_ranks(const detnn_model* model, int ranks);
 /* Rank `rank` (0 <= rank < ranks) of the group: as detnn_session_create, and
  * DETNN_ERROR_INVALID_ARGUMENT naming B, C and P when the global batch of B samples in chunks of
  * C cannot be shared by P ranks (B a multiple of C * P, and B / (C * P) a power of two). */

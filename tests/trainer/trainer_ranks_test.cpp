@@ -81,6 +81,11 @@ TEST(TrainerRanks, AFaultInOneRankStopsEveryRankWithItsError) {
                                  " failed: injected fault (DETNN_FAULT_RANK_ERROR) before step " + fault.substr(2);
     EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
     EXPECT_LT(seconds, 15.0) << "the ranks were woken by the abort, not by the timeout";
+    const nlohmann::json manifest =
+        nlohmann::json::parse(std::ifstream(dir / ("f" + fault.substr(0, 1)) / "manifest.json"));
+    EXPECT_EQ(manifest.at("status"), "failed");
+    EXPECT_NE(manifest.at("error").get<std::string>().find("rank " + fault.substr(0, 1) + " failed: injected fault"),
+              std::string::npos);
   }
   fs::remove_all(dir);
 }

@@ -113,22 +113,8 @@ int train(const TrainOptions& o, RunRecord& record) {
   const int64_t epochs = config.at("training").at("epochs").get<int64_t>();
   const int64_t log_every = config.at("training").at("log_every").get<int64_t>();
 
-  // The sessions first: an impossible setup (e.g. a batch the ranks cannot share) is refused
-  // before any data is read or any file written.
-  if (o.ranks < 1) throw DetnnError("--ranks must be >= 1, got " + std::to_string(o.ranks));
-  LocalGroup group;
-  std::vector<Session> session_handles;
-  std::vector<detnn_session*> sessions;
-  if (o.ranks > 1) {
-    detnn_local_group* raw_group = nullptr;
-    check(detnn_local_group_create(o.ranks, o.comm_timeout, &raw_group), "--ranks");
-    group.reset(raw_group);
-  }
-  for (int r = 0; r < o.ranks; ++r) {
-    session_handles.push_back(make_session(model.get(), group.get(), r));
-    sessions.push_back(session_handles.back().get());
-  }
-  detnn_session* session = sessions[0];
+  // A global batch the ranks cannot share is refused before any data is read or file written.
+  check(detnn_model_check_ranks(model.get(), o.ranks), "--ranks");
 
   detnn_data* raw_data = nullptr;
   check(detnn_data_load(model.get(), &raw_data), "data");
@@ -186,6 +172,21 @@ int train(const TrainOptions& o, RunRecord& record) {
   }
   write_json_atomically(run_dir / "manifest.json", manifest);
   record.written = true;
+
+  // After the manifest, so that a failure here (say, a device that does not exist) is recorded.
+  LocalGroup group;
+  std::vector<Session> session_handles;
+  std::vector<detnn_session*> sessions;
+  if (o.ranks > 1) {
+    detnn_local_group* raw_group = nullptr;
+    check(detnn_local_group_create(o.ranks, o.comm_timeout, &raw_group), "--ranks");
+    group.reset(raw_group);
+  }
+  for (int r = 0; r < o.ranks; ++r) {
+    session_handles.push_back(make_session(model.get(), group.get(), r));
+    sessions.push_back(session_handles.back().get());
+  }
+  detnn_session* session = sessions[0];
 
   const int64_t bpe = info.batches_per_epoch;
   if (bpe < 1)
