@@ -1,0 +1,103 @@
+// detnn-bench: what determinism costs, end to end. For one model file it trains N steps in each
+// requested mode (strict, fast, off) and prints, per mode: ms/step, images/s, the ratio to `off`,
+// whether two fresh reruns gave identical bits, and peak memory; with --torch, PyTorch's default
+// and deterministic modes on the same model and batch size from the same run
+// (bench/torch_reference.py). --json writes the same as JSON. --check exits non-zero when an
+// available mode that promises reproducibility (strict, fast) gave different bits on a rerun.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/model_spec.h"
+#include "measure.h"
+#include "runtime/environment.h"
+#include "torch_compare.h"
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"detnn-bench: training throughput per determinism mode, beside PyTorch"};
+  std::string model, modes = "strict,fast,off", json_file;
+  detnn::bench::MeasureOptions o;
+  bool torch = false, check = false;
+  app.add_option("--model", model, "Model file (examples/*.json)")->required();
+  app.add_option("--modes", modes, "Comma-separated modes: strict, fast, off");
+  app.add_option("--steps", o.steps, "Timed training steps per mode")->check(CLI::PositiveNumber);
+  app.add_option("--warmup", o.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
+  app.add_option("--device", o.device, "cpu | cuda | cuda:N");
+  app.add_option("--threads", o.threads, "CPU threads (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--json", json_file, "Also write the results as JSON to this file");
+  app.add_flag("--torch", torch, "Also time PyTorch (bench/torch_reference.py) when it is importable");
+  app.add_flag("--check", check, "Exit 1 if a reproducible mode gave different bits on a rerun");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const detnn::layers::ModelSpec spec = detnn::layers::parse_model_file(model);
+    std::vector<detnn::bench::ModeResult> results;
+    for (const std::string& m : split(modes)) {
+      if (m != "strict" && m != "fast" && m != "off") throw std::runtime_error("unknown mode \"" + m + "\"");
+      results.push_back(detnn::bench::measure_mode(spec, m, o));
+    }
+    double off_ms = 0;
+    for (const auto& r : results)
+      if (r.mode == "off" && r.available) off_ms = r.ms_per_step;
+
+    std::string torch_note;
+    std::vector<detnn::bench::TorchResult> torch_results;
+    if (torch)
+      torch_results = detnn::bench::run_torch_reference(DETNN_SOURCE_DIR "/bench/torch_reference.py", model, o.device,
+                                                        static_cast<int>(o.steps), static_cast<int>(o.warmup), torch_note);
+
+    std::printf("%s, batch %lld, %s, %lld timed steps (median)\n", spec.name.c_str(),
+                static_cast<long long>(spec.training.batch_size), o.device.c_str(), static_cast<long long>(o.steps));
+    std::printf("%-28s %10s %12s %9s %10s %12s\n", "framework / mode", "ms/step", "images/s", "vs off", "reruns", "peak MiB");
+    nlohmann::json out = {{"model", spec.name}, {"batch_size", spec.training.batch_size}, {"device", o.device},
+                          {"steps", o.steps}, {"detnn_version", detnn::version_string()}, {"modes", nlohmann::json::array()}};
+    bool failed = false;
+    for (const auto& r : results) {
+      if (!r.available) {
+        std::printf("%-28s %s\n", ("detnn " + r.mode).c_str(), ("unavailable: " + r.reason).c_str());
+        out["modes"].push_back({{"mode", r.mode}, {"available", false}, {"reason", r.reason}});
+        continue;
+      }
+      const double ratio = off_ms > 0 ? off_ms / r.ms_per_step : 0;
+      std::printf("%-28s %10.2f %12.0f %9s %10s %12.1f\n", ("detnn " + r.mode).c_str(), r.ms_per_step, r.images_per_s,
+                  off_ms > 0 ? (std::to_string(ratio).substr(0, 4) + "x").c_str() : "-",
+                  r.identical_reruns ? "identical" : "DIFFER", r.peak_bytes / 1048576.0);
+      out["modes"].push_back({{"mode", r.mode}, {"available", true}, {"ms_per_step", r.ms_per_step},
+                              {"images_per_s", r.images_per_s}, {"throughput_vs_off", ratio > 0 ? nlohmann::json(ratio) : nlohmann::json()},
+                              {"identical_reruns", r.identical_reruns}, {"weights_sha256", r.weights_sha256},
+                              {"peak_bytes", r.peak_bytes}});
+      if (check && r.mode != "off" && !r.identical_reruns) failed = true;
+    }
+    for (const auto& t : torch_results) {
+      const double ratio = off_ms > 0 ? off_ms / t.ms_per_step : 0;
+      std::printf("%-28s %10.2f %12.0f %9s %10s %12s\n", ("pytorch " + t.mode).c_str(), t.ms_per_step, t.images_per_s,
+                  off_ms > 0 ? (std::to_string(ratio).substr(0, 4) + "x").c_str() : "-", "-", "-");
+      out["pytorch"].push_back({{"mode", t.mode}, {"ms_per_step", t.ms_per_step}, {"images_per_s", t.images_per_s}});
+    }
+    if (torch && !torch_note.empty()) {
+      std::printf("pytorch: %s\n", torch_note.c_str());
+      out["pytorch_note"] = torch_note;
+    }
+    if (!json_file.empty()) std::ofstream(json_file) << out.dump(2) << "\n";
+    return failed ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "detnn-bench: %s\n", e.what());
+    return 1;
+  }
+}

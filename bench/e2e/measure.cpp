@@ -1,0 +1,108 @@
+#include "measure.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "data/readers.h"
+#include "runtime/error.h"
+#include "runtime/session.h"
+#ifdef DETNN_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "runtime/alloc/cuda_raw_device.h"
+#endif
+
+namespace detnn::bench {
+
+namespace {
+
+struct Batches {
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+};
+
+// `count` global batches of synthetic samples of the model's input shape.
+Batches synthetic(const layers::ModelSpec& spec, int64_t count) {
+  data::SyntheticSpec s;
+  s.count = count * spec.training.batch_size;
+  s.classes = static_cast<int32_t>(spec.output.c);
+  s.channels = spec.input.c;
+  s.height = spec.input.h;
+  s.width = spec.input.w;
+  s.seed = 1;
+  const data::Dataset d = data::make_synthetic(s);
+  Batches b;
+  b.images.resize(static_cast<size_t>(s.count * d.sample_size()));
+  for (int64_t i = 0; i < s.count; ++i) d.sample_to_float(i, b.images.data() + i * d.sample_size());
+  b.labels = d.labels;
+  return b;
+}
+
+void synchronize(const Device& device) {
+#ifdef DETNN_HAVE_CUDA
+  if (device.is_cuda()) cudaDeviceSynchronize();
+#else
+  (void)device;
+#endif
+}
+
+uint64_t peak_bytes(const Device& device) {
+#ifdef DETNN_HAVE_CUDA
+  if (device.is_cuda()) return cuda_allocator(device.index).stats().peak_reserved_bytes;
+#endif
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+// Runs warm-up + timed steps in a fresh session; returns the weights' SHA-256.
+std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
+                std::vector<double>* step_ms) {
+  Session s(spec, o);
+  const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
+  for (int64_t i = 0; i < steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    s.train_step(b.images.data() + (i % n) * B * s.sample_size(), b.labels.data() + (i % n) * B, B);
+    synchronize(s.device());
+    if (step_ms != nullptr)
+      step_ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return s.weights_sha256();
+}
+
+}  // namespace
+
+ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
+  ModeResult r;
+  r.mode = mode;
+  if (!parse_device(options.device).is_cuda() && mode != "strict") {
+    r.reason = "the CPU runs the strict mode only (fast and off pick vendor GPU algorithms)";
+    return r;
+  }
+  SessionOptions o;
+  o.device = options.device;
+  o.determinism = mode;
+  o.threads = options.threads;
+  const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
+  std::vector<double> ms;
+  try {
+    r.weights_sha256 = run(spec, o, b, options.warmup + options.steps, &ms);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::unsupported) throw;
+    r.reason = e.what();
+    return r;
+  }
+  r.available = true;
+  std::vector<double> timed(ms.begin() + options.warmup, ms.end());
+  std::sort(timed.begin(), timed.end());
+  r.ms_per_step = timed.empty() ? 0 : timed[timed.size() / 2];
+  r.images_per_s = r.ms_per_step > 0 ? spec.training.batch_size * 1000.0 / r.ms_per_step : 0;
+  r.peak_bytes = peak_bytes(parse_device(options.device));
+  r.identical_reruns = run(spec, o, b, options.warmup + options.steps, nullptr) == r.weights_sha256;
+  return r;
+}
+
+}  // namespace detnn::bench

@@ -1,0 +1,33 @@
+// One mode of the end-to-end benchmark: train N steps of a model file on synthetic data of its
+// input shape and report time per step, throughput, whether two fresh runs gave the same bits,
+// and the peak memory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "layers/model_spec.h"
+
+namespace detnn::bench {
+
+struct ModeResult {
+  std::string mode;           // strict | fast | off
+  bool available = false;     // false: `reason` says why (not built, not on this device)
+  std::string reason;
+  double ms_per_step = 0;     // median of the timed steps
+  double images_per_s = 0;
+  bool identical_reruns = false;
+  std::string weights_sha256; // after warm-up + timed steps
+  uint64_t peak_bytes = 0;    // CUDA: the caching allocator's peak reserved; CPU: peak RSS of the process
+};
+
+struct MeasureOptions {
+  std::string device = "cpu";
+  int64_t steps = 20;
+  int64_t warmup = 3;
+  int64_t threads = 0;
+};
+
+ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
+
+}  // namespace detnn::bench
