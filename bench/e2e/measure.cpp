@@ -51,7 +51,7 @@ void synchronize(const Device& device) {
 
 uint64_t peak_bytes(const Device& device) {
 #ifdef DETNN_HAVE_CUDA
-  if (device.is_cuda()) return cuda_allocator(device.index).stats().peak_reserved_bytes;
+  if (device.is_cuda()) return alloc::cuda_allocator(device.index).stats().peak_reserved_bytes;
 #endif
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
