@@ -218,6 +218,16 @@ __global__ void global_avgpool_backward_kernel(const float* __restrict__ dy, flo
 // grid-stride step (at most 2^28) cannot wrap a uint32_t.
 bool fits_u32(const PoolParams& p) { return std::max(p.input_size(), p.output_size()) < (int64_t{1} << 31); }
 
+// Calls launch(I{}) with I = uint32_t when every index of p fits 32 bits (cheaper index
+// arithmetic in the kernels), else with I = int64_t; the kernels give the same bits either way.
+template <typename Launch>
+void with_index_type(const PoolParams& p, Launch&& launch) {
+  if (fits_u32(p))
+    launch(uint32_t{});
+  else
+    launch(int64_t{});
+}
+
 bool vector_2x2(const PoolParams& p) {
   return p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_h == 0 &&
          p.pad_w == 0 && p.width % 4 == 0;
@@ -231,17 +241,15 @@ void maxpool2d_forward_cuda(const PoolParams& p, const float* x, float* y, int32
   const int64_t total = p.output_size();
   if (total == 0) return;
   const Geom g = geom_of(p);
-  if (vector_2x2(p) && aligned(x, 16) && aligned(y, 8) && aligned(argmax, 8)) {
-    const int64_t items = total / 2;
-    if (fits_u32(p))
-      maxpool_2x2_forward_kernel<uint32_t><<<grid_for(items), kBlock, 0, stream>>>(x, y, argmax, g, static_cast<uint32_t>(items));
+  const bool vector = vector_2x2(p) && aligned(x, 16) && aligned(y, 8) && aligned(argmax, 8);
+  with_index_type(p, [&](auto zero) {
+    using I = decltype(zero);
+    if (vector)
+      maxpool_2x2_forward_kernel<I><<<grid_for(total / 2), kBlock, 0, stream>>>(x, y, argmax, g,
+                                                                               static_cast<I>(total / 2));
     else
-      maxpool_2x2_forward_kernel<int64_t><<<grid_for(items), kBlock, 0, stream>>>(x, y, argmax, g, items);
-  } else if (fits_u32(p)) {
-    maxpool_forward_kernel<uint32_t><<<grid_for(total), kBlock, 0, stream>>>(x, y, argmax, g, static_cast<uint32_t>(total));
-  } else {
-    maxpool_forward_kernel<int64_t><<<grid_for(total), kBlock, 0, stream>>>(x, y, argmax, g, total);
-  }
+      maxpool_forward_kernel<I><<<grid_for(total), kBlock, 0, stream>>>(x, y, argmax, g, static_cast<I>(total));
+  });
   DETNN_CUDA_CHECK_LAUNCH();
 }
 
@@ -251,17 +259,15 @@ void maxpool2d_backward_cuda(const PoolParams& p, const float* dy, const int32_t
   const int64_t total = p.input_size();
   if (total == 0) return;
   const Geom g = geom_of(p);
-  if (vector_2x2(p) && aligned(dy, 8) && aligned(argmax, 8) && aligned(dx, 16)) {
-    const int64_t items = total / 4;
-    if (fits_u32(p))
-      maxpool_2x2_backward_kernel<uint32_t><<<grid_for(items), kBlock, 0, stream>>>(dy, argmax, dx, g, static_cast<uint32_t>(items));
+  const bool vector = vector_2x2(p) && aligned(dy, 8) && aligned(argmax, 8) && aligned(dx, 16);
+  with_index_type(p, [&](auto zero) {
+    using I = decltype(zero);
+    if (vector)
+      maxpool_2x2_backward_kernel<I><<<grid_for(total / 4), kBlock, 0, stream>>>(dy, argmax, dx, g,
+                                                                                static_cast<I>(total / 4));
     else
-      maxpool_2x2_backward_kernel<int64_t><<<grid_for(items), kBlock, 0, stream>>>(dy, argmax, dx, g, items);
-  } else if (fits_u32(p)) {
-    maxpool_backward_kernel<uint32_t><<<grid_for(total), kBlock, 0, stream>>>(dy, argmax, dx, g, static_cast<uint32_t>(total));
-  } else {
-    maxpool_backward_kernel<int64_t><<<grid_for(total), kBlock, 0, stream>>>(dy, argmax, dx, g, total);
-  }
+      maxpool_backward_kernel<I><<<grid_for(total), kBlock, 0, stream>>>(dy, argmax, dx, g, static_cast<I>(total));
+  });
   DETNN_CUDA_CHECK_LAUNCH();
 }
 
@@ -270,10 +276,10 @@ void avgpool2d_forward_cuda(const PoolParams& p, const float* x, float* y, cudaS
   const int64_t total = p.output_size();
   if (total == 0) return;
   const Geom g = geom_of(p);
-  if (fits_u32(p))
-    avgpool_forward_kernel<uint32_t><<<grid_for(total), kBlock, 0, stream>>>(x, y, g, static_cast<uint32_t>(total));
-  else
-    avgpool_forward_kernel<int64_t><<<grid_for(total), kBlock, 0, stream>>>(x, y, g, total);
+  with_index_type(p, [&](auto zero) {
+    using I = decltype(zero);
+    avgpool_forward_kernel<I><<<grid_for(total), kBlock, 0, stream>>>(x, y, g, static_cast<I>(total));
+  });
   DETNN_CUDA_CHECK_LAUNCH();
 }
 
@@ -282,10 +288,10 @@ void avgpool2d_backward_cuda(const PoolParams& p, const float* dy, float* dx, cu
   const int64_t total = p.input_size();
   if (total == 0) return;
   const Geom g = geom_of(p);
-  if (fits_u32(p))
-    avgpool_backward_kernel<uint32_t><<<grid_for(total), kBlock, 0, stream>>>(dy, dx, g, static_cast<uint32_t>(total));
-  else
-    avgpool_backward_kernel<int64_t><<<grid_for(total), kBlock, 0, stream>>>(dy, dx, g, total);
+  with_index_type(p, [&](auto zero) {
+    using I = decltype(zero);
+    avgpool_backward_kernel<I><<<grid_for(total), kBlock, 0, stream>>>(dy, dx, g, static_cast<I>(total));
+  });
   DETNN_CUDA_CHECK_LAUNCH();
 }
 
@@ -310,10 +316,10 @@ void global_avgpool2d_backward_cuda(const PoolParams& p, const float* dy, float*
   const int64_t total = p.input_size();
   if (total == 0) return;
   const int hw = static_cast<int>(p.height * p.width);
-  if (fits_u32(p))
-    global_avgpool_backward_kernel<uint32_t><<<grid_for(total), kBlock, 0, stream>>>(dy, dx, hw, static_cast<uint32_t>(total));
-  else
-    global_avgpool_backward_kernel<int64_t><<<grid_for(total), kBlock, 0, stream>>>(dy, dx, hw, total);
+  with_index_type(p, [&](auto zero) {
+    using I = decltype(zero);
+    global_avgpool_backward_kernel<I><<<grid_for(total), kBlock, 0, stream>>>(dy, dx, hw, static_cast<I>(total));
+  });
   DETNN_CUDA_CHECK_LAUNCH();
 }
 
