@@ -1,8 +1,8 @@
 // A session's view of its communicator (runtime/comm/comm.h): the collectives of a training step
 // on the session's device memory, with the CPU compute lock released while this rank waits for
-// the others (runtime/cpu_compute_lock.h). CUDA buffers are staged through host memory for now;
-// an NCCL communicator will move them directly. With no communicator it is one rank and every
-// call returns its input.
+// the others (runtime/cpu_compute_lock.h). CUDA buffers go to an NCCL communicator directly and
+// are staged through host memory for the others (LocalComm ranks sharing one GPU). With no
+// communicator it is one rank and every call returns its input.
 #pragma once
 
 #include <cstdint>

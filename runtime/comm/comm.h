@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/error.h"
+
 namespace detnn {
 
 class Comm {
@@ -39,6 +41,18 @@ class Comm {
   // Marks the group failed by this rank; never throws, never blocks for long. The first
   // failure of a group wins; later ones are ignored.
   virtual void abort(const std::string& message) noexcept = 0;
+
+  // Device memory. A communicator that moves device buffers itself (NcclComm) says so here; the
+  // others get device buffers staged through host memory by their caller (runtime/session_comm.h).
+  virtual bool takes_device_memory() const { return false; }
+  // In place, `count` floats of device memory, ordered on `stream` (a cudaStream_t): the same
+  // bits as all_reduce_pairwise. Returns when the result is in `data`. Only when
+  // takes_device_memory(); the default throws Error(unsupported).
+  virtual void all_reduce_pairwise_device(float* data, int64_t count, uintptr_t stream);
 };
+
+inline void Comm::all_reduce_pairwise_device(float*, int64_t, uintptr_t) {
+  DETNN_THROW(unsupported, "this communicator takes host memory only");
+}
 
 }  // namespace detnn

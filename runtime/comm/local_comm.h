@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "runtime/comm/comm.h"
+#include "runtime/comm/comm_group.h"
 
 namespace detnn {
 
 class LocalComm;
 
-class LocalCommGroup {
+class LocalCommGroup final : public CommGroup {
  public:
   static constexpr double kDefaultTimeoutSeconds = 300.0;
 
@@ -34,15 +34,15 @@ class LocalCommGroup {
   LocalCommGroup(const LocalCommGroup&) = delete;
   LocalCommGroup& operator=(const LocalCommGroup&) = delete;
 
-  int size() const { return static_cast<int>(comms_.size()); }
+  int size() const override { return static_cast<int>(comms_.size()); }
   double timeout_seconds() const { return timeout_seconds_; }
   // Rank r's communicator (owned by the group; use it from one thread at a time).
-  Comm& comm(int rank);
+  Comm& comm(int rank) override;
 
   // Records the group's first failure ("rank r failed: message") and wakes every waiting rank.
-  void abort(int rank, const std::string& message) noexcept;
+  void abort(int rank, const std::string& message) noexcept override;
   // The first failure's message, "" while the group is healthy.
-  std::string failure() const;
+  std::string failure() const override;
 
  private:
   friend class LocalComm;
