@@ -8,11 +8,12 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "detnn/detnn.h"
 #include "layers/model_spec.h"
 #include "runtime/checkpoint.h"
-#include "runtime/comm/local_comm.h"
+#include "runtime/comm/comm_group.h"
 #include "runtime/cpu_compute_lock.h"
 #include "runtime/error.h"
 #include "runtime/session.h"
@@ -26,12 +27,13 @@ struct detnn_model {
   std::string config_json;  // resolved_config(spec), for detnn_model_config_json
 };
 
-struct detnn_local_group {
-  std::shared_ptr<detnn::LocalCommGroup> group;
+struct detnn_group {
+  std::shared_ptr<detnn::CommGroup> group;
+  std::vector<std::string> hosts, devices;  // every rank's placement (detnn_group_rank_placement)
 };
 
 struct detnn_session {
-  std::shared_ptr<detnn::LocalCommGroup> group;  // a rank session keeps its group alive
+  std::shared_ptr<detnn::CommGroup> group;  // a rank session keeps its group alive
   std::unique_ptr<detnn::Session> session;
   detnn::CheckpointInfo loaded;                      // the last checkpoint loaded
   std::map<std::string, std::string> extra_metadata;  // recorded in every checkpoint saved

@@ -100,6 +100,10 @@ class Session {
 
   // SHA-256 (hex) of the parameters' bytes (the flat buffer, little-endian floats).
   std::string weights_sha256();
+  // A collective (every rank calls it): throws Error(comm) on every rank unless every rank holds
+  // rank 0's weights, buffers and step — e.g. when the ranks of a resumed run did not all load
+  // the same checkpoint. Nothing to check with one rank.
+  void check_ranks_agree();
 
   // Checkpoint state: parameters and buffers by name, optimizer state, and the step counter.
   std::vector<NamedTensor> state_tensors();

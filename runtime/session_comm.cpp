@@ -51,6 +51,12 @@ int64_t SessionComm::all_reduce_sum(int64_t value) {
   return value;
 }
 
+void SessionComm::broadcast(void* data, int64_t bytes) {
+  if (!several()) return;
+  CpuComputeLockReleased waiting;
+  comm_->broadcast(data, bytes);
+}
+
 void SessionComm::abort(const std::string& message) noexcept {
   if (comm_ != nullptr) comm_->abort(message);
 }

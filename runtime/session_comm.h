@@ -25,6 +25,8 @@ class SessionComm {
   void all_reduce_pairwise(float* data, int64_t count);
   float all_reduce_pairwise(float value);
   int64_t all_reduce_sum(int64_t value);
+  // Host bytes: every rank's become rank 0's.
+  void broadcast(void* data, int64_t bytes);
   // Tells the other ranks this one failed (never throws).
   void abort(const std::string& message) noexcept;
 

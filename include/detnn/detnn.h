@@ -12,8 +12,8 @@
  * *_create / *_load_* function and released by its *_destroy function. A session copies what
  * it needs from its context and model, so those may be destroyed right after
  * detnn_session_create. A handle must not be used by two threads at the same time; different
- * handles may be used from different threads. A detnn_local_group (data-parallel ranks as threads
- * of one process) is the exception: its functions may be called from any thread. */
+ * handles may be used from different threads. A detnn_group (the data-parallel ranks of a run)
+ * is the exception: its functions may be called from any thread. */
 #ifndef DETNN_DETNN_H
 #define DETNN_DETNN_H
 
@@ -273,38 +273,66 @@ void detnn_loader_destroy(detnn_loader* loader);
  * the model file's "init_weights" reads. */
 detnn_status detnn_session_save_parameters(detnn_session* session, const char* path);
 
-/* ---- Data-parallel ranks in one process (docs/multi-rank.md) ------------------------------ */
+/* ---- Data-parallel ranks (docs/multi-rank.md) --------------------------------------------- */
 
-/* A group of `ranks` data-parallel ranks that are threads of this process (LocalComm: CPU ranks,
- * or several ranks sharing one GPU). Each rank gets its own session (detnn_session_create_rank),
- * used from its own thread; every rank's detnn_session_train_step takes the WHOLE global batch
- * and computes its share of the chunks (rank r: chunks [r*k, (r+1)*k), k = B / (C * ranks)).
- * The gradients, the loss, the correct count and the batch-norm statistics are combined over
- * the ranks in a fixed pairwise order, so every rank ends each step with the bits of a 1-rank
- * session. Every collective wait is bounded by timeout_seconds (<= 0: 300 s); a rank that waits
- * longer fails the group. The group's functions may be called from any thread. */
-typedef struct detnn_local_group detnn_local_group;
-detnn_status detnn_local_group_create(int ranks, double timeout_seconds, detnn_local_group** out);
+/* A group holds the P data-parallel ranks of a run, or the share of them this process drives.
+ * Each rank gets its own session (detnn_session_create_rank), used from its own thread; every
+ * rank's detnn_session_train_step takes the WHOLE global batch and computes its share of the
+ * chunks (rank r: chunks [r*k, (r+1)*k), k = B / (C * P)). The gradients, the loss, the correct
+ * count and the batch-norm statistics are combined over the ranks in a fixed pairwise order, so
+ * every rank ends each step with the bits of a 1-rank session. Every collective wait is bounded
+ * by timeout_seconds (<= 0: 300 s); a rank that waits longer fails the group. The group's
+ * functions may be called from any thread.
+ *
+ * Three kinds:
+ * - detnn_local_group_create: `ranks` ranks as threads of this process (LocalComm: CPU ranks, or
+ *   several ranks sharing one GPU);
+ * - detnn_gpu_group_create: one rank per GPU of this process, on the GPUs listed (NCCL);
+ * - detnn_launched_group_create: this process is one rank of a run launched as one process per
+ *   rank, by torchrun-style variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or
+ *   mpirun (OMPI_COMM_WORLD_* with MASTER_ADDR, MASTER_PORT); rank 0 serves the rendezvous on
+ *   MASTER_PORT. With cuda != 0 the rank trains on GPU LOCAL_RANK through NCCL, otherwise on the
+ *   CPU, exchanging through rank 0 over TCP. */
+typedef struct detnn_group detnn_group;
+detnn_status detnn_local_group_create(int ranks, double timeout_seconds, detnn_group** out);
+/* devices: `count` distinct CUDA device ordinals; rank r trains on devices[r]. */
+detnn_status detnn_gpu_group_create(const int* devices, int count, double timeout_seconds, detnn_group** out);
+/* Reads the launcher's variables: *world_size = 0 when there are none (a plain single-process
+ * run); DETNN_ERROR_INVALID_ARGUMENT naming the variable when they are malformed. */
+detnn_status detnn_launch_environment(int* rank, int* world_size, int* local_rank);
+/* Joins the launched group (waits for every rank, at most timeout_seconds);
+ * DETNN_ERROR_INVALID_ARGUMENT when this process was not launched as a rank. */
+detnn_status detnn_launched_group_create(int cuda, double timeout_seconds, detnn_group** out);
+/* The world size and the ranks this process drives: [*first_local_rank, + *local_ranks). */
+detnn_status detnn_group_info(const detnn_group* group, int* size, int* first_local_rank, int* local_ranks);
+/* Where rank `rank` runs: its host name and its device ("cuda:1"; "" where the model's device is
+ * used). The strings stay valid as long as the group. */
+detnn_status detnn_group_rank_placement(const detnn_group* group, int rank, const char** host, const char** device);
 /* Releases the caller's reference (NULL: nothing happens); rank sessions keep the group alive
  * until they are destroyed. */
-void detnn_local_group_destroy(detnn_local_group* group);
+void detnn_group_destroy(detnn_group* group);
 /* Checks that the model's global batch of B samples in chunks of C can be shared by `ranks`
  * ranks (B a multiple of C * ranks and, for ranks > 1, B / (C * ranks) a power of two):
  * DETNN_ERROR_INVALID_ARGUMENT naming B, C, P and the rule if not. */
 detnn_status detnn_model_check_ranks(const detnn_model* model, int ranks);
-/* Rank `rank` (0 <= rank < ranks) of the group: as detnn_session_create, and
+/* Rank `rank` of the group (one this process drives): as detnn_session_create, on the rank's
+ * device when the group has one for it (detnn_gpu_group_create, a CUDA launched group), and
  * DETNN_ERROR_INVALID_ARGUMENT naming B, C and P when the global batch of B samples in chunks of
  * C cannot be shared by P ranks (B a multiple of C * P, and B / (C * P) a power of two). */
 detnn_status detnn_session_create_rank(const detnn_context* context, const detnn_model* model,
-                                       detnn_local_group* group, int rank, detnn_session** out);
+                                       detnn_group* group, int rank, detnn_session** out);
+/* A collective of the rank sessions (each rank's thread calls it): DETNN_ERROR_COMM on every rank
+ * unless all of them hold rank 0's weights and step — call it after loading a checkpoint on
+ * every rank, so that ranks that read different files cannot silently train apart. */
+detnn_status detnn_session_check_ranks_agree(detnn_session* session);
 /* Marks the group failed by `rank` with `message` (e.g. a data error in that rank's thread): every
  * rank's pending and later training step then fails with DETNN_ERROR_COMM and
  * "rank <rank> failed: <message>". A rank session whose own step fails does this itself. The
  * first failure wins. */
-detnn_status detnn_local_group_abort(detnn_local_group* group, int rank, const char* message);
+detnn_status detnn_group_abort(detnn_group* group, int rank, const char* message);
 /* The group's first failure ("rank 1 failed: ..."), or "" while it is healthy. *message is a
  * thread-local copy valid until the next call of this function on the same thread. */
-detnn_status detnn_local_group_failure(const detnn_local_group* group, const char** message);
+detnn_status detnn_group_failure(const detnn_group* group, const char** message);
 
 #ifdef __cplusplus
 }

@@ -24,8 +24,8 @@ class CommGroup {
   // A local rank's communicator (owned by the group; used from one thread at a time). Throws
   // Error(invalid_argument) for a rank this process does not drive.
   virtual Comm& comm(int rank) = 0;
-  // The device a local rank's session must use ("cuda:2"), or "" when the model's device is
-  // used (LocalComm, CPU ranks).
+  // The device rank `rank`'s session uses ("cuda:2"), or "" when it uses the model's device
+  // (LocalComm, CPU ranks).
   virtual std::string device_of(int rank) const { return ""; }
   // The host name of every rank, rank order (the run manifest).
   virtual std::vector<std::string> hosts() const;

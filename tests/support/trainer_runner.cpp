@@ -1,9 +1,13 @@
 #include "support/trainer_runner.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <fstream>
 #include <random>
 
@@ -21,6 +25,49 @@ CommandResult run_trainer(const std::string& args, const std::string& env) {
   const int raw = ::pclose(p);
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
   return r;
+}
+
+int free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::vector<CommandResult> run_launched_trainers(int world_size, const std::string& args, const std::string& env,
+                                                 const std::vector<std::string>& rank_env) {
+  const auto dir = fresh_temp_dir("launch");
+  const std::string common = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_tcp_port()) +
+                             " WORLD_SIZE=" + std::to_string(world_size) + " " + env;
+  // One shell starts every rank in the background and waits for all of them; each rank's output
+  // and exit status go to files (a killed rank's status is 128 + its signal, as the shell says).
+  std::string script;
+  for (int r = 0; r < world_size; ++r) {
+    const std::string out = (dir / ("rank" + std::to_string(r))).string();
+    script += "(env " + common + " RANK=" + std::to_string(r) + " LOCAL_RANK=" + std::to_string(r) + " " +
+              (r < static_cast<int>(rank_env.size()) ? rank_env[r] : "") + " " + DETNN_TRAINER_PATH + " " + args +
+              " > " + out + ".out 2>&1; echo $? > " + out + ".status) &\n";
+  }
+  script += "wait\n";
+  std::ofstream(dir / "launch.sh") << script;
+  std::system(("sh " + (dir / "launch.sh").string()).c_str());
+  std::vector<CommandResult> results(world_size);
+  for (int r = 0; r < world_size; ++r) {
+    const std::string out = (dir / ("rank" + std::to_string(r))).string();
+    std::ifstream o(out + ".out"), st(out + ".status");
+    results[r].output.assign(std::istreambuf_iterator<char>(o), std::istreambuf_iterator<char>());
+    st >> results[r].status;
+  }
+  std::filesystem::remove_all(dir);
+  return results;
 }
 
 std::filesystem::path fresh_temp_dir(const std::string& name) {

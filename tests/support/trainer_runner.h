@@ -18,6 +18,15 @@ struct CommandResult {
 // Runs `[env] trainer <args>` (the binary built beside the tests) through the shell and waits.
 CommandResult run_trainer(const std::string& args, const std::string& env = "");
 
+// Runs one trainer process per rank at the same time, as a torchrun-style launcher would: rank r
+// gets RANK=r, WORLD_SIZE, LOCAL_RANK=r, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, plus
+// `env` and `rank_env[r]` (when given). Waits for all; result r is rank r's.
+std::vector<CommandResult> run_launched_trainers(int world_size, const std::string& args, const std::string& env = "",
+                                                 const std::vector<std::string>& rank_env = {});
+
+// A TCP port nobody listens on now.
+int free_tcp_port();
+
 // A fresh empty folder under the system's temporary folder.
 std::filesystem::path fresh_temp_dir(const std::string& name);
 

@@ -24,18 +24,18 @@ struct ModelDeleter { void operator()(detnn_model* p) const { detnn_model_destro
 struct SessionDeleter { void operator()(detnn_session* p) const { detnn_session_destroy(p); } };
 struct DataDeleter { void operator()(detnn_data* p) const { detnn_data_destroy(p); } };
 struct LoaderDeleter { void operator()(detnn_loader* p) const { detnn_loader_destroy(p); } };
-struct LocalGroupDeleter { void operator()(detnn_local_group* p) const { detnn_local_group_destroy(p); } };
+struct GroupDeleter { void operator()(detnn_group* p) const { detnn_group_destroy(p); } };
 
 using Context = std::unique_ptr<detnn_context, ContextDeleter>;
 using Model = std::unique_ptr<detnn_model, ModelDeleter>;
 using Session = std::unique_ptr<detnn_session, SessionDeleter>;
 using Data = std::unique_ptr<detnn_data, DataDeleter>;
 using Loader = std::unique_ptr<detnn_loader, LoaderDeleter>;
-using LocalGroup = std::unique_ptr<detnn_local_group, LocalGroupDeleter>;
+using Group = std::unique_ptr<detnn_group, GroupDeleter>;
 
 // A session for `model` on a context that keeps the model file's device, mode and threads (set
 // them on the model with detnn_model_set_option); with a group, rank `rank` of it.
-inline Session make_session(detnn_model* model, detnn_local_group* group = nullptr, int rank = 0) {
+inline Session make_session(detnn_model* model, detnn_group* group = nullptr, int rank = 0) {
   detnn_context* raw_ctx = nullptr;
   check(detnn_context_create(nullptr, nullptr, -1, &raw_ctx), "context");
   const Context ctx(raw_ctx);

@@ -19,7 +19,8 @@ struct TrainOptions {
   std::string save_init;        // --save-init FILE
   int64_t checkpoint_every = 0; // --checkpoint-every N steps (0: at epoch ends only)
   bool force = false;           // --force: resume despite a changed model file or data
-  int ranks = 1;                // --ranks N: data-parallel CPU ranks as threads (docs/multi-rank.md)
+  int ranks = 1;                // --ranks N: data-parallel ranks as threads (docs/multi-rank.md)
+  std::string gpus;             // --gpus N|all|LIST: one rank per GPU of this process
   double comm_timeout = 300.0;  // --comm-timeout S: the longest a rank waits for the others
   std::vector<std::string> command_line;
 };

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
                  "Data-parallel ranks as threads of this process (same bits as 1; B / (C * N) must be a "
                  "power of two)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--gpus", train.gpus,
+                 "One data-parallel rank per GPU (NCCL): all, a count N (GPUs 0..N-1) or a list like 0,2,5 "
+                 "(same bits as 1 rank)");
   app.add_option("--comm-timeout", train.comm_timeout,
                  "Seconds a rank waits for the others before the run fails (default 300)")
       ->check(CLI::PositiveNumber);

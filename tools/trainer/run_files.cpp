@@ -103,8 +103,10 @@ void MetricsLog::sync() {
 }
 
 ConsoleLog::ConsoleLog(const std::filesystem::path& path) {
-  file_ = std::fopen(path.c_str(), "a");
-  if (file_ == nullptr) io_fail(path, "cannot open");
+  if (!path.empty()) {
+    file_ = std::fopen(path.c_str(), "a");
+    if (file_ == nullptr) io_fail(path, "cannot open");
+  }
   tty_ = ::isatty(STDOUT_FILENO) == 1;
 }
 
@@ -117,8 +119,10 @@ void ConsoleLog::line(const std::string& text) {
   if (progress_shown_) std::fputs("\r\033[K", stdout), progress_shown_ = false;
   std::fputs((text + "\n").c_str(), stdout);
   std::fflush(stdout);
-  std::fputs((text + "\n").c_str(), file_);
-  std::fflush(file_);
+  if (file_ != nullptr) {
+    std::fputs((text + "\n").c_str(), file_);
+    std::fflush(file_);
+  }
 }
 
 void ConsoleLog::progress(const std::string& text) {
@@ -131,8 +135,10 @@ void ConsoleLog::progress(const std::string& text) {
 void ConsoleLog::error(const std::string& text) {
   if (progress_shown_) std::fputs("\n", stdout), progress_shown_ = false;
   std::fputs((text + "\n").c_str(), stderr);
-  std::fputs((text + "\n").c_str(), file_);
-  std::fflush(file_);
+  if (file_ != nullptr) {
+    std::fputs((text + "\n").c_str(), file_);
+    std::fflush(file_);
+  }
 }
 
 namespace {

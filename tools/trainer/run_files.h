@@ -40,6 +40,7 @@ class MetricsLog {
 // Everything the console shows also goes to console.log in the run directory.
 class ConsoleLog {
  public:
+  // An empty path: the terminal only (ranks that write no run directory).
   explicit ConsoleLog(const std::filesystem::path& path);
   ~ConsoleLog();
   void line(const std::string& text);          // stdout + file

@@ -1,8 +1,9 @@
 // `trainer --model FILE`: trains, writing the run directory (docs/trainer.md): config.json,
 // manifest.json, metrics.jsonl, checkpoints/last.safetensors (every epoch) and best.safetensors
 // (by validation accuracy), console.log. `--resume DIR` continues a run from its last checkpoint
-// with the bits of the uninterrupted run. `--ranks N` trains on N data-parallel CPU ranks (threads
-// of this process, docs/multi-rank.md) with the bits of one rank.
+// with the bits of the uninterrupted run. `--ranks N` (threads of this process), `--gpus LIST` (one
+// rank per GPU) and launches by torchrun-style variables or mpirun (one process per rank) train
+// data-parallel with the bits of one rank (docs/multi-rank.md); rank 0's process alone writes.
 #include <csignal>
 #include <chrono>
 #include <cmath>
@@ -17,6 +18,7 @@
 #include "c_api_util.h"
 #include "commands.h"
 #include "git_info.h"
+#include "rank_setup.h"
 #include "run_files.h"
 #include "train_loop.h"
 
@@ -42,13 +44,6 @@ std::string model_sha(detnn_model* m) {
 std::string metadata_or(detnn_session* s, const char* key, const std::string& fallback) {
   const char* v = nullptr;
   return detnn_session_checkpoint_metadata(s, key, &v) == DETNN_OK ? std::string(v) : fallback;
-}
-
-// The manifest's "ranks": one entry per rank (all on the run's device; hosts come with NCCL).
-json rank_list(int ranks, const json& config) {
-  json list = json::array();
-  for (int r = 0; r < ranks; ++r) list.push_back({{"rank", r}, {"device", config.at("training").at("device")}});
-  return list;
 }
 
 void apply_overrides(detnn_model* m, const TrainOptions& o) {
@@ -83,6 +78,7 @@ struct RunRecord {
   fs::path run_dir;
   json manifest;
   bool written = false;
+  RankSetup ranks;  // its group is told of a failure of this process, so the other ranks stop
 };
 
 int train(const TrainOptions& o, RunRecord& record) {
@@ -105,16 +101,21 @@ int train(const TrainOptions& o, RunRecord& record) {
   Model model(raw_model);
   apply_overrides(model.get(), o);
   if (resuming) apply_recorded(model.get(), recorded_config, o);
+  RankSetup& ranks = record.ranks;
+  ranks = plan_ranks(o, model.get());  // before the config is read: --gpus sets the device
+  const bool writer = ranks.writes_run();
 
   const char* config_text = nullptr;
   check(detnn_model_config_json(model.get(), &config_text), "config");
   const json config = json::parse(config_text);
+  const std::string device = config.at("training").at("device").get<std::string>();
   const std::string name = config.value("name", "model");
   const int64_t epochs = config.at("training").at("epochs").get<int64_t>();
   const int64_t log_every = config.at("training").at("log_every").get<int64_t>();
 
   // A global batch the ranks cannot share is refused before any data is read or file written.
-  check(detnn_model_check_ranks(model.get(), o.ranks), "--ranks");
+  check(detnn_model_check_ranks(model.get(), ranks.world_size),
+        ranks.launcher == "threads" || ranks.launcher == "single" ? "--ranks" : ranks.launcher.c_str());
 
   detnn_data* raw_data = nullptr;
   check(detnn_data_load(model.get(), &raw_data), "data");
@@ -135,7 +136,10 @@ int train(const TrainOptions& o, RunRecord& record) {
                        " when the run started, " + fingerprint + " now); use --force to resume anyway");
   }
 
-  if (!resuming) {
+  // Every rank meets here (a launched rank waits for the others), before rank 0 writes anything,
+  // so that any later failure of any rank reaches them all.
+  create_group(ranks, o, device.rfind("cuda", 0) == 0);
+  if (!resuming && writer) {
     run_dir = o.run_dir.empty() ? fs::path("runs") / (name + "-" + compact_timestamp()) : fs::path(o.run_dir);
     std::error_code ec;
     if (fs::exists(run_dir) && !fs::is_empty(run_dir, ec))
@@ -144,12 +148,16 @@ int train(const TrainOptions& o, RunRecord& record) {
     fs::create_directories(run_dir / "checkpoints", ec);
     if (ec) throw IoError(run_dir.string() + ": cannot create the run directory: " + ec.message());
   }
-  ConsoleLog console(run_dir / "console.log");
+  // Ranks other than 0 write nothing: their console goes to the terminal only.
+  ConsoleLog console(writer ? run_dir / "console.log" : fs::path());
 
   // Manifest: everything needed to reproduce the run.
   json& manifest = record.manifest;
   manifest = resuming ? recorded_manifest : json::object();
-  if (!resuming) {
+  const json placement = rank_list(ranks, device);
+  if (!writer) {
+    // Nothing to record here.
+  } else if (!resuming) {
     const char* env = nullptr;
     check(detnn_environment_json(&env), "environment");
     manifest["environment"] = json::parse(env);
@@ -158,32 +166,31 @@ int train(const TrainOptions& o, RunRecord& record) {
     manifest["model_sha256"] = this_model_sha;
     manifest["model_git"] = git_info_for(model_path);
     manifest["data_fingerprint"] = fingerprint;
-    manifest["world_size"] = o.ranks;
-    manifest["ranks"] = rank_list(o.ranks, config);
+    manifest["world_size"] = ranks.world_size;
+    manifest["launcher"] = ranks.launcher;
+    manifest["ranks"] = placement;
     manifest["start_time"] = utc_timestamp();
     manifest["status"] = "running";
     write_json_atomically(run_dir / "config.json", config);
   } else {
     manifest["resumes"].push_back({{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force},
-                                   {"world_size", o.ranks}});
-    manifest["world_size"] = o.ranks;  // the current part of the run (the bits do not depend on it)
-    manifest["ranks"] = rank_list(o.ranks, config);
+                                   {"world_size", ranks.world_size}, {"launcher", ranks.launcher}});
+    // The current part of the run (the bits do not depend on it).
+    manifest["world_size"] = ranks.world_size;
+    manifest["launcher"] = ranks.launcher;
+    manifest["ranks"] = placement;
     manifest["status"] = "running";
   }
-  write_json_atomically(run_dir / "manifest.json", manifest);
-  record.written = true;
+  if (writer) {
+    write_json_atomically(run_dir / "manifest.json", manifest);
+    record.written = true;
+  }
 
   // After the manifest, so that a failure here (say, a device that does not exist) is recorded.
-  LocalGroup group;
   std::vector<Session> session_handles;
   std::vector<detnn_session*> sessions;
-  if (o.ranks > 1) {
-    detnn_local_group* raw_group = nullptr;
-    check(detnn_local_group_create(o.ranks, o.comm_timeout, &raw_group), "--ranks");
-    group.reset(raw_group);
-  }
-  for (int r = 0; r < o.ranks; ++r) {
-    session_handles.push_back(make_session(model.get(), group.get(), r));
+  for (int r = ranks.first_rank; r < ranks.first_rank + ranks.local_ranks; ++r) {
+    session_handles.push_back(make_session(model.get(), ranks.group.get(), r));
     sessions.push_back(session_handles.back().get());
   }
   detnn_session* session = sessions[0];
@@ -196,7 +203,7 @@ int train(const TrainOptions& o, RunRecord& record) {
     check(detnn_session_set_schedule(s, bpe, std::max<int64_t>(1, bpe * epochs)), "schedule");
     check(detnn_session_set_checkpoint_metadata(s, "data_fingerprint", fingerprint.c_str()), "metadata");
   }
-  if (!o.save_init.empty()) {
+  if (!o.save_init.empty() && writer) {
     check(detnn_session_save_parameters(session, o.save_init.c_str()), "--save-init");
     console.line("initial weights written to " + o.save_init);
   }
@@ -227,13 +234,15 @@ int train(const TrainOptions& o, RunRecord& record) {
     st.totals.correct = std::stoll(metadata_or(session, "epoch_correct", "0"));
     st.totals.samples = std::stoll(metadata_or(session, "epoch_samples", "0"));
     st.totals.steps = std::stoll(metadata_or(session, "epoch_steps", "0"));
-    console.line("resuming " + run_dir.string() + " at step " + std::to_string(st.step) + " (epoch " +
+    if (writer)
+      console.line("resuming " + run_dir.string() + " at step " + std::to_string(st.step) + " (epoch " +
                  std::to_string(st.start_epoch + 1) + ", batch " + std::to_string(st.start_batch) + ")");
-  } else if (resuming) {
+  } else if (resuming && writer) {
     console.line("resuming " + run_dir.string() + ": no checkpoint yet, starting from the beginning");
   }
-  MetricsLog metrics(run_dir / "metrics.jsonl", resuming ? st.step : -1);
-  st.metrics = &metrics;
+  std::unique_ptr<MetricsLog> metrics;
+  if (writer) metrics = std::make_unique<MetricsLog>(run_dir / "metrics.jsonl", resuming ? st.step : -1);
+  st.metrics = metrics.get();
 
   // The validation set, normalized, in memory: evaluated in one call so its loss is the
   // canonical sum over all samples.
@@ -244,13 +253,20 @@ int train(const TrainOptions& o, RunRecord& record) {
                                       st.val_labels.data()),
           "validation data");
 
-  console.line("training " + name + " for " + std::to_string(epochs) + " epochs of " + std::to_string(bpe) +
-               " steps (batch " + std::to_string(info.batch_size) + ") on " +
-               config.at("training").at("device").get<std::string>() +
-               (o.ranks > 1 ? " with " + std::to_string(o.ranks) + " ranks" : std::string()) + " -> " +
-               run_dir.string());
+  const std::string where = ranks.world_size > 1 ? " with " + std::to_string(ranks.world_size) + " ranks (" +
+                                                      ranks.launcher + ")"
+                                                : std::string();
+  if (writer)
+    console.line("training " + name + " for " + std::to_string(epochs) + " epochs of " + std::to_string(bpe) +
+                 " steps (batch " + std::to_string(info.batch_size) + ") on " + device + where + " -> " +
+                 run_dir.string());
 
-  const std::string final_sha = train_all_ranks(sessions, group.get(), data.get(), st);
+  const std::string final_sha = train_all_ranks(sessions, ranks.first_rank, ranks.group.get(), data.get(), st);
+  if (!writer) {
+    console.line("rank " + std::to_string(ranks.first_rank) + " of " + std::to_string(ranks.world_size) + " done: " +
+                 std::to_string(st.step) + " steps, weights sha256 " + final_sha);
+    return 0;
+  }
   manifest["status"] = "completed";
   manifest["end_time"] = utc_timestamp();
   manifest["final_weights_sha256"] = final_sha;
@@ -267,6 +283,10 @@ int run_train(const TrainOptions& options) {
   try {
     return train(options, record);
   } catch (const std::exception& e) {
+    // The other ranks would wait for this process's ranks: stop them with its error (the first
+    // failure of a group wins, so a rank's own error reported earlier is kept).
+    if (record.ranks.group)
+      detnn_group_abort(record.ranks.group.get(), record.ranks.first_rank, e.what());
     if (record.written) {
       record.manifest["status"] = "failed";
       record.manifest["error"] = e.what();

@@ -49,18 +49,19 @@ void inject_fault(const RankFault& fault, int rank, int64_t next_step) {
 }
 
 // The loop of ranks 1..P-1: the same batches and steps as rank 0, writing nothing. (It reads
-// nothing of rank 0's LoopState, which rank 0's thread updates meanwhile.)
-void train_other_rank(detnn_session* session, detnn_loader* loader, int rank, const detnn_data_info& info,
-                      const RankFault& fault, int64_t start_step) {
+// nothing of rank 0's LoopState, which rank 0's thread updates meanwhile.) Returns the steps done.
+int64_t train_other_rank(detnn_session* session, detnn_loader* loader, int rank, const detnn_data_info& info,
+                         const RankFault& fault, int64_t start_step, long long kill_after) {
   std::vector<float> images(static_cast<size_t>(info.batch_size * info.sample_size));
   std::vector<int32_t> labels(static_cast<size_t>(info.batch_size));
   for (int64_t step = start_step;; ++step) {
     int done = 0;
     check(detnn_loader_next(loader, images.data(), labels.data(), nullptr, nullptr, &done), "data");
-    if (done) return;
+    if (done) return step;
     inject_fault(fault, rank, step + 1);
     detnn_step_metrics m{};
     check(detnn_session_train_step(session, images.data(), labels.data(), info.batch_size, &m), "training step");
+    if (step + 1 == kill_after) std::raise(SIGKILL);
   }
 }
 
@@ -167,36 +168,52 @@ RankFault RankFault::from_environment() {
   return f;
 }
 
-std::string train_all_ranks(const std::vector<detnn_session*>& sessions, detnn_local_group* group, detnn_data* data,
-                            LoopState& state) {
-  const int ranks = static_cast<int>(sessions.size());
+std::string train_all_ranks(const std::vector<detnn_session*>& sessions, int first_rank, detnn_group* group,
+                            detnn_data* data, LoopState& state) {
+  const int local = static_cast<int>(sessions.size());
   std::vector<Loader> loaders;
-  for (int r = 0; r < ranks; ++r) {
+  for (int i = 0; i < local; ++i) {
     detnn_loader* raw = nullptr;
     check(detnn_loader_create(data, state.start_epoch, state.start_batch, state.epochs, &raw), "loader");
     loaders.emplace_back(raw);
   }
-  if (ranks == 1) return train_rank0(sessions[0], loaders[0].get(), state);
+  if (group == nullptr) return train_rank0(sessions[0], loaders[0].get(), state);
 
   std::string final_sha;
   const detnn_data_info info = state.info;
   const RankFault fault = state.fault;
   const int64_t start_step = state.step;
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        if (r == 0) final_sha = train_rank0(sessions[0], loaders[0].get(), state);
-        else train_other_rank(sessions[r], loaders[r].get(), r, info, fault, start_step);
-      } catch (const std::exception& e) {
-        // The others would wait for this rank at their next step: stop them with its error.
-        detnn_local_group_abort(group, r, e.what());
+  int64_t steps_done = start_step;
+  auto run_rank = [&](int i) {
+    const int r = first_rank + i;
+    try {
+      // Every rank must start from rank 0's state (the same checkpoint, or the same seed).
+      check(detnn_session_check_ranks_agree(sessions[i]), "rank start");
+      if (r == 0) {
+        final_sha = train_rank0(sessions[i], loaders[i].get(), state);
+      } else {
+        const int64_t done = train_other_rank(sessions[i], loaders[i].get(), r, info, fault, start_step, state.kill_after);
+        if (i == 0) {
+          steps_done = done;
+          final_sha = sha_of(sessions[i]);
+        }
       }
-    });
-  for (auto& t : threads) t.join();
+    } catch (const std::exception& e) {
+      // The others would wait for this rank at their next step: stop them with its error.
+      detnn_group_abort(group, r, e.what());
+    }
+  };
+  if (local == 1) {
+    run_rank(0);  // a launched process: its one rank on this thread
+  } else {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < local; ++i) threads.emplace_back(run_rank, i);
+    for (auto& t : threads) t.join();
+  }
   const char* failure = nullptr;
-  check(detnn_local_group_failure(group, &failure), "rank group");
+  check(detnn_group_failure(group, &failure), "rank group");
   if (*failure != '\0') throw DetnnError(failure);
+  if (first_rank != 0) state.step = steps_done;
   return final_sha;
 }
 

@@ -1,6 +1,6 @@
-// The training loop of `trainer --model FILE [--ranks N]`: every rank pulls the same batches from
-// its own loader and calls its session's train step; rank 0 alone writes — metrics, console,
-// validation, checkpoints — since every rank holds the same bits after each step.
+// The training loop of `trainer --model FILE`: every rank pulls the same batches from its own
+// loader and calls its session's train step; rank 0 alone writes — metrics, console, validation,
+// checkpoints — since every rank holds the same bits after each step.
 #pragma once
 
 #include <cstdint>
@@ -42,10 +42,11 @@ struct LoopState {
   std::vector<int32_t> val_labels;
 };
 
-// Trains every rank to the end (one thread per rank when there are several) and returns the
-// final weights' SHA-256 (state.step is then the step count). A failure of any rank stops all
-// of them; the DetnnError thrown names the rank that failed first and its error.
-std::string train_all_ranks(const std::vector<detnn_session*>& sessions, detnn_local_group* group,
+// Trains this process's ranks first_rank, first_rank + 1, ... (sessions, one thread each when
+// there are several) to the end and returns the final weights' SHA-256 (state.step is then the
+// step count). Rank 0, if among them, writes; the others only train. A failure of any rank stops
+// all of them; the DetnnError thrown names the rank that failed first and its error.
+std::string train_all_ranks(const std::vector<detnn_session*>& sessions, int first_rank, detnn_group* group,
                             detnn_data* data, LoopState& state);
 
 }  // namespace trainer

@@ -1,0 +1,28 @@
+// Where this process stands in a run launched as one process per rank: read from the variables
+// torchrun and most cluster launchers set (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT), or from OpenMPI's (OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK) under mpirun, with
+// MASTER_ADDR/MASTER_PORT naming where rank 0 serves the rendezvous (docs/multi-rank.md).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace detnn {
+
+struct LaunchEnvironment {
+  int rank = 0, world_size = 1, local_rank = 0;
+  std::string master_addr;
+  int master_port = 0;
+  std::string launcher;  // "torchrun" (RANK/WORLD_SIZE) or "mpirun" (OMPI_COMM_WORLD_*)
+};
+
+// nullopt when no launcher variables are set (a plain single-process run). Throws
+// Error(invalid_argument) naming the variable and its value when they are set but malformed or
+// inconsistent (RANK outside [0, WORLD_SIZE), a port outside [1, 65535], MASTER_ADDR missing).
+// `getenv` reads a variable (nullptr: unset); tests pass their own.
+std::optional<LaunchEnvironment> read_launch_environment(
+    const std::function<const char*(const char*)>& getenv);
+std::optional<LaunchEnvironment> read_launch_environment();
+
+}  // namespace detnn

@@ -1,0 +1,83 @@
+#include "runtime/comm/launched_group.h"
+
+#include <cstdio>
+
+#include "runtime/comm/store_comm.h"
+#include "runtime/error.h"
+
+namespace detnn {
+
+namespace {
+
+std::chrono::steady_clock::time_point deadline_after(double seconds) {
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace
+
+LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double timeout_seconds)
+    : env_(env), cuda_(cuda) {
+  DETNN_CHECK(env.world_size >= 1 && env.rank >= 0 && env.rank < env.world_size, invalid_argument,
+              "launched group: rank ", env.rank, " of ", env.world_size);
+  if (env.rank == 0) {
+    server_ = std::make_unique<TcpStoreServer>(env.master_port);
+    server_->set_linger(std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000)));
+  }
+  client_ = std::make_shared<TcpStoreClient>(env.master_addr, env.master_port, env.rank, timeout_seconds);
+
+  // Everyone says where it runs and how many ranks it expects, then waits for everyone.
+  const std::string mine = std::to_string(env.world_size) + "\n" + this_host_name() + "\n" +
+                           (cuda ? "cuda:" + std::to_string(env.local_rank) : std::string("cpu"));
+  client_->set("detnn/placement/" + std::to_string(env.rank), mine);
+  const auto deadline = deadline_after(timeout_seconds);
+  hosts_.resize(env.world_size);
+  devices_.resize(env.world_size);
+  for (int r = 0; r < env.world_size; ++r) {
+    const std::optional<std::string> theirs = client_->wait_get("detnn/placement/" + std::to_string(r), deadline);
+    if (!theirs) {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", timeout_seconds);
+      const std::string message = "rank " + std::to_string(env.rank) + " failed: rank " + std::to_string(r) +
+                                  " did not join the group at " + client_->endpoint() + " within " + seconds + " s";
+      client_->post_failure(message);
+      DETNN_THROW(comm, message);
+    }
+    const size_t a = theirs->find('\n'), b = theirs->find('\n', a + 1);
+    const std::string their_size = theirs->substr(0, a);
+    if (their_size != std::to_string(env.world_size)) {
+      const std::string message = "rank " + std::to_string(env.rank) + " failed: it was launched with a world size of " +
+                                  std::to_string(env.world_size) + " but rank " + std::to_string(r) + " with " +
+                                  their_size;
+      client_->post_failure(message);
+      DETNN_THROW(comm, message);
+    }
+    hosts_[r] = theirs->substr(a + 1, b - a - 1);
+    const std::string device = theirs->substr(b + 1);
+    devices_[r] = device == "cpu" ? "" : device;
+  }
+  if (cuda) comm_ = join_nccl_through_store(client_, env.rank, env.world_size, env.local_rank, timeout_seconds);
+  else comm_ = std::make_unique<StoreComm>(client_, env.rank, env.world_size, timeout_seconds);
+}
+
+LaunchedGroup::~LaunchedGroup() = default;
+
+Comm& LaunchedGroup::comm(int rank) {
+  DETNN_CHECK(rank == env_.rank, invalid_argument, "this process drives rank ", env_.rank, " of the launched group, not rank ",
+              rank);
+  return *comm_;
+}
+
+void LaunchedGroup::abort(int rank, const std::string& message) noexcept {
+  if (comm_ != nullptr) {
+    comm_->abort(message);
+    return;
+  }
+  try {
+    client_->post_failure("rank " + std::to_string(rank) + " failed: " + message);
+  } catch (...) {
+    client_->post_failure("a rank failed");
+  }
+}
+
+}  // namespace detnn

@@ -1,0 +1,52 @@
+// The group of a run launched as one process per rank (torchrun-style variables or mpirun;
+// runtime/comm/launch_environment.h): this process drives one rank. Rank 0 serves the
+// rendezvous store on MASTER_PORT (runtime/comm/tcp_store.h); every rank connects, publishes
+// its host and device, and waits for all the others (bounded by the timeout). CPU ranks then
+// communicate through the store (StoreComm); CUDA ranks through NCCL, one GPU per rank, GPU
+// LOCAL_RANK, with the NCCL unique id passed through the store. The store also carries the
+// group's first failure, so a failed or killed rank stops all of them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/comm/comm_group.h"
+#include "runtime/comm/launch_environment.h"
+#include "runtime/comm/tcp_store.h"
+
+namespace detnn {
+
+class LaunchedGroup final : public CommGroup {
+ public:
+  // cuda: the ranks train on GPUs (NCCL); otherwise on CPUs (StoreComm).
+  LaunchedGroup(const LaunchEnvironment& env, bool cuda, double timeout_seconds);
+  ~LaunchedGroup() override;
+
+  int size() const override { return env_.world_size; }
+  int first_local_rank() const override { return env_.rank; }
+  int local_ranks() const override { return 1; }
+  Comm& comm(int rank) override;
+  std::string device_of(int rank) const override { return rank >= 0 && rank < size() ? devices_[rank] : ""; }
+  std::vector<std::string> hosts() const override { return hosts_; }
+  void abort(int rank, const std::string& message) noexcept override;
+  std::string failure() const override { return client_->failure(); }
+
+ private:
+  LaunchEnvironment env_;
+  bool cuda_;
+  // Destroyed in reverse order: the communicator, then this rank's goodbye, then (rank 0) the
+  // server, which waits for the other ranks' goodbyes.
+  std::unique_ptr<TcpStoreServer> server_;
+  std::shared_ptr<TcpStoreClient> client_;
+  std::unique_ptr<Comm> comm_;
+  std::vector<std::string> hosts_, devices_;  // every rank's, as published
+};
+
+// NCCL for one launched rank: rank 0 creates the unique id and publishes it in the store, the
+// others read it; then the rank joins on GPU `device`. In a build without CUDA it throws
+// Error(unsupported).
+std::unique_ptr<Comm> join_nccl_through_store(std::shared_ptr<TcpStoreClient> store, int rank, int size, int device,
+                                              double timeout_seconds);
+
+}  // namespace detnn
