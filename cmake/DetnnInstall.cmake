@@ -2,7 +2,8 @@
 # (find_package(detnn CONFIG) -> detnn::detnn) and a pkg-config file (detnn.pc). Both are
 # relocatable: the prefix can be chosen at install time (cmake --install build --prefix DIR).
 # The static library needs its private dependencies at the user's link: OpenSSL's libcrypto, zlib,
-# threads, the C++ runtime and, in a CUDA build, cudart, cuBLAS(Lt), cuDNN and NCCL. nlohmann-json
+# threads, the C++ runtime, in a CUDA build cudart, cuBLAS(Lt), cuDNN and NCCL, and MPI's C library
+# when it was built with MPI. nlohmann-json
 # is header-only and private to the library: users do not need it.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -38,6 +39,12 @@ if(DETNN_HAVE_CUDA)
     string(APPEND DETNN_PC_CUDA_LIBS "-L${_d} -Wl,-rpath,${_d} ")
   endforeach()
   string(APPEND DETNN_PC_CUDA_LIBS "-lcudnn -lnccl -lcublasLt -lcublas -lcudart")
+endif()
+set(DETNN_PC_MPI_LIBS "")
+if(DETNN_HAVE_MPI)
+  foreach(_l ${MPI_C_LIBRARIES})
+    string(APPEND DETNN_PC_MPI_LIBS "${_l} ")
+  endforeach()
 endif()
 configure_file("${CMAKE_SOURCE_DIR}/cmake/detnn.pc.in" "${CMAKE_BINARY_DIR}/package/detnn.pc" @ONLY)
 install(FILES "${CMAKE_BINARY_DIR}/package/detnn.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

@@ -1,5 +1,6 @@
 # libdetnn.a: every source of the library folders. Host files whose name ends in _cuda.cpp
-# and all .cu files are built only when CUDA is on, so the CPU-only build needs no toolkit.
+# and all .cu files are built only when CUDA is on, so the CPU-only build needs no toolkit;
+# files ending in _mpi.cpp only when MPI is (cmake/DetnnMpi.cmake).
 set(_dirs runtime runtime/alloc runtime/comm kernels/cpu layers optim data)
 set(DETNN_SOURCES "")
 foreach(d ${_dirs})
@@ -7,6 +8,9 @@ foreach(d ${_dirs})
   list(APPEND DETNN_SOURCES ${_s})
 endforeach()
 list(FILTER DETNN_SOURCES EXCLUDE REGEX "_cuda\\.cpp$")
+if(NOT DETNN_HAVE_MPI)
+  list(FILTER DETNN_SOURCES EXCLUDE REGEX "_mpi\\.cpp$")
+endif()
 if(DETNN_HAVE_CUDA)
   foreach(d ${_dirs} kernels/cuda kernels/vendor)
     file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/${d}/*_cuda.cpp" "${CMAKE_SOURCE_DIR}/${d}/*.cu")
@@ -32,6 +36,10 @@ target_compile_definitions(detnn PRIVATE
   DETNN_HOST_FLAGS="${DETNN_HOST_FP_FLAGS}$<$<BOOL:${DETNN_NATIVE}>: -march=native>"
   DETNN_CUDA_FLAGS="${DETNN_CUDA_FP_FLAGS}"
   DETNN_BUILD_TYPE="${CMAKE_BUILD_TYPE}")
+if(DETNN_HAVE_MPI)
+  target_compile_definitions(detnn PRIVATE DETNN_HAVE_MPI=1)
+  target_link_libraries(detnn PUBLIC MPI::MPI_C)
+endif()
 if(DETNN_HAVE_CUDA)
   target_compile_definitions(detnn PUBLIC DETNN_HAVE_CUDA=1)
   # A CMake list ("80;90") would split the definition: record it as "80 90".

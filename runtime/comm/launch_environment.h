@@ -1,7 +1,9 @@
 // Where this process stands in a run launched as one process per rank: read from the variables
 // torchrun and most cluster launchers set (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
 // MASTER_PORT), or from OpenMPI's (OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK) under mpirun, with
-// MASTER_ADDR/MASTER_PORT naming where rank 0 serves the rendezvous (docs/multi-rank.md).
+// MASTER_ADDR/MASTER_PORT naming where rank 0 serves the rendezvous (docs/multi-rank.md) — or,
+// under mpirun in a build with MPI, without them: master_addr is then empty and rank 0's address
+// comes by an MPI broadcast (runtime/comm/mpi_bootstrap.h).
 #pragma once
 
 #include <functional>
@@ -12,7 +14,7 @@ namespace detnn {
 
 struct LaunchEnvironment {
   int rank = 0, world_size = 1, local_rank = 0;
-  std::string master_addr;
+  std::string master_addr;  // empty: found through MPI
   int master_port = 0;
   std::string launcher;  // "torchrun" (RANK/WORLD_SIZE) or "mpirun" (OMPI_COMM_WORLD_*)
 };

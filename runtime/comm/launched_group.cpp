@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "runtime/comm/mpi_bootstrap.h"
 #include "runtime/comm/store_comm.h"
 #include "runtime/error.h"
 
@@ -20,11 +21,22 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
     : env_(env), cuda_(cuda) {
   DETNN_CHECK(env.world_size >= 1 && env.rank >= 0 && env.rank < env.world_size, invalid_argument,
               "launched group: rank ", env.rank, " of ", env.world_size);
+  // Without MASTER_ADDR (mpirun with detnn built with MPI) rank 0 listens on a free port and
+  // tells the others where by an MPI broadcast.
+  const bool by_mpi = env.master_addr.empty();
   if (env.rank == 0) {
-    server_ = std::make_unique<TcpStoreServer>(env.master_port);
+    server_ = std::make_unique<TcpStoreServer>(by_mpi ? 0 : env.master_port);
     server_->set_linger(std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000)));
   }
-  client_ = std::make_shared<TcpStoreClient>(env.master_addr, env.master_port, env.rank, timeout_seconds);
+  if (by_mpi) {
+    const std::string address =
+        mpi_broadcast_address(env.rank == 0 ? this_host_name() + ":" + std::to_string(server_->port()) : "");
+    const size_t colon = address.rfind(':');
+    DETNN_CHECK(colon != std::string::npos, comm, "MPI bootstrap: rank 0 sent \"", address, "\", not host:port");
+    env_.master_addr = address.substr(0, colon);
+    env_.master_port = std::stoi(address.substr(colon + 1));
+  }
+  client_ = std::make_shared<TcpStoreClient>(env_.master_addr, env_.master_port, env.rank, timeout_seconds);
 
   // Everyone says where it runs and how many ranks it expects, then waits for everyone.
   const std::string mine = std::to_string(env.world_size) + "\n" + this_host_name() + "\n" +
