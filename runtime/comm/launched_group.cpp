@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtime/comm/mpi_bootstrap.h"
+#include "runtime/device.h"
 #include "runtime/comm/store_comm.h"
 #include "runtime/error.h"
 
@@ -38,9 +39,16 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
   }
   client_ = std::make_shared<TcpStoreClient>(env_.master_addr, env_.master_port, env.rank, timeout_seconds);
 
+  // GPU LOCAL_RANK; when the launcher shows each process fewer GPUs (CUDA_VISIBLE_DEVICES per
+  // rank, as some schedulers do), LOCAL_RANK modulo the visible count.
+  if (cuda) {
+    const int visible = cuda_device_count();
+    DETNN_CHECK(visible > 0, unsupported, "launched rank ", env.rank, ": no CUDA device is visible to this process");
+    gpu_ = env.local_rank % visible;
+  }
   // Everyone says where it runs and how many ranks it expects, then waits for everyone.
   const std::string mine = std::to_string(env.world_size) + "\n" + this_host_name() + "\n" +
-                           (cuda ? "cuda:" + std::to_string(env.local_rank) : std::string("cpu"));
+                           (cuda ? "cuda:" + std::to_string(gpu_) : std::string("cpu"));
   client_->set("detnn/placement/" + std::to_string(env.rank), mine);
   const auto deadline = deadline_after(timeout_seconds);
   hosts_.resize(env.world_size);
@@ -68,7 +76,7 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
     const std::string device = theirs->substr(b + 1);
     devices_[r] = device == "cpu" ? "" : device;
   }
-  if (cuda) comm_ = join_nccl_through_store(client_, env.rank, env.world_size, env.local_rank, timeout_seconds);
+  if (cuda) comm_ = join_nccl_through_store(client_, env.rank, env.world_size, gpu_, timeout_seconds);
   else comm_ = std::make_unique<StoreComm>(client_, env.rank, env.world_size, timeout_seconds);
 }
 

@@ -3,7 +3,8 @@
 // rendezvous store on MASTER_PORT (runtime/comm/tcp_store.h); every rank connects, publishes
 // its host and device, and waits for all the others (bounded by the timeout). CPU ranks then
 // communicate through the store (StoreComm); CUDA ranks through NCCL, one GPU per rank, GPU
-// LOCAL_RANK, with the NCCL unique id passed through the store. The store also carries the
+// LOCAL_RANK (modulo the GPUs visible to the process), with the NCCL unique id passed through
+// the store. The store also carries the
 // group's first failure, so a failed or killed rank stops all of them.
 #pragma once
 
@@ -35,6 +36,7 @@ class LaunchedGroup final : public CommGroup {
  private:
   LaunchEnvironment env_;
   bool cuda_;
+  int gpu_ = -1;  // CUDA ranks: this process's GPU
   // Destroyed in reverse order: the communicator, then this rank's goodbye, then (rank 0) the
   // server, which waits for the other ranks' goodbyes.
   std::unique_ptr<TcpStoreServer> server_;
