@@ -1,0 +1,187 @@
+// NcclComm's collectives (runtime/comm/nccl_comm.h): the deterministic all-reduce on device
+// memory — grouped send/receive to the slice owners, detnn's rank-order sum, all-gather — NCCL's
+// own all-reduce beside it, and the host-memory collectives staged through device scratch. One
+// rank goes the whole way too (its sum is a copy through NCCL), so that a machine with one GPU
+// runs every step.
+#include <algorithm>
+
+#include "kernels/rank_sum.h"
+#include "runtime/comm/nccl_comm.h"
+#include "runtime/cuda_check.h"
+#include "runtime/error.h"
+
+namespace detnn {
+
+namespace {
+
+// Rank q owns elements [q * chunk, q * chunk + slice_length(count, chunk, q)); empty when count < P.
+int64_t slice_length(int64_t count, int64_t chunk, int q) { return std::clamp<int64_t>(count - q * chunk, 0, chunk); }
+
+// Rounds of the all-to-all per NCCL group (2 operations each): well under NCCL's limit on the
+// operations of one group, whatever P.
+constexpr int kRoundsPerGroup = 512;
+
+void check_data(const void* data, int64_t count, const char* what) {
+  DETNN_CHECK(count >= 0 && (data != nullptr || count == 0), invalid_argument, what, ": ", count, " elements at ",
+              data);
+}
+
+}  // namespace
+
+void NcclComm::check_device_pointer(const void* data, int64_t count, const char* what) const {
+  if (count == 0) return;
+  cudaPointerAttributes a{};
+  DETNN_CUDA_CHECK(cudaPointerGetAttributes(&a, data));
+  DETNN_CHECK((a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged) && a.device == device_,
+              invalid_argument, what, ": ", data, " is not device memory of cuda:", device_, " (rank ", rank_,
+              "'s device)");
+}
+
+// --- device memory ---
+
+void NcclComm::all_reduce_pairwise_device(float* data, int64_t count, uintptr_t stream) {
+  collective("all_reduce_pairwise_device", [&] {
+    check_data(data, count, "all_reduce_pairwise_device");
+    check_device_pointer(data, count, "all_reduce_pairwise_device");
+    pairwise_on_stream(data, count, reinterpret_cast<cudaStream_t>(stream));
+  });
+}
+
+void NcclComm::all_reduce_unordered_device(float* data, int64_t count, uintptr_t stream) {
+  collective("all_reduce_unordered_device", [&] {
+    check_data(data, count, "all_reduce_unordered_device");
+    check_device_pointer(data, count, "all_reduce_unordered_device");
+    if (count == 0) return;
+    const auto s = reinterpret_cast<cudaStream_t>(stream);
+    enqueued("ncclAllReduce",
+             ncclAllReduce(data, data, static_cast<size_t>(count), ncclFloat, ncclSum, comm_, s));
+    wait_stream(s);
+  });
+}
+
+void NcclComm::pairwise_on_stream(float* data, int64_t count, cudaStream_t stream) {
+  if (count == 0) return;
+  const int p = size_, r = rank_;
+  const int64_t chunk = (count + p - 1) / p;
+  const int64_t mine = slice_length(count, chunk, r);
+  // Rows padded to whole 16-byte lines, so that the rank sum reads every row by float4.
+  const int64_t row_stride = (chunk + 3) / 4 * 4;
+  auto* rows = static_cast<float*>(ensure(rows_, static_cast<size_t>(p) * row_stride * sizeof(float)));
+  // The gather is in place when the P slices tile the data exactly (sendbuff = recvbuff +
+  // rank * chunk, NCCL's in-place all-gather); otherwise through P padded slices.
+  const bool in_place = count == p * chunk;
+  float* gathered =
+      in_place ? data : static_cast<float*>(ensure(gather_, static_cast<size_t>(p) * chunk * sizeof(float)));
+
+  // 1. Reduce-scatter: this rank's own slice into its row, every other slice to its owner.
+  if (mine > 0)
+    DETNN_CUDA_CHECK(cudaMemcpyAsync(rows + r * row_stride, data + r * chunk, mine * sizeof(float),
+                                     cudaMemcpyDeviceToDevice, stream));
+  send_slices_to_owners(data, count, chunk, rows, row_stride, stream);
+  // 2. The rank-order sum of slice r. In place, it overwrites data's slice r, which nobody reads
+  // any more: the sends above took the other slices, row r holds this rank's own copy.
+  if (mine > 0) kernels::rank_sum_cuda(rows, p, row_stride, mine, gathered + r * chunk, stream);
+  // 3. All-gather the P reduced slices (padding included: it is never copied back).
+  enqueued("ncclAllGather", ncclAllGather(gathered + r * chunk, gathered, static_cast<size_t>(chunk), ncclFloat,
+                                          comm_, stream));
+  if (!in_place)
+    DETNN_CUDA_CHECK(cudaMemcpyAsync(data, gathered, count * sizeof(float), cudaMemcpyDeviceToDevice, stream));
+  wait_stream(stream);
+}
+
+void NcclComm::send_slices_to_owners(const float* data, int64_t count, int64_t chunk, float* rows,
+                                     int64_t row_stride, cudaStream_t stream) {
+  const int p = size_, r = rank_;
+  const int64_t mine = slice_length(count, chunk, r);
+  // Round d pairs rank r with rank r+d (it sends slice r+d there) and rank r-d (it receives that
+  // rank's copy of slice r into row r-d). A peer takes part in the same round from its side, so
+  // every batch of rounds is matched by the same batch on every rank. Sizes are functions of
+  // (count, P) alone: both sides skip an empty slice alike.
+  for (int first = 1; first < p; first += kRoundsPerGroup) {
+    const int last = std::min(p, first + kRoundsPerGroup);
+    ncclResult_t error = ncclSuccess;
+    const char* failed = "";
+    const auto note = [&](const char* call, ncclResult_t res) {
+      if (res != ncclSuccess && res != ncclInProgress && error == ncclSuccess) {
+        error = res;
+        failed = call;
+      }
+    };
+    const ncclResult_t start = ncclGroupStart();
+    if (start != ncclSuccess) fail_nccl_call("ncclGroupStart", start);
+    // No throwing until ncclGroupEnd: the open group is this thread's NCCL state.
+    for (int d = first; d < last; ++d) {
+      const int to = (r + d) % p, from = (r - d + p) % p;
+      const int64_t theirs = slice_length(count, chunk, to);
+      if (theirs > 0)
+        note("ncclSend", ncclSend(data + to * chunk, static_cast<size_t>(theirs), ncclFloat, to, comm_, stream));
+      if (mine > 0)
+        note("ncclRecv", ncclRecv(rows + from * row_stride, static_cast<size_t>(mine), ncclFloat, from, comm_, stream));
+    }
+    const ncclResult_t end = ncclGroupEnd();
+    if (error != ncclSuccess) fail_nccl_call(failed, error);
+    enqueued("ncclGroupEnd", end);
+  }
+}
+
+// --- host memory, staged through device scratch on the internal stream ---
+
+void NcclComm::all_reduce_pairwise(float* data, int64_t count) {
+  collective("all_reduce_pairwise", [&] {
+    check_data(data, count, "all_reduce_pairwise");
+    if (count == 0) return;
+    const size_t bytes = static_cast<size_t>(count) * sizeof(float);
+    auto* staged = static_cast<float*>(ensure(staging_, bytes));
+    const cudaStream_t s = internal_.get();
+    DETNN_CUDA_CHECK(cudaMemcpyAsync(staged, data, bytes, cudaMemcpyHostToDevice, s));
+    pairwise_on_stream(staged, count, s);
+    // The stream is idle but for this copy: the synchronize cannot wait on a peer.
+    DETNN_CUDA_CHECK(cudaMemcpyAsync(data, staged, bytes, cudaMemcpyDeviceToHost, s));
+    DETNN_CUDA_CHECK(cudaStreamSynchronize(s));
+  });
+}
+
+void NcclComm::all_reduce_sum(int64_t* data, int64_t count) {
+  collective("all_reduce_sum", [&] {
+    check_data(data, count, "all_reduce_sum");
+    if (count == 0) return;
+    const size_t bytes = static_cast<size_t>(count) * sizeof(int64_t);
+    auto* staged = static_cast<int64_t*>(ensure(staging_, bytes));
+    const cudaStream_t s = internal_.get();
+    DETNN_CUDA_CHECK(cudaMemcpyAsync(staged, data, bytes, cudaMemcpyHostToDevice, s));
+    enqueued("ncclAllReduce", ncclAllReduce(staged, staged, static_cast<size_t>(count), ncclInt64, ncclSum, comm_, s));
+    wait_stream(s);
+    DETNN_CUDA_CHECK(cudaMemcpyAsync(data, staged, bytes, cudaMemcpyDeviceToHost, s));
+    DETNN_CUDA_CHECK(cudaStreamSynchronize(s));
+  });
+}
+
+void NcclComm::broadcast(void* data, int64_t bytes) {
+  collective("broadcast", [&] {
+    DETNN_CHECK(bytes >= 0 && (data != nullptr || bytes == 0), invalid_argument, "broadcast: ", bytes,
+                " bytes at ", data);
+    if (bytes == 0) return;
+    void* staged = ensure(staging_, static_cast<size_t>(bytes));
+    const cudaStream_t s = internal_.get();
+    if (rank_ == 0) DETNN_CUDA_CHECK(cudaMemcpyAsync(staged, data, bytes, cudaMemcpyHostToDevice, s));
+    enqueued("ncclBroadcast", ncclBroadcast(staged, staged, static_cast<size_t>(bytes), ncclUint8, 0, comm_, s));
+    wait_stream(s);
+    if (rank_ != 0) {
+      DETNN_CUDA_CHECK(cudaMemcpyAsync(data, staged, bytes, cudaMemcpyDeviceToHost, s));
+      DETNN_CUDA_CHECK(cudaStreamSynchronize(s));
+    }
+  });
+}
+
+void NcclComm::barrier() {
+  collective("barrier", [&] {
+    // An all-reduce of one integer completes only once every rank has contributed.
+    void* flag = ensure(staging_, sizeof(int32_t));
+    const cudaStream_t s = internal_.get();
+    DETNN_CUDA_CHECK(cudaMemsetAsync(flag, 0, sizeof(int32_t), s));
+    enqueued("ncclAllReduce", ncclAllReduce(flag, flag, 1, ncclInt32, ncclSum, comm_, s));
+    wait_stream(s);
+  });
+}
+
+}  // namespace detnn

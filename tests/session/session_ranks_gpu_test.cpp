@@ -1,0 +1,97 @@
+// Data-parallel sessions on CUDA (DESIGN §3, §6): 2 and 4 LocalComm ranks sharing one GPU (one
+// thread each; the collectives staged through host memory) and an NcclGroup over the visible GPUs
+// (1, 2, 4 or 8 of them, one rank each) end a few training steps with the weights of one CUDA
+// rank, which are the CPU's.
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "runtime/comm/local_comm.h"
+#include "runtime/comm/nccl_group.h"
+#include "runtime/device.h"
+#include "runtime/session.h"
+#include "session_test_util.h"
+#include "support/test_util.h"
+
+namespace detnn {
+namespace {
+
+using testing::every_layer_model_json;
+using testing::parse_test_model;
+using testing::synthetic_batches;
+
+constexpr int kSteps = 3;
+
+// Trains kSteps steps on `ranks` ranks, rank r's session on devices[r] with comm_of(r) (null: one
+// rank alone), each created and trained in its own thread; every rank must end with the same
+// weights, whose SHA-256 is returned.
+std::string train(const std::string& model_json, const std::vector<std::string>& devices,
+                  const std::function<Comm*(int)>& comm_of, CommGroup* group) {
+  const layers::ModelSpec spec = parse_test_model(model_json);
+  const int64_t b = spec.training.batch_size;
+  const auto data = synthetic_batches(b * kSteps, 5, 2, 12, 12);
+  const int ranks = static_cast<int>(devices.size());
+  std::vector<std::string> shas(ranks), errors(ranks);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        SessionOptions o;
+        o.device = devices[r];
+        Session s(spec, o, comm_of(r));
+        for (int i = 0; i < kSteps; ++i)
+          s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
+        shas[r] = s.weights_sha256();
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+        if (group != nullptr) group->abort(r, e.what());  // a rank that failed to start must not hang the others
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < ranks; ++r) {
+    EXPECT_EQ(errors[r], "") << "rank " << r;
+    EXPECT_EQ(shas[r], shas[0]) << "rank " << r;
+  }
+  return shas[0];
+}
+
+std::string train_alone(const std::string& model_json, const std::string& device) {
+  return train(model_json, {device}, [](int) { return nullptr; }, nullptr);
+}
+
+// 32 samples in chunks of 4: 8 chunks, shared by 1, 2, 4 or 8 ranks.
+const std::string kModel = every_layer_model_json(32, 4);
+
+TEST(SessionRanksGpu, LocalCommRanksSharingOneGpuGiveTheOneRankBits) {
+  DETNN_REQUIRE_GPU();
+  const std::string cpu = train_alone(kModel, "cpu");
+  const std::string one = train_alone(kModel, "cuda");
+  EXPECT_EQ(one, cpu) << "1 CUDA rank against the CPU";
+  for (int ranks : {2, 4}) {
+    LocalCommGroup group(ranks, 120.0);
+    const std::string many = train(kModel, std::vector<std::string>(ranks, "cuda"),
+                                   [&](int r) { return &group.comm(r); }, &group);
+    EXPECT_EQ(many, one) << ranks << " LocalComm ranks on one GPU";
+  }
+}
+
+TEST(SessionRanksGpu, NcclRanksGiveTheOneRankBits) {
+  DETNN_REQUIRE_GPU();
+  int ranks = 1;
+  while (ranks * 2 <= cuda_device_count() && ranks * 2 <= 8) ranks *= 2;
+  std::vector<int> ordinals(ranks);
+  for (int r = 0; r < ranks; ++r) ordinals[r] = r;
+  NcclGroup group(ordinals, 120.0);
+  std::vector<std::string> devices(ranks);
+  for (int r = 0; r < ranks; ++r) devices[r] = group.device_of(r);
+  const std::string nccl = train(kModel, devices, [&](int r) { return &group.comm(r); }, &group);
+  EXPECT_EQ(nccl, train_alone(kModel, "cuda")) << ranks << " NCCL rank(s)";
+  EXPECT_EQ(nccl, train_alone(kModel, "cpu")) << ranks << " NCCL rank(s) against the CPU";
+  std::printf("[ INFO ] %d NCCL rank(s): weights sha256 %s\n", ranks, nccl.c_str());
+}
+
+}  // namespace
+}  // namespace detnn
