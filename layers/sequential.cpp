@@ -24,8 +24,16 @@ Tensor Sequential::forward(const ExecContext& ctx, const Tensor& x) {
 }
 
 Tensor Sequential::backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) {
+  return backward(ctx, dy, need_dx, nullptr);
+}
+
+Tensor Sequential::backward(const ExecContext& ctx, const Tensor& dy, bool need_dx,
+                            const std::function<void(size_t layer)>& after_layer) {
   Tensor g = dy;
-  for (size_t i = layers_.size(); i-- > 0;) g = layers_[i]->backward(ctx, g, need_dx || i > 0);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    g = layers_[i]->backward(ctx, g, need_dx || i > 0);
+    if (after_layer) after_layer(i);
+  }
   return g;
 }
 

@@ -1,6 +1,7 @@
 // A chain of layers run in order (the model's trunk and a residual block's body).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -18,6 +19,10 @@ class Sequential : public Layer {
   void collect_buffers(std::vector<BufferSlot*>& out) override;
   Tensor forward(const ExecContext& ctx, const Tensor& x) override;
   Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) override;
+  // The same, calling after_layer(i) as soon as layer i's backward has been enqueued (its
+  // gradient partials are then final): the session starts a gradient bucket's all-reduce there.
+  Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx,
+                  const std::function<void(size_t layer)>& after_layer);
   void begin_step(const ExecContext& ctx, int64_t local_chunks) override;
   void finish_step(const ExecContext& ctx, int64_t total_chunks) override;
   void release() override;

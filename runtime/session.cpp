@@ -12,6 +12,7 @@
 #include "runtime/safetensors.h"
 #include "runtime/sha256.h"
 #include "runtime/thread_pool.h"
+#include "runtime/gradient_buckets.h"
 #include "runtime/session_comm.h"
 #include "runtime/session_device.h"
 
@@ -22,6 +23,8 @@ struct Session::Impl {
   Tensor grads;          // [P], the combined gradient of the last step
   std::unique_ptr<GradAccumulator> accumulator;
   std::unique_ptr<SessionComm> comm;
+  std::vector<GradientBucket> buckets;  // several ranks: the gradient's all-reduce buckets
+  int64_t largest_bucket = 0;
 };
 
 namespace {
@@ -86,6 +89,12 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
   impl_->grads = Tensor::zeros(Shape{model_->param_count()}, DType::f32, device_, impl_->stream);
   impl_->accumulator = std::make_unique<GradAccumulator>(model_->param_count(), device_, impl_->stream);
   impl_->comm = std::make_unique<SessionComm>(comm_, device_, impl_->stream);
+  if (impl_->comm->several()) {
+    impl_->buckets = plan_gradient_buckets(
+        model_->net(), model_->params(),
+        options.gradient_bucket_floats > 0 ? options.gradient_bucket_floats : kGradientBucketFloats);
+    for (const GradientBucket& b : impl_->buckets) impl_->largest_bucket = std::max(impl_->largest_bucket, b.count);
+  }
   total_steps_ = std::max<int64_t>(1, t.epochs);
 }
 
@@ -166,6 +175,8 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   stats.samples = batch;
   float* grads = impl_->grads.data<float>();
   impl_->accumulator->reset();
+  SessionComm& comm = *impl_->comm;
+  bool reduced_in_buckets = false;
 
   for (int64_t pass = 0; pass < passes; ++pass) {
     const int64_t local_first = pass * per_pass;
@@ -199,9 +210,33 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
     const Tensor dlogits = session_device::cross_entropy_grad(logits, y, xp, ctx);
     Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
     model_->bind_grad_partials(partials.data<float>(), chunks);
-    net.backward(ctx, dlogits, false);
 
-    if (passes == 1) {
+    if (passes == 1 && comm.several()) {
+      // Gradient buckets: as soon as backward has finished a bucket's layers, its parameters'
+      // chunk partials are combined (this rank's node) and its all-reduce starts, overlapping
+      // the backward of the layers before it (asynchronous with NCCL).
+      comm.reserve_buckets(impl_->largest_bucket);
+      size_t next = 0;
+      net.backward(ctx, dlogits, false, [&](size_t layer) {
+        for (; next < impl_->buckets.size() && impl_->buckets[next].first_layer == layer; ++next) {
+          const GradientBucket& b = impl_->buckets[next];
+          for (size_t i = b.entry_begin; i < b.entry_end; ++i)
+            session_device::combine(partials.data<float>() + chunks * entries[i].offset, chunks, entries[i].size,
+                                    grads + entries[i].offset, ctx);
+          comm.all_reduce_bucket(grads + b.offset, b.count);
+        }
+      });
+      DETNN_CHECK(next == impl_->buckets.size(), internal, "gradient buckets: ", next, " of ",
+                  impl_->buckets.size(), " all-reduced after backward");
+      comm.finish_buckets();
+      reduced_in_buckets = true;
+    } else {
+      net.backward(ctx, dlogits, false);
+    }
+
+    if (reduced_in_buckets) {
+      // Combined and all-reduced bucket by bucket above.
+    } else if (passes == 1) {
       for (const auto& e : entries)
         session_device::combine(partials.data<float>() + chunks * e.offset, chunks, e.size, grads + e.offset, ctx);
     } else if (chunks == per_pass && is_power_of_two(chunks)) {
@@ -222,9 +257,9 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   }
   if (passes > 1) impl_->accumulator->result(grads);
 
-  // This rank's nodes (level log2 k of the pairwise trees) combined over the ranks in rank order.
-  SessionComm& comm = *impl_->comm;
-  comm.all_reduce_pairwise(grads, P);
+  // This rank's nodes (level log2 k of the pairwise trees) combined over the ranks in rank order
+  // (already done bucket by bucket when the rank had one pass).
+  if (!reduced_in_buckets) comm.all_reduce_pairwise(grads, P);
   stats.loss = comm.all_reduce_pairwise(loss_sum.result()) / static_cast<float>(batch);
   stats.correct = comm.all_reduce_sum(stats.correct);
   return stats;

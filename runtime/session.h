@@ -35,6 +35,9 @@ struct SessionOptions {
   int64_t chunks_per_pass = -1;
   std::string determinism;     // strict | fast | off
   int64_t seed = -1;
+  // Data-parallel steps: the gradient bucket size in floats (<= 0: runtime/gradient_buckets.h's
+  // default). Never changes a bit; tests make it small to get many buckets.
+  int64_t gradient_bucket_floats = 0;
 };
 
 struct StepStats {

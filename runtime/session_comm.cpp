@@ -37,6 +37,31 @@ void SessionComm::all_reduce_pairwise(float* data, int64_t count) {
 #endif
 }
 
+namespace {
+
+bool device_buckets(Comm* comm, const Device& device) {
+  return comm != nullptr && device.is_cuda() && comm->takes_device_memory();
+}
+
+}  // namespace
+
+void SessionComm::reserve_buckets(int64_t largest_count) {
+  if (several() && device_buckets(comm_, device_)) comm_->reserve_buckets(largest_count);
+}
+
+void SessionComm::all_reduce_bucket(float* data, int64_t count) {
+  if (!several() || count == 0) return;
+  if (device_buckets(comm_, device_)) {
+    comm_->all_reduce_pairwise_device_async(data, count, stream_);
+    return;
+  }
+  all_reduce_pairwise(data, count);
+}
+
+void SessionComm::finish_buckets() {
+  if (several() && device_buckets(comm_, device_)) comm_->finish_buckets(stream_);
+}
+
 float SessionComm::all_reduce_pairwise(float value) {
   if (!several()) return value;
   CpuComputeLockReleased waiting;

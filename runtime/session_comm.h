@@ -23,6 +23,11 @@ class SessionComm {
 
   // data: `count` floats on the session's device; pairwise over the ranks in rank order.
   void all_reduce_pairwise(float* data, int64_t count);
+  // Gradient buckets (runtime/comm/comm.h): asynchronous on a communicator that takes device
+  // memory (NCCL), one synchronous all_reduce_pairwise each otherwise. Same bits either way.
+  void reserve_buckets(int64_t largest_count);
+  void all_reduce_bucket(float* data, int64_t count);
+  void finish_buckets();
   float all_reduce_pairwise(float value);
   int64_t all_reduce_sum(int64_t value);
   // Host bytes: every rank's become rank 0's.

@@ -49,6 +49,20 @@ class Comm {
   // bits as all_reduce_pairwise. Returns when the result is in `data`. Only when
   // takes_device_memory(); the default throws Error(unsupported).
   virtual void all_reduce_pairwise_device(float* data, int64_t count, uintptr_t stream);
+
+  // Gradient buckets on device memory (DESIGN §6): a training step all-reduces its gradient in
+  // buckets, each enqueued as soon as backward has finished the bucket's layers, so that the
+  // communication overlaps the rest of backward. reserve_buckets(largest) comes first, while
+  // nothing is queued; all_reduce_pairwise_device_async(data, count, stream) enqueues one bucket
+  // after the work enqueued on `stream` so far and returns without waiting for it (its bits are
+  // those of all_reduce_pairwise); finish_buckets(stream) makes `stream` wait for every bucket and
+  // returns once they are done. Only when takes_device_memory(); the defaults run each bucket
+  // synchronously.
+  virtual void reserve_buckets(int64_t largest_count) {}
+  virtual void all_reduce_pairwise_device_async(float* data, int64_t count, uintptr_t stream) {
+    all_reduce_pairwise_device(data, count, stream);
+  }
+  virtual void finish_buckets(uintptr_t stream) {}
 };
 
 inline void Comm::all_reduce_pairwise_device(float*, int64_t, uintptr_t) {

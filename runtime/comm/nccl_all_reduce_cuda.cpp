@@ -61,17 +61,29 @@ void NcclComm::all_reduce_unordered_device(float* data, int64_t count, uintptr_t
 
 void NcclComm::pairwise_on_stream(float* data, int64_t count, cudaStream_t stream) {
   if (count == 0) return;
+  enqueue_pairwise(data, count, stream, true);
+  wait_stream(stream);
+}
+
+void* NcclComm::scratch(Scratch& s, size_t bytes, bool may_grow) {
+  DETNN_CHECK(may_grow || bytes <= s.bytes, internal, what_, ": a gradient bucket needs ", bytes,
+              " bytes of scratch but reserve_buckets left ", s.bytes);
+  return ensure(s, bytes);
+}
+
+void NcclComm::enqueue_pairwise(float* data, int64_t count, cudaStream_t stream, bool may_grow) {
   const int p = size_, r = rank_;
   const int64_t chunk = (count + p - 1) / p;
   const int64_t mine = slice_length(count, chunk, r);
   // Rows padded to whole 16-byte lines, so that the rank sum reads every row by float4.
   const int64_t row_stride = (chunk + 3) / 4 * 4;
-  auto* rows = static_cast<float*>(ensure(rows_, static_cast<size_t>(p) * row_stride * sizeof(float)));
+  auto* rows = static_cast<float*>(scratch(rows_, static_cast<size_t>(p) * row_stride * sizeof(float), may_grow));
   // The gather is in place when the P slices tile the data exactly (sendbuff = recvbuff +
   // rank * chunk, NCCL's in-place all-gather); otherwise through P padded slices.
   const bool in_place = count == p * chunk;
   float* gathered =
-      in_place ? data : static_cast<float*>(ensure(gather_, static_cast<size_t>(p) * chunk * sizeof(float)));
+      in_place ? data
+               : static_cast<float*>(scratch(gather_, static_cast<size_t>(p) * chunk * sizeof(float), may_grow));
 
   // 1. Reduce-scatter: this rank's own slice into its row, every other slice to its owner.
   if (mine > 0)
@@ -86,7 +98,47 @@ void NcclComm::pairwise_on_stream(float* data, int64_t count, cudaStream_t strea
                                           comm_, stream));
   if (!in_place)
     DETNN_CUDA_CHECK(cudaMemcpyAsync(data, gathered, count * sizeof(float), cudaMemcpyDeviceToDevice, stream));
-  wait_stream(stream);
+}
+
+// --- gradient buckets ---
+
+void NcclComm::reserve_buckets(int64_t largest_count) {
+  collective("reserve_buckets", [&] {
+    DETNN_CHECK(largest_count >= 0, invalid_argument, "reserve_buckets: ", largest_count, " elements");
+    if (largest_count <= reserved_bucket_) return;
+    // Nothing is queued on the bucket stream here (finish_buckets drained it), so the scratch may
+    // move. The sizes are those enqueue_pairwise asks for a bucket of largest_count elements,
+    // for both the in-place and the padded gather.
+    const int64_t p = size_, chunk = (largest_count + p - 1) / p, row_stride = (chunk + 3) / 4 * 4;
+    ensure(rows_, static_cast<size_t>(p) * row_stride * sizeof(float));
+    ensure(gather_, static_cast<size_t>(p) * chunk * sizeof(float));
+    reserved_bucket_ = largest_count;
+  });
+}
+
+void NcclComm::all_reduce_pairwise_device_async(float* data, int64_t count, uintptr_t stream) {
+  collective("all_reduce_pairwise_device_async", [&] {
+    check_data(data, count, "all_reduce_pairwise_device_async");
+    check_device_pointer(data, count, "all_reduce_pairwise_device_async");
+    if (count == 0) return;
+    DETNN_CHECK(count <= reserved_bucket_, invalid_argument, "all_reduce_pairwise_device_async: a bucket of ", count,
+                " elements, larger than reserve_buckets's ", reserved_bucket_);
+    // The bucket's gradient is final once the caller's work so far is done: the communication
+    // stream waits for that, not the host.
+    DETNN_CUDA_CHECK(cudaEventRecord(ready_, reinterpret_cast<cudaStream_t>(stream)));
+    DETNN_CUDA_CHECK(cudaStreamWaitEvent(buckets_.get(), ready_, 0));
+    enqueue_pairwise(data, count, buckets_.get(), false);
+  });
+}
+
+void NcclComm::finish_buckets(uintptr_t stream) {
+  collective("finish_buckets", [&] {
+    // Bounded: a peer that never sends leaves the bucket stream pending, and the wait fails the
+    // group like every collective's.
+    wait_stream(buckets_.get());
+    DETNN_CUDA_CHECK(cudaEventRecord(ready_, buckets_.get()));
+    DETNN_CUDA_CHECK(cudaStreamWaitEvent(reinterpret_cast<cudaStream_t>(stream), ready_, 0));
+  });
 }
 
 void NcclComm::send_slices_to_owners(const float* data, int64_t count, int64_t chunk, float* rows,

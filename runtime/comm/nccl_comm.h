@@ -104,6 +104,16 @@ class NcclComm final : public Comm {
   // picks — for determinism "off" and for the benchmark beside the deterministic one.
   void all_reduce_unordered_device(float* data, int64_t count, uintptr_t stream);
 
+  // Gradient buckets (runtime/comm/comm.h): each bucket's deterministic all-reduce is enqueued on
+  // this communicator's communication stream after an event recorded on the caller's `stream`
+  // (no host wait), so it overlaps the caller's later work; finish_buckets makes `stream` wait
+  // for the communication stream and waits, bounded like every collective, for it to drain.
+  // reserve_buckets sizes the scratch for the largest bucket while nothing is queued: a bucket
+  // never reallocates memory that queued buckets use.
+  void reserve_buckets(int64_t largest_count) override;
+  void all_reduce_pairwise_device_async(float* data, int64_t count, uintptr_t stream) override;
+  void finish_buckets(uintptr_t stream) override;
+
  private:
   using Clock = std::chrono::steady_clock;
   // Device memory that only grows; freed by the destructor.
@@ -139,6 +149,10 @@ class NcclComm final : public Comm {
 
   // --- the algorithms (nccl_all_reduce_cuda.cpp) ---
   void pairwise_on_stream(float* data, int64_t count, cudaStream_t stream);
+  // The three steps of the deterministic all-reduce, enqueued on `stream` without waiting. With
+  // may_grow false (buckets) the scratch must already be large enough.
+  void enqueue_pairwise(float* data, int64_t count, cudaStream_t stream, bool may_grow);
+  void* scratch(Scratch& s, size_t bytes, bool may_grow);
   void send_slices_to_owners(const float* data, int64_t count, int64_t chunk, float* rows, int64_t row_stride,
                              cudaStream_t stream);
   void check_device_pointer(const void* data, int64_t count, const char* what) const;
@@ -152,7 +166,10 @@ class NcclComm final : public Comm {
   Clock::time_point deadline_;
   std::string local_failure_;  // this rank's own record of the failure that stopped it
   CudaStream internal_;        // the host-memory collectives' stream
+  CudaStream buckets_;         // the gradient buckets' communication stream
   cudaEvent_t done_ = nullptr;
+  cudaEvent_t ready_ = nullptr;  // orders a bucket after the caller's work (and back)
+  int64_t reserved_bucket_ = 0;  // the largest bucket the scratch holds
   Scratch rows_, gather_, staging_;
 };
 

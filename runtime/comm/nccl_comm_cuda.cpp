@@ -110,9 +110,11 @@ NcclComm::NcclComm(ncclComm_t comm, int rank, int size, int device, std::shared_
       device_(device),
       failures_(std::move(failures)),
       timeout_seconds_(timeout_seconds),
-      internal_(device) {
+      internal_(device),
+      buckets_(device) {
   CudaDeviceGuard guard(device_);
   DETNN_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+  DETNN_CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
 }
 
 std::vector<std::unique_ptr<NcclComm>> NcclComm::create_local(const std::vector<int>& devices,
@@ -237,6 +239,7 @@ NcclComm::~NcclComm() {
     comm_ = nullptr;
   }
   if (done_ != nullptr) (void)cudaEventDestroy(done_);
+  if (ready_ != nullptr) (void)cudaEventDestroy(ready_);
   // cudaFree waits for the device: work still queued after an aborted collective ends first.
   for (Scratch* s : {&rows_, &gather_, &staging_})
     if (s->ptr != nullptr) (void)cudaFree(s->ptr);

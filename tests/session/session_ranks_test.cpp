@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "runtime/comm/local_comm.h"
+#include "runtime/gradient_buckets.h"
 #include "runtime/error.h"
 #include "runtime/session.h"
 #include "session_test_util.h"
@@ -34,14 +35,16 @@ struct RunResult {
 
 // Trains `steps` steps on `ranks` LocalComm ranks (threads); every rank's result must agree, and
 // rank 0's is returned.
-RunResult train_on_ranks(const std::string& model_json, int ranks, int steps) {
+RunResult train_on_ranks(const std::string& model_json, int ranks, int steps, int64_t bucket_floats = 0) {
   const layers::ModelSpec spec = parse_test_model(model_json);
   const int64_t b = spec.training.batch_size;
   const auto data = synthetic_batches(b * steps, 5, 2, 12, 12);
   LocalCommGroup group(ranks, 120.0);
   std::vector<std::unique_ptr<Session>> sessions;
+  SessionOptions options;
+  options.gradient_bucket_floats = bucket_floats;
   for (int r = 0; r < ranks; ++r)
-    sessions.push_back(std::make_unique<Session>(spec, SessionOptions{}, ranks > 1 ? &group.comm(r) : nullptr));
+    sessions.push_back(std::make_unique<Session>(spec, options, ranks > 1 ? &group.comm(r) : nullptr));
   std::vector<RunResult> results(ranks);
   std::vector<std::string> errors(ranks);
   std::vector<std::thread> threads;
@@ -89,6 +92,41 @@ TEST(SessionRanks, OneTwoAndFourRanksGiveTheOneRankBits) {
   const std::string model = every_layer_model_json(16, 4);
   const RunResult one = train_on_ranks(model, 1, 3);
   for (int ranks : {2, 4}) expect_same_bits(one, train_on_ranks(model, ranks, 3), std::to_string(ranks) + " ranks");
+}
+
+TEST(SessionRanks, GradientBucketsOfAnySizeGiveTheOneRankBits) {
+  // 1 float: a bucket per layer with parameters; 300: several layers a bucket; the default: one.
+  const std::string model = every_layer_model_json(16, 4);
+  const RunResult one = train_on_ranks(model, 1, 2);
+  for (const int64_t floats : {int64_t{1}, int64_t{300}})
+    for (int ranks : {2, 4})
+      expect_same_bits(one, train_on_ranks(model, ranks, 2, floats),
+                       std::to_string(ranks) + " ranks, buckets of " + std::to_string(floats) + " floats");
+}
+
+TEST(GradientBuckets, EveryParameterIsInOneBucketInBackwardOrder) {
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 4));
+  layers::Model model(spec, Device::cpu());
+  const auto& entries = model.params();
+  for (const int64_t target : {int64_t{1}, int64_t{100}, int64_t{300}, int64_t{1} << 30}) {
+    const std::vector<GradientBucket> buckets = plan_gradient_buckets(model.net(), entries, target);
+    ASSERT_FALSE(buckets.empty());
+    // From the last parameters to the first, contiguous, covering all of them once.
+    size_t end = entries.size();
+    for (size_t b = 0; b < buckets.size(); ++b) {
+      const GradientBucket& k = buckets[b];
+      EXPECT_EQ(k.entry_end, end) << "target " << target << ", bucket " << b;
+      EXPECT_LT(k.entry_begin, k.entry_end);
+      EXPECT_EQ(k.offset, entries[k.entry_begin].offset);
+      EXPECT_EQ(k.count, entries[k.entry_end - 1].offset + entries[k.entry_end - 1].size - k.offset);
+      if (b + 1 < buckets.size()) EXPECT_GE(k.count, target) << "only the last bucket may be small";
+      if (b > 0) EXPECT_LT(k.first_layer, buckets[b - 1].first_layer);
+      end = k.entry_begin;
+    }
+    EXPECT_EQ(end, 0u) << "target " << target;
+    if (target == 1) EXPECT_GT(buckets.size(), 3u);
+    if (target == int64_t{1} << 30) EXPECT_EQ(buckets.size(), 1u);
+  }
 }
 
 TEST(SessionRanks, AccumulationInsideARankGivesTheSameBits) {
