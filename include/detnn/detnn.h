@@ -290,9 +290,9 @@ detnn_status detnn_session_save_parameters(detnn_session* session, const char* p
  * - detnn_gpu_group_create: one rank per GPU of this process, on the GPUs listed (NCCL);
  * - detnn_launched_group_create: this process is one rank of a run launched as one process per
  *   rank, by torchrun-style variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or
- *   mpirun (OMPI_COMM_WORLD_* with MASTER_ADDR, MASTER_PORT); rank 0 serves the rendezvous on
- *   MASTER_PORT. With cuda != 0 the rank trains on GPU LOCAL_RANK through NCCL, otherwise on the
- *   CPU, exchanging through rank 0 over TCP. */
+ *   mpirun (OMPI_COMM_WORLD_*, with MASTER_ADDR and MASTER_PORT, or without them in a build with
+ *   MPI); rank 0 serves the rendezvous. With cuda != 0 the rank trains on GPU LOCAL_RANK (modulo
+ *   the GPUs it sees) through NCCL, otherwise on the CPU, exchanging through rank 0 over TCP. */
 typedef struct detnn_group detnn_group;
 detnn_status detnn_local_group_create(int ranks, double timeout_seconds, detnn_group** out);
 /* devices: `count` distinct CUDA device ordinals; rank r trains on devices[r]. */

@@ -85,7 +85,8 @@ void TcpStoreServer::serve(Connection* c) {
     for (;;) {
       RequestHeader h{};
       c->socket.receive_all(&h, sizeof h, "store request");
-      if (h.key_bytes > kMaxKeyBytes || h.value_bytes > kMaxValueBytes) return;  // not a detnn rank
+      if (h.key_bytes > kMaxKeyBytes || h.value_bytes > kMaxValueBytes)
+        throw Error(ErrorCode::comm, "not a detnn store request");  // ends the connection below
       std::string key(h.key_bytes, '\0'), value(h.value_bytes, '\0');
       c->socket.receive_all(key.data(), key.size(), "store request");
       c->socket.receive_all(value.data(), value.size(), "store request");
@@ -139,7 +140,7 @@ void TcpStoreServer::serve(Connection* c) {
           continue;
         }
         default:
-          return;  // not a detnn rank
+          throw Error(ErrorCode::comm, "not a detnn store request");  // ends the connection below
       }
       lock.unlock();
       reply(kFound, "");
