@@ -8,13 +8,13 @@
 #include "kernels/reduce.h"
 #include "runtime/batch_split.h"
 #include "runtime/grad_accumulator.h"
+#include "runtime/gradient_buckets.h"
 #include "runtime/reduction.h"
 #include "runtime/safetensors.h"
-#include "runtime/sha256.h"
-#include "runtime/thread_pool.h"
-#include "runtime/gradient_buckets.h"
 #include "runtime/session_comm.h"
 #include "runtime/session_device.h"
+#include "runtime/sha256.h"
+#include "runtime/thread_pool.h"
 
 namespace detnn {
 
@@ -321,10 +321,6 @@ std::string Session::weights_sha256() {
   const std::vector<float> p = session_device::download(model_->flat_params());
   return sha256_hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size() * sizeof(float)));
 }
-
-}  // namespace detnn
-
-namespace detnn {
 
 void Session::check_ranks_agree() {
   SessionComm& comm = *impl_->comm;
