@@ -74,6 +74,13 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
     }
     hosts_[r] = theirs->substr(a + 1, b - a - 1);
     const std::string device = theirs->substr(b + 1);
+    if ((device == "cpu") == cuda) {
+      const std::string message = "rank " + std::to_string(env.rank) + " failed: it trains on " +
+                                  (cuda ? "CUDA" : "the CPU") + " but rank " + std::to_string(r) + " on " + device +
+                                  " (every rank of a launched run must use the same kind of device)";
+      client_->post_failure(message);
+      DETNN_THROW(comm, message);
+    }
     devices_[r] = device == "cpu" ? "" : device;
   }
   if (cuda) comm_ = join_nccl_through_store(client_, env.rank, env.world_size, gpu_, timeout_seconds);
