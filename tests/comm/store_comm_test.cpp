@@ -18,6 +18,7 @@
 #include "runtime/comm/store_comm.h"
 #include "runtime/comm/tcp_store.h"
 #include "runtime/error.h"
+#include "support/reduce_reference.h"
 
 namespace detnn {
 namespace {
@@ -34,13 +35,6 @@ float input(int rank, int64_t i) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
-}
-
-float pairwise_reference(const float* v, int n) {  // recursive form of the rule (DESIGN §3)
-  if (n == 1) return v[0];
-  int left = 1;
-  while (left * 2 < n) left *= 2;
-  return pairwise_reference(v, left) + pairwise_reference(v + left, n - left);
 }
 
 // P ranks as threads, each with its own store connection and StoreComm; body(rank, comm).
@@ -140,7 +134,7 @@ TEST(StoreComm, AllReduceGivesThePairwiseRankOrderBits) {
         std::vector<float> v(p);
         for (int64_t i = 0; i < n; ++i) {
           for (int q = 0; q < p; ++q) v[q] = input(q, i);
-          const float want = pairwise_reference(v.data(), p);
+          const float want = test::contract_pairwise(v.data(), p);  // the rule as a recursion
           bad += std::memcmp(&want, &data[i], 4) != 0;
         }
         wrong[r] = bad;
