@@ -15,6 +15,8 @@
 #ifdef DETNN_HAVE_CUDA
 #include <cudnn.h>
 
+#include "kernels/reduce.h"
+#include "kernels/vendor/conv2d_cudnn.h"
 #include "runtime/cuda_check.h"
 #endif
 
@@ -242,6 +244,51 @@ void BM_Conv2dCudnnFastest(benchmark::State& state) {
 }
 BENCHMARK(BM_Conv2dCudnnFastest)
     ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// detnn fast and off (kernels/vendor/conv2d_cudnn.h) as a training step runs them: fast calls a
+// plan pinned to a deterministic algorithm once per reduction chunk of 32 (16 calls at batch
+// 512) and combines the weight-gradient partials pairwise; off calls cudnnFind's fastest
+// algorithm (nondeterministic ones included) once on the whole batch. Modes: 0 fast FP32,
+// 1 off FP32, 2 fast TF32, 3 off TF32. Forward includes the bias, as in the layer.
+void BM_Conv2dVendor(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  using detnn::ComputeMode;
+  using detnn::Determinism;
+  const Shape& s = kCifar[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const int mode_index = static_cast<int>(state.range(2));
+  const ComputeMode mode{mode_index % 2 == 0 ? Determinism::fast : Determinism::off, mode_index >= 2};
+  const bool fast = mode.determinism == Determinism::fast;
+  const Conv2dParams p = params(s);
+  DeviceTensors t(p);
+  Conv2dParams call = p;
+  call.batch = fast ? kChunk : p.batch;
+  const int64_t calls = p.batch / call.batch, in = call.input_size(), out = call.output_size();
+  detnn::kernels::CudnnConv2d plan(call, mode, s.name, nullptr);
+  float* partials = nullptr;
+  if (fast) DETNN_CUDA_CHECK(cudaMalloc(&partials, calls * p.weight_size() * sizeof(float)));
+  time_cuda(state, [&] {
+    for (int64_t c = 0; c < calls; ++c) {
+      if (pass == kForward) plan.forward(t.x + c * in, t.w, t.b, t.y + c * out, nullptr);
+      if (pass == kBackwardData) plan.backward_data(t.dy + c * out, t.w, t.dx + c * in, nullptr);
+      if (pass == kBackwardFilter)
+        plan.backward_filter(t.x + c * in, t.dy + c * out, fast ? partials + c * p.weight_size() : t.dw, nullptr);
+    }
+    if (pass == kBackwardFilter && fast)
+      detnn::kernels::combine_chunk_partials_cuda(partials, calls, p.weight_size(), t.dw, nullptr);
+  });
+  if (partials) cudaFree(partials);
+  std::vector<detnn::KernelChoice> choices;
+  plan.collect_choices(s.name, choices);
+  static const char* const kModes[] = {"fast", "off", "fast-tf32", "off-tf32"};
+  state.SetLabel(std::string(s.name) + " " + kPassNames[pass] + " " + kModes[mode_index] + " " +
+                 choices[pass].algorithm.name);
+  report(state, p);
+}
+BENCHMARK(BM_Conv2dVendor)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}, {0, 1, 2, 3}})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 #endif

@@ -11,6 +11,7 @@
 #include "runtime/philox.h"
 
 #ifdef DETNN_HAVE_CUDA
+#include "kernels/vendor/gemm_cublaslt.h"
 #include "runtime/cuda_check.h"
 #endif
 
@@ -130,6 +131,29 @@ BENCHMARK(BM_GemmCuda)
     ->Args({8192, 64, 576, 0, 0, 32})
     ->Args({8192, 64, 576, 0, 0, 64});
 BENCHMARK(BM_GemmCublasFp32)->DETNN_GEMM_CUDA_SHAPES(0);
+
+// detnn fast / off (kernels/vendor/gemm_cublaslt.h): the same problem through a pinned cuBLASLt
+// plan. Args: m, n, k, ta, tb, mode (0 fast FP32, 1 off FP32, 2 fast TF32, 3 off TF32). A plan
+// computes the whole problem here; the layers call it per reduction chunk in fast.
+void BM_GemmVendor(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  const int mode_index = static_cast<int>(state.range(5));
+  const detnn::ComputeMode mode{mode_index % 2 == 0 ? detnn::Determinism::fast : detnn::Determinism::off,
+                                mode_index >= 2};
+  DeviceProblem p(m, n, k);
+  const detnn::kernels::GemmShape shape{trans_of(state.range(3)), trans_of(state.range(4)), m, n, k, false, 16};
+  detnn::kernels::CublasLtGemm plan(shape, mode, "bench", nullptr);
+  time_cuda(state, [&] { plan.run(p.a, p.b, p.c, nullptr, nullptr); });
+  set_flops(state, m, n, k);
+}
+BENCHMARK(BM_GemmVendor)
+    ->ArgNames({"m", "n", "k", "ta", "tb", "mode"})
+    ->ArgsProduct({{4096}, {4096}, {4096}, {0}, {0}, {0, 1, 2, 3}})
+    ->ArgsProduct({{512}, {128}, {3136}, {0}, {1}, {0, 1, 2, 3}})
+    ->ArgsProduct({{32}, {128}, {3136}, {0}, {1}, {0, 2}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 #endif
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "kernels/conv2d.h"
 #include "layers/cuda_stream.h"
 #include "layers/registry.h"
+#include "layers/vendor_plans.h"
 
 namespace detnn::layers {
 
@@ -27,6 +28,13 @@ class Conv2dLayer : public Layer {
     kernels::Conv2dParams p = params(ctx);
     Tensor y = new_activation(ctx, ctx.samples, output_);
     const float* b = has_bias_ ? bias_.data : nullptr;
+#ifdef DETNN_HAVE_CUDA
+    if (ctx.cuda() && ctx.mode.vendor()) {
+      vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>());
+      if (ctx.training) x_ = x;
+      return y;
+    }
+#endif
     DETNN_DISPATCH(ctx, kernels::conv2d_forward_cpu(p, x.data<float>(), weight_.data, b, y.data<float>()),
                    kernels::conv2d_forward_cuda(p, x.data<float>(), weight_.data, b, y.data<float>(),
                                                 cuda_stream(ctx)));
@@ -37,6 +45,15 @@ class Conv2dLayer : public Layer {
   Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) override {
     kernels::Conv2dParams p = params(ctx);
     float* db = has_bias_ ? bias_.grad_partials : nullptr;
+#ifdef DETNN_HAVE_CUDA
+    if (ctx.cuda() && ctx.mode.vendor()) {
+      Tensor dx = need_dx ? new_activation(ctx, ctx.samples, input_) : Tensor();
+      vendor().backward(ctx, x_.data<float>(), dy.data<float>(), weight_.data, weight_.grad_partials, db,
+                        need_dx ? dx.data<float>() : nullptr);
+      x_ = Tensor();
+      return dx;
+    }
+#endif
     DETNN_DISPATCH(ctx,
                    kernels::conv2d_backward_filter_partials_cpu(p, ctx.chunk_size, x_.data<float>(),
                                                                 dy.data<float>(), weight_.grad_partials, db),
@@ -56,7 +73,23 @@ class Conv2dLayer : public Layer {
 
   void release() override { x_ = Tensor(); }
 
+#ifdef DETNN_HAVE_CUDA
+  void prepare(const ExecContext& ctx) override {
+    if (ctx.cuda() && ctx.mode.vendor()) vendor().prepare(ctx);
+  }
+  void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
+    if (vendor_) vendor_->collect_choices(out);
+  }
+#endif
+
  private:
+#ifdef DETNN_HAVE_CUDA
+  Conv2dVendor& vendor() {
+    if (!vendor_) vendor_ = std::make_unique<Conv2dVendor>(name_, p_);
+    return *vendor_;
+  }
+  std::unique_ptr<Conv2dVendor> vendor_;  // fast / off: the cuDNN plans
+#endif
   kernels::Conv2dParams params(const ExecContext& ctx) const {
     kernels::Conv2dParams p = p_;
     p.batch = ctx.samples;

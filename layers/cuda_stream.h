@@ -5,10 +5,13 @@
 #ifdef DETNN_HAVE_CUDA
 #include <cuda_runtime.h>
 
+#include "kernels/reduce.h"
 #include "layers/layer.h"
 
 namespace detnn::layers {
 inline cudaStream_t cuda_stream(const ExecContext& ctx) { return reinterpret_cast<cudaStream_t>(ctx.stream); }
+// kernels::canonical_sum_cuda with its workspace from the caching allocator, on `stream`.
+void canonical_sum_on_stream(const float* x, float* out, const kernels::SumLayout& layout, cudaStream_t stream);
 }  // namespace detnn::layers
 #endif
 

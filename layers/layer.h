@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "layers/init.h"
+#include "runtime/determinism.h"
+#include "runtime/kernel_choice.h"
 #include "runtime/tensor.h"
 
 namespace detnn::layers {
@@ -42,6 +44,12 @@ struct ExecContext {
   // Data-parallel steps only (null with one rank): combines a layer's per-step statistic sums
   // (on ctx.device) over the ranks, in place, by the pairwise rule in rank order (DESIGN §6).
   const std::function<void(float* sums, int64_t count)>* all_reduce_stats = nullptr;
+  // strict: detnn's kernels. fast / off (CUDA only): convolutions and GEMMs through cuDNN and
+  // cuBLASLt (kernels/vendor/), everything else as in strict.
+  ComputeMode mode{};
+  // fast: samples per vendor call (the training chunk size, in evaluation too), so that every
+  // call of a layer runs the same pinned algorithm on the same shape. 0: the whole call (off).
+  int64_t vendor_call = 0;
 
   bool cuda() const { return device.is_cuda(); }
   int64_t chunks() const { return samples / chunk_size; }
@@ -97,6 +105,11 @@ class Layer {
   virtual void begin_step(const ExecContext& ctx, int64_t local_chunks) { (void)ctx, (void)local_chunks; }
   // Drops what forward kept for backward.
   virtual void release() {}
+  // fast / off on CUDA: picks the vendor algorithms of the training calls now (ctx.samples =
+  // samples per training pass), so that they can be recorded before the first step.
+  virtual void prepare(const ExecContext& ctx) { (void)ctx; }
+  // The vendor algorithms this layer and its children have pinned so far (none in strict).
+  virtual void collect_kernel_choices(std::vector<KernelChoice>& out) const { (void)out; }
 
  protected:
   Layer(std::string type, std::string name, FeatureShape input)

@@ -7,6 +7,7 @@
 #include "kernels/reduce.h"
 #include "layers/cuda_stream.h"
 #include "layers/registry.h"
+#include "layers/vendor_plans.h"
 #include "runtime/scratch.h"
 
 namespace detnn::layers {
@@ -14,13 +15,6 @@ namespace detnn::layers {
 namespace {
 
 using kernels::Trans;
-
-#ifdef DETNN_HAVE_CUDA
-void canonical_sum_on_stream(const float* x, float* out, const kernels::SumLayout& layout, cudaStream_t stream) {
-  CudaScratch ws(kernels::canonical_sum_cuda_workspace_bytes(layout), stream);
-  kernels::canonical_sum_cuda(x, out, layout, ws.get(), stream);
-}
-#endif
 
 class LinearLayer : public Layer {
  public:
@@ -40,6 +34,13 @@ class LinearLayer : public Layer {
     Tensor y = new_activation(ctx, ctx.samples, output_);
     const float* b = has_bias_ ? bias_.data : nullptr;
     const int64_t n = ctx.samples;
+#ifdef DETNN_HAVE_CUDA
+    if (ctx.cuda() && ctx.mode.vendor()) {
+      vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>());
+      if (ctx.training) x_ = x;
+      return y;
+    }
+#endif
     DETNN_DISPATCH(ctx,
                    kernels::gemm_cpu(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data,
                                      in_, y.data<float>(), out_, b),
@@ -53,14 +54,33 @@ class LinearLayer : public Layer {
     const int64_t n = ctx.samples, c = ctx.chunk_size, chunks = ctx.chunks();
     const float* g = dy.data<float>();
     const float* x = x_.data<float>();
-    DETNN_DISPATCH(ctx,
-                   kernels::gemm_batched_cpu(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
-                                             c * in_, weight_.grad_partials, in_, out_ * in_, chunks),
-                   kernels::gemm_batched_cuda(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
-                                              c * in_, weight_.grad_partials, in_, out_ * in_, chunks,
-                                              nullptr, cuda_stream(ctx)));
+    Tensor dx = need_dx ? new_activation(ctx, n, input_) : Tensor();
+    float* dx_data = need_dx ? dx.data<float>() : nullptr;
+#ifdef DETNN_HAVE_CUDA
+    const bool vendor_path = ctx.cuda() && ctx.mode.vendor();
+#else
+    const bool vendor_path = false;
+#endif
+    if (vendor_path) {
+#ifdef DETNN_HAVE_CUDA
+      vendor().backward(ctx, x, g, weight_.data, weight_.grad_partials, dx_data);
+#endif
+    } else {
+      DETNN_DISPATCH(ctx,
+                     kernels::gemm_batched_cpu(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
+                                               c * in_, weight_.grad_partials, in_, out_ * in_, chunks),
+                     kernels::gemm_batched_cuda(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
+                                                c * in_, weight_.grad_partials, in_, out_ * in_, chunks,
+                                                nullptr, cuda_stream(ctx)));
+      if (need_dx)
+        DETNN_DISPATCH(ctx,
+                       kernels::gemm_cpu(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_),
+                       kernels::gemm_cuda(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_,
+                                          nullptr, cuda_stream(ctx)));
+    }
     if (has_bias_) {
-      // Output o of chunk k sums dy[k*c + i, o] over i: outer stride out_, output stride 1.
+      // Every mode: output o of chunk k sums dy[k*c + i, o] over i (outer stride out_, output
+      // stride 1) by the canonical rule.
       const kernels::SumLayout layout{out_, c, 1, out_, 1};
       for (int64_t k = 0; k < chunks; ++k) {
         const float* src = g + k * c * out_;
@@ -69,22 +89,29 @@ class LinearLayer : public Layer {
                        canonical_sum_on_stream(src, dst, layout, cuda_stream(ctx)));
       }
     }
-    Tensor dx;
-    if (need_dx) {
-      dx = new_activation(ctx, n, input_);
-      DETNN_DISPATCH(ctx,
-                     kernels::gemm_cpu(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_,
-                                       dx.data<float>(), in_),
-                     kernels::gemm_cuda(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_,
-                                        dx.data<float>(), in_, nullptr, cuda_stream(ctx)));
-    }
     x_ = Tensor();
     return dx;
   }
 
   void release() override { x_ = Tensor(); }
 
+#ifdef DETNN_HAVE_CUDA
+  void prepare(const ExecContext& ctx) override {
+    if (ctx.cuda() && ctx.mode.vendor()) vendor().prepare(ctx, weight_.data, has_bias_ ? bias_.data : nullptr);
+  }
+  void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
+    if (vendor_) vendor_->collect_choices(out);
+  }
+#endif
+
  private:
+#ifdef DETNN_HAVE_CUDA
+  LinearVendor& vendor() {
+    if (!vendor_) vendor_ = std::make_unique<LinearVendor>(name_, in_, out_, has_bias_);
+    return *vendor_;
+  }
+  std::unique_ptr<LinearVendor> vendor_;  // fast / off: the cuBLASLt plans
+#endif
   int64_t in_, out_;
   bool has_bias_;
   ParamSlot weight_, bias_;

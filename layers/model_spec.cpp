@@ -37,6 +37,7 @@ TrainingSpec parse_training(JsonObject obj) {
   const int64_t seed = obj.integer_or("seed", 0, 0);
   t.seed = static_cast<uint64_t>(seed);
   t.determinism = obj.choice_or("determinism", {"strict", "fast", "off"}, "strict");
+  t.precision = obj.choice_or("precision", {"fp32", "tf32"}, "fp32");
   t.device = obj.string_or("device", "cpu");
   try {
     parse_device(t.device);
@@ -48,6 +49,10 @@ TrainingSpec parse_training(JsonObject obj) {
   t.eval_batch_size = obj.integer_or("eval_batch_size", 0, 0);
   t.log_every = obj.integer_or("log_every", t.log_every, 1);
   obj.finish();
+  if (t.precision == "tf32" && t.determinism == "strict")
+    DETNN_THROW(format, obj.child_path("precision"),
+                ": \"tf32\" needs determinism \"fast\" or \"off\"; strict computes in FP32 on CUDA cores only "
+                "(DESIGN §1)");
   try {
     plan_chunk_split(t.batch_size, t.chunk_size, 1);
   } catch (const Error& e) {
@@ -148,7 +153,8 @@ nlohmann::json resolved_config(const ModelSpec& spec) {
   const TrainingSpec& t = spec.training;
   j["training"] = {{"epochs", t.epochs},           {"batch_size", t.batch_size},
                    {"chunk_size", t.chunk_size},   {"seed", t.seed},
-                   {"determinism", t.determinism}, {"device", t.device},
+                   {"determinism", t.determinism}, {"precision", t.precision},
+                   {"device", t.device},
                    {"threads", t.threads},         {"chunks_per_pass", t.chunks_per_pass},
                    {"eval_batch_size", t.eval_batch_size}, {"log_every", t.log_every}};
   if (!spec.init_weights.empty()) j["init_weights"] = spec.init_weights.string();

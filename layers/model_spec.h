@@ -28,6 +28,7 @@ struct TrainingSpec {
   int64_t chunk_size = 32;      // reduction chunk C (DESIGN §3); B % C == 0
   uint64_t seed = 0;
   std::string determinism = "strict";  // strict | fast | off
+  std::string precision = "fp32";      // fp32 | tf32 (TF32 tensor cores; fast and off only)
   std::string device = "cpu";          // cpu | cuda | cuda:N
   int64_t threads = 0;                 // CPU threads; 0: DETNN_NUM_THREADS or all cores
   int64_t chunks_per_pass = 0;         // gradient accumulation: chunks per forward/backward pass; 0: all

@@ -43,6 +43,14 @@ class ResidualLayer : public Layer {
     body_->finish_step(ctx, total_chunks);
     if (shortcut_) shortcut_->finish_step(ctx, total_chunks);
   }
+  void prepare(const ExecContext& ctx) override {
+    body_->prepare(ctx);
+    if (shortcut_) shortcut_->prepare(ctx);
+  }
+  void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
+    body_->collect_kernel_choices(out);
+    if (shortcut_) shortcut_->collect_kernel_choices(out);
+  }
   void release() override {
     body_->release();
     if (shortcut_) shortcut_->release();

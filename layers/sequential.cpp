@@ -45,6 +45,14 @@ void Sequential::finish_step(const ExecContext& ctx, int64_t total_chunks) {
   for (auto& l : layers_) l->finish_step(ctx, total_chunks);
 }
 
+void Sequential::prepare(const ExecContext& ctx) {
+  for (auto& l : layers_) l->prepare(ctx);
+}
+
+void Sequential::collect_kernel_choices(std::vector<KernelChoice>& out) const {
+  for (const auto& l : layers_) l->collect_kernel_choices(out);
+}
+
 void Sequential::release() {
   for (auto& l : layers_) l->release();
 }

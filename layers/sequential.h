@@ -26,6 +26,8 @@ class Sequential : public Layer {
   void begin_step(const ExecContext& ctx, int64_t local_chunks) override;
   void finish_step(const ExecContext& ctx, int64_t total_chunks) override;
   void release() override;
+  void prepare(const ExecContext& ctx) override;
+  void collect_kernel_choices(std::vector<KernelChoice>& out) const override;
 
   // The forward again, checking every layer's output for NaN or infinity: the name of the
   // first layer (depth first) whose output is not finite, or "" when none is.

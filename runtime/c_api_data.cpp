@@ -59,10 +59,13 @@ detnn_status detnn_model_set_option(detnn_model* model, const char* key, const c
       DETNN_CHECK(v == "strict" || v == "fast" || v == "off", invalid_argument, k,
                   ": expected strict, fast or off, got \"", v, "\"");
       t.determinism = v;
+    } else if (k == "training.precision") {
+      DETNN_CHECK(v == "fp32" || v == "tf32", invalid_argument, k, ": expected fp32 or tf32, got \"", v, "\"");
+      t.precision = v;
     } else {
       DETNN_THROW(invalid_argument, "detnn_model_set_option: unknown key \"", k,
                   "\" (settable: training.epochs, training.seed, training.threads, training.chunks_per_pass, "
-                  "training.log_every, training.device, training.determinism)");
+                  "training.log_every, training.device, training.determinism, training.precision)");
     }
     model->config_json = detnn::layers::resolved_config(model->spec).dump();
   });

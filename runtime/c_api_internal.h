@@ -37,6 +37,7 @@ struct detnn_session {
   std::unique_ptr<detnn::Session> session;
   detnn::CheckpointInfo loaded;                      // the last checkpoint loaded
   std::map<std::string, std::string> extra_metadata;  // recorded in every checkpoint saved
+  std::string kernel_choices_json;                    // detnn_session_kernel_choices_json's text
 };
 
 namespace detnn::c_api_detail {

@@ -93,4 +93,13 @@ detnn_status detnn_session_steps_done(const detnn_session* session, int64_t* out
   });
 }
 
+detnn_status detnn_session_kernel_choices_json(detnn_session* session, const char** out) {
+  return guarded([&] {
+    require(session, "detnn_session_kernel_choices_json", "session");
+    require(out, "detnn_session_kernel_choices_json", "out");
+    session->kernel_choices_json = detnn::kernel_choices_json(session->session->kernel_choices());
+    *out = session->kernel_choices_json.c_str();
+  });
+}
+
 }  // extern "C"

@@ -35,8 +35,24 @@ layers::ModelSpec with_overrides(layers::ModelSpec spec, const SessionOptions& o
   if (o.threads >= 0) t.threads = o.threads;
   if (o.chunks_per_pass >= 0) t.chunks_per_pass = o.chunks_per_pass;
   if (!o.determinism.empty()) t.determinism = o.determinism;
+  if (!o.precision.empty()) t.precision = o.precision;
   if (o.seed >= 0) t.seed = static_cast<uint64_t>(o.seed);
   return spec;
+}
+
+ComputeMode resolve_compute_mode(const layers::TrainingSpec& t, Device device) {
+  ComputeMode m;
+  m.determinism = parse_determinism(t.determinism);
+  DETNN_CHECK(t.precision == "fp32" || t.precision == "tf32", invalid_argument, "training.precision \"", t.precision,
+              "\" is not one of fp32, tf32");
+  m.tf32 = t.precision == "tf32";
+  DETNN_CHECK(!(m.tf32 && m.determinism == Determinism::strict), invalid_argument,
+              "training.precision \"tf32\" needs determinism \"fast\" or \"off\": strict computes in FP32 on "
+              "CUDA cores only (DESIGN §1)");
+  DETNN_CHECK(!m.vendor() || device.is_cuda(), unsupported, "determinism \"", t.determinism, "\" on ",
+              device.to_string(), ": the CPU runs the strict mode only (fast and off pick cuDNN and cuBLASLt "
+              "algorithms); use device cuda or determinism strict");
+  return m;
 }
 
 bool is_power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
@@ -65,14 +81,25 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
     : spec_(with_overrides(spec, options)), impl_(std::make_unique<Impl>()), comm_(comm) {
   const layers::TrainingSpec& t = spec_.training;
   device_ = parse_device(t.device);
-  DETNN_CHECK(t.determinism == "strict", unsupported, "determinism \"", t.determinism,
-              "\" is not available yet in this build: only \"strict\" is (fast and off need the "
-              "cuDNN/cuBLAS paths)");
+  mode_ = resolve_compute_mode(t, device_);
   // Before any work: a global batch the ranks cannot share is refused here, naming B, C and P.
   split_ = plan_chunk_split(t.batch_size, t.chunk_size, ranks());
+  chunk_ = t.chunk_size;
+  if (mode_.determinism == Determinism::off) {
+    // off promises nothing: each rank's whole batch is one chunk (batch norm over the rank's
+    // batch, as PyTorch does; one vendor call per layer), combined by ncclAllReduce.
+    chunk_ = t.batch_size / ranks();
+    split_ = plan_chunk_split(t.batch_size, chunk_, ranks());
+  }
   if (t.threads > 0) set_num_threads(static_cast<int>(t.threads));
   session_device::select(device_);
   model_ = std::make_unique<layers::Model>(spec_, device_, impl_->stream);
+  if (mode_.vendor()) {
+    // Pin the vendor algorithms of the training calls now, so that they can be recorded
+    // (kernel_choices) before the first step.
+    layers::ExecContext ctx = context(true, chunk_ * per_pass_chunks(), 0, 0);
+    model_->net().prepare(ctx);
+  }
   if (!spec_.init_weights.empty()) {
     const SafetensorsFile file = read_safetensors(spec_.init_weights.string());
     std::vector<NamedTensor> tensors;
@@ -88,8 +115,9 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
   optimizer_ = std::make_unique<optim::Optimizer>(spec_.optimizer, model_->param_count(), device_);
   impl_->grads = Tensor::zeros(Shape{model_->param_count()}, DType::f32, device_, impl_->stream);
   impl_->accumulator = std::make_unique<GradAccumulator>(model_->param_count(), device_, impl_->stream);
-  impl_->comm = std::make_unique<SessionComm>(comm_, device_, impl_->stream);
-  if (impl_->comm->several()) {
+  impl_->comm = std::make_unique<SessionComm>(comm_, device_, impl_->stream,
+                                              /*unordered=*/mode_.determinism == Determinism::off);
+  if (impl_->comm->several() && mode_.determinism != Determinism::off) {
     impl_->buckets = plan_gradient_buckets(
         model_->net(), model_->params(),
         options.gradient_bucket_floats > 0 ? options.gradient_bucket_floats : kGradientBucketFloats);
@@ -120,11 +148,10 @@ StepStats Session::train_step(const float* images, const int32_t* labels, int64_
 
 StepStats Session::train_step_on_this_rank(const float* images, const int32_t* labels, int64_t batch) {
   StepStats stats = compute_gradient(images, labels, batch);
-  const layers::TrainingSpec& t = spec_.training;
   const std::function<void(float*, int64_t)> all_reduce_stats = [&](float* sums, int64_t count) {
     impl_->comm->all_reduce_pairwise(sums, count);
   };
-  layers::ExecContext ctx{device_, impl_->stream, true, batch, t.chunk_size, t.seed, steps_, 0, 0};
+  layers::ExecContext ctx = context(true, batch, 0, 0);
   if (impl_->comm->several()) ctx.all_reduce_stats = &all_reduce_stats;
   model_->net().finish_step(ctx, split_.chunks_per_batch);
   optimizer_->step(model_->flat_params().data<float>(), impl_->grads.data<float>(), steps_, steps_per_epoch_,
@@ -159,15 +186,15 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   session_device::select(device_);
 
   // This rank's chunks of the global batch: [rank_first, rank_first + local_chunks).
-  const int64_t chunk = t.chunk_size, local_chunks = split_.chunks_per_rank;
+  const int64_t chunk = chunk_, local_chunks = split_.chunks_per_rank;
   const int64_t rank_first = rank() * local_chunks;
-  const int64_t per_pass = t.chunks_per_pass == 0 ? local_chunks : std::min(t.chunks_per_pass, local_chunks);
+  const int64_t per_pass = per_pass_chunks();
   const int64_t passes = (local_chunks + per_pass - 1) / per_pass;
   const int64_t sample = model_->input_shape().size();
   const int64_t P = model_->param_count();
   const auto& entries = model_->params();
 
-  layers::ExecContext ctx{device_, impl_->stream, true, 0, chunk, t.seed, steps_, rank_first * chunk, rank_first};
+  layers::ExecContext ctx = context(true, 0, rank_first * chunk, rank_first);
   layers::Sequential& net = model_->net();
   net.begin_step(ctx, local_chunks);
   PairwiseStack loss_sum;
@@ -211,7 +238,7 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
     Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
     model_->bind_grad_partials(partials.data<float>(), chunks);
 
-    if (passes == 1 && comm.several()) {
+    if (passes == 1 && !impl_->buckets.empty()) {
       // Gradient buckets: as soon as backward has finished a bucket's layers, its parameters'
       // chunk partials are combined (this rank's node) and its all-reduce starts, overlapping
       // the backward of the layers before it (asynchronous with NCCL).
@@ -265,8 +292,27 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   return stats;
 }
 
+layers::ExecContext Session::context(bool training, int64_t samples, int64_t first_sample, int64_t first_chunk) const {
+  layers::ExecContext ctx{device_,           impl_->stream, training, samples, training ? chunk_ : 1,
+                          spec_.training.seed, steps_,      first_sample, first_chunk};
+  ctx.mode = mode_;
+  if (mode_.determinism == Determinism::fast) ctx.vendor_call = spec_.training.chunk_size;
+  return ctx;
+}
+
+int64_t Session::per_pass_chunks() const {
+  const int64_t local = split_.chunks_per_rank, asked = spec_.training.chunks_per_pass;
+  return asked == 0 ? local : std::min(asked, local);
+}
+
 layers::ExecContext Session::eval_context(int64_t first, int64_t samples) const {
-  return {device_, impl_->stream, false, samples, 1, spec_.training.seed, steps_, first, 0};
+  return context(false, samples, first, 0);
+}
+
+std::vector<KernelChoice> Session::kernel_choices() const {
+  std::vector<KernelChoice> out;
+  model_->net().collect_kernel_choices(out);
+  return out;
 }
 
 Tensor Session::eval_forward(const layers::ExecContext& ctx, const float* images) {

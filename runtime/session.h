@@ -25,6 +25,8 @@
 #include "optim/optimizer.h"
 #include "runtime/batch_split.h"
 #include "runtime/comm/comm.h"
+#include "runtime/determinism.h"
+#include "runtime/kernel_choice.h"
 
 namespace detnn {
 
@@ -34,6 +36,7 @@ struct SessionOptions {
   int64_t threads = -1;        // CPU threads (0: DETNN_NUM_THREADS or all cores)
   int64_t chunks_per_pass = -1;
   std::string determinism;     // strict | fast | off
+  std::string precision;       // fp32 | tf32
   int64_t seed = -1;
   // Data-parallel steps: the gradient bucket size in floats (<= 0: runtime/gradient_buckets.h's
   // default). Never changes a bit; tests make it small to get many buckets.
@@ -117,6 +120,11 @@ class Session {
   void load_parameters(const std::vector<NamedTensor>& tensors, const std::string& source);
   void set_steps_done(int64_t steps) { steps_ = steps; }
 
+  // fast / off: the cuDNN and cuBLASLt algorithms pinned so far, per layer and call shape (those
+  // of the training calls from construction on); empty in strict.
+  std::vector<KernelChoice> kernel_choices() const;
+  ComputeMode compute_mode() const { return mode_; }
+
   // A parameter by name: copy out / in (host floats, `count` must equal its size).
   const std::vector<layers::TensorEntry>& parameters() const { return model_->params(); }
   void read_parameter(const std::string& name, float* out, int64_t count);
@@ -127,6 +135,9 @@ class Session {
   StepStats train_step_on_this_rank(const float* images, const int32_t* labels, int64_t batch);
   // Evaluation-mode forward of ctx.samples samples (host images) starting at sample `first`.
   layers::ExecContext eval_context(int64_t first, int64_t samples) const;
+  // A context with this session's mode: training (chunks of chunk_) or evaluation.
+  layers::ExecContext context(bool training, int64_t samples, int64_t first_sample, int64_t first_chunk) const;
+  int64_t per_pass_chunks() const;
   Tensor eval_forward(const layers::ExecContext& ctx, const float* images);
   struct Impl;
   layers::ModelSpec spec_;
@@ -136,6 +147,9 @@ class Session {
   std::unique_ptr<Impl> impl_;
   Comm* comm_ = nullptr;
   ChunkSplit split_{};
+  ComputeMode mode_{};
+  // Samples per reduction chunk: training.chunk_size, except in off (a rank's whole batch).
+  int64_t chunk_ = 1;
   int64_t steps_ = 0;
   int64_t steps_per_epoch_ = 1, total_steps_ = 1;
 };

@@ -21,7 +21,10 @@ void SessionComm::all_reduce_pairwise(float* data, int64_t count) {
   }
 #ifdef DETNN_HAVE_CUDA
   if (comm_->takes_device_memory()) {  // NCCL moves the device buffer itself
-    comm_->all_reduce_pairwise_device(data, count, stream_);
+    if (unordered_)
+      comm_->all_reduce_unordered_device(data, count, stream_);
+    else
+      comm_->all_reduce_pairwise_device(data, count, stream_);
     return;
   }
   const size_t bytes = static_cast<size_t>(count) * sizeof(float);

@@ -15,13 +15,17 @@ namespace detnn {
 
 class SessionComm {
  public:
-  SessionComm(Comm* comm, Device device, uintptr_t stream) : comm_(comm), device_(device), stream_(stream) {}
+  // unordered (determinism off): device buffers on an NCCL communicator are summed by
+  // ncclAllReduce in NCCL's order, not by the pairwise rule.
+  SessionComm(Comm* comm, Device device, uintptr_t stream, bool unordered = false)
+      : comm_(comm), device_(device), stream_(stream), unordered_(unordered) {}
 
   int rank() const { return comm_ != nullptr ? comm_->rank() : 0; }
   int size() const { return comm_ != nullptr ? comm_->size() : 1; }
   bool several() const { return size() > 1; }
 
-  // data: `count` floats on the session's device; pairwise over the ranks in rank order.
+  // data: `count` floats on the session's device; pairwise over the ranks in rank order (or
+  // unordered, see the constructor).
   void all_reduce_pairwise(float* data, int64_t count);
   // Gradient buckets (runtime/comm/comm.h): asynchronous on a communicator that takes device
   // memory (NCCL), one synchronous all_reduce_pairwise each otherwise. Same bits either way.
@@ -39,6 +43,7 @@ class SessionComm {
   Comm* comm_;
   Device device_;
   uintptr_t stream_;
+  bool unordered_;
 };
 
 }  // namespace detnn

@@ -1,6 +1,7 @@
 // detnn-bench: what determinism costs, end to end. For one model file it trains N steps in each
-// requested mode (strict, fast, off) and prints, per mode: ms/step, images/s, the ratio to `off`,
-// whether two fresh reruns gave identical bits, and peak memory; with --torch, PyTorch's default
+// requested mode (strict, fast, off; fast-tf32 and off-tf32 allow TF32 tensor cores) and prints,
+// per mode: ms/step, images/s, the ratio to `off`, whether two fresh reruns gave identical bits,
+// and peak memory; with --torch, PyTorch's default
 // and deterministic modes on the same model and batch size from the same run
 // (bench/torch_reference.py). --json writes the same as JSON. --check exits non-zero when an
 // available mode that promises reproducibility (strict, fast) gave different bits on a rerun.
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
   detnn::bench::MeasureOptions o;
   bool torch = false, check = false;
   app.add_option("--model", model, "Model file (examples/*.json)")->required();
-  app.add_option("--modes", modes, "Comma-separated modes: strict, fast, off");
+  app.add_option("--modes", modes,
+                 "Comma-separated modes: strict, fast, off, and fast-tf32, off-tf32 (TF32 tensor cores allowed)");
   app.add_option("--steps", o.steps, "Timed training steps per mode")->check(CLI::PositiveNumber);
   app.add_option("--warmup", o.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
   app.add_option("--device", o.device, "cpu | cuda | cuda:N");
@@ -49,7 +51,8 @@ int main(int argc, char** argv) {
     const detnn::layers::ModelSpec spec = detnn::layers::parse_model_file(model);
     std::vector<detnn::bench::ModeResult> results;
     for (const std::string& m : split(modes)) {
-      if (m != "strict" && m != "fast" && m != "off") throw std::runtime_error("unknown mode \"" + m + "\"");
+      if (m != "strict" && m != "fast" && m != "off" && m != "fast-tf32" && m != "off-tf32")
+        throw std::runtime_error("unknown mode \"" + m + "\" (strict, fast, off, fast-tf32, off-tf32)");
       results.push_back(detnn::bench::measure_mode(spec, m, o));
     }
     double off_ms = 0;

@@ -79,12 +79,15 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   ModeResult r;
   r.mode = mode;
   if (!parse_device(options.device).is_cuda() && mode != "strict") {
-    r.reason = "the CPU runs the strict mode only (fast and off pick vendor GPU algorithms)";
+    r.reason = "the CPU runs the strict mode only (fast and off pick cuDNN / cuBLASLt algorithms)";
     return r;
   }
   SessionOptions o;
   o.device = options.device;
-  o.determinism = mode;
+  // "fast-tf32" / "off-tf32": the mode with TF32 tensor cores allowed.
+  const size_t dash = mode.find('-');
+  o.determinism = mode.substr(0, dash);
+  o.precision = dash == std::string::npos ? "fp32" : mode.substr(dash + 1);
   o.threads = options.threads;
   const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
   std::vector<double> ms;

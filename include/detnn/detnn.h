@@ -69,7 +69,7 @@ typedef struct detnn_session detnn_session;
  * created on this context; NULL (or "") for a string, or a negative `threads`, keeps the model
  * file's value.
  *   device:      "cpu", "cuda" or "cuda:N"
- *   determinism: "strict", "fast" or "off" (DESIGN §1; this build runs "strict" only)
+ *   determinism: "strict", "fast" or "off" (DESIGN §1; fast and off need a CUDA device)
  *   threads:     CPU threads; 0 means DETNN_NUM_THREADS or all cores. Results never depend
  *                on it. The CPU thread pool is process-wide: detnn sets it to the session's
  *                count before each computing call on a CPU session.
@@ -160,6 +160,11 @@ detnn_status detnn_session_predict(detnn_session* session, const float* images, 
 detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]);
 /* Optimizer updates done so far (restored by detnn_session_load_checkpoint). */
 detnn_status detnn_session_steps_done(const detnn_session* session, int64_t* out);
+/* The cuDNN / cuBLASLt algorithms the session has pinned (determinism fast and off; those of the
+ * training calls are chosen when the session is created), as a JSON array of {"layer", "op",
+ * "shape", "library", "algorithm", "algo_id", "deterministic", "tensor_cores",
+ * "workspace_bytes"}; "[]" in strict. The text stays valid until the next call on the session. */
+detnn_status detnn_session_kernel_choices_json(detnn_session* session, const char** out);
 
 /* ---- Checkpoints (docs/checkpoints.md) --------------------------------------------------- */
 

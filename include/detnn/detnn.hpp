@@ -139,6 +139,12 @@ class Session {
     check(detnn_session_steps_done(get(), &v));
     return v;
   }
+  // The pinned cuDNN / cuBLASLt algorithms as JSON ("[]" in strict).
+  std::string kernel_choices_json() {
+    const char* json = nullptr;
+    check(detnn_session_kernel_choices_json(get(), &json));
+    return json;
+  }
   void save_checkpoint(const std::string& path, int64_t epoch, int64_t batch_in_epoch) {
     check(detnn_session_save_checkpoint(get(), path.c_str(), epoch, batch_in_epoch));
   }

@@ -49,6 +49,11 @@ class Comm {
   // bits as all_reduce_pairwise. Returns when the result is in `data`. Only when
   // takes_device_memory(); the default throws Error(unsupported).
   virtual void all_reduce_pairwise_device(float* data, int64_t count, uintptr_t stream);
+  // The sum in whatever order is fastest (ncclAllReduce): for determinism "off". The default is
+  // all_reduce_pairwise_device.
+  virtual void all_reduce_unordered_device(float* data, int64_t count, uintptr_t stream) {
+    all_reduce_pairwise_device(data, count, stream);
+  }
 
   // Gradient buckets on device memory (DESIGN §6): a training step all-reduces its gradient in
   // buckets, each enqueued as soon as backward has finished the bucket's layers, so that the

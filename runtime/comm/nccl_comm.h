@@ -102,7 +102,7 @@ class NcclComm final : public Comm {
   void all_reduce_pairwise_device(float* data, int64_t count, uintptr_t stream) override;
   // ncclAllReduce's sum: NCCL's own order, which depends on P, the topology and the algorithm it
   // picks — for determinism "off" and for the benchmark beside the deterministic one.
-  void all_reduce_unordered_device(float* data, int64_t count, uintptr_t stream);
+  void all_reduce_unordered_device(float* data, int64_t count, uintptr_t stream) override;
 
   // Gradient buckets (runtime/comm/comm.h): each bucket's deterministic all-reduce is enqueued on
   // this communicator's communication stream after an event recorded on the caller's `stream`

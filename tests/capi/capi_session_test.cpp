@@ -24,6 +24,12 @@ TEST(CApiSession, TwoIdenticalSessionsGiveIdenticalWeights) {
   int64_t steps = -1;
   ASSERT_EQ(detnn_session_steps_done(a.get(), &steps), DETNN_OK);
   EXPECT_EQ(steps, kSteps);
+  // strict pins no vendor algorithm.
+  const char* choices = nullptr;
+  ASSERT_EQ(detnn_session_kernel_choices_json(a.get(), &choices), DETNN_OK);
+  EXPECT_STREQ(choices, "[]");
+  EXPECT_EQ(detnn_session_kernel_choices_json(nullptr, &choices), DETNN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(detnn_session_kernel_choices_json(a.get(), nullptr), DETNN_ERROR_INVALID_ARGUMENT);
 }
 
 TEST(CApiSession, ThreadCountsOneTwoSevenGiveIdenticalBits) {
@@ -216,6 +222,18 @@ TEST(CApiSession, ContextArgumentsAreValidated) {
   EXPECT_EQ(detnn_context_create(nullptr, "sloppy", 1, &ctx), DETNN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(detnn_last_error()).find("sloppy"), std::string::npos);
   EXPECT_EQ(ctx, nullptr);
+  {
+    // fast and off pick cuDNN / cuBLASLt algorithms: refused on the CPU, by name.
+    detnn_context* raw = nullptr;
+    ASSERT_EQ(detnn_context_create("cpu", "fast", -1, &raw), DETNN_OK);
+    const ContextPtr fast(raw);
+    const ModelPtr m = make_model(model_json());
+    detnn_session* s = nullptr;
+    EXPECT_EQ(detnn_session_create(fast.get(), m.get(), &s), DETNN_ERROR_UNSUPPORTED);
+    EXPECT_NE(std::string(detnn_last_error()).find("determinism \"fast\" on cpu"), std::string::npos)
+        << detnn_last_error();
+    EXPECT_EQ(s, nullptr);
+  }
   ASSERT_EQ(detnn_context_create("cpu", "strict", 2, &ctx), DETNN_OK);
   detnn_context_destroy(ctx);
   int devices = 0;

@@ -177,9 +177,54 @@ TEST(Session, BadInputsAreRejected) {
   }
   float dummy = 0;
   EXPECT_THROW(s.read_parameter("layers.99.weight", &dummy, 1), Error);
-  SessionOptions fast;
-  fast.determinism = "fast";
-  EXPECT_THROW(Session(spec, fast), Error);
+}
+
+TEST(Session, FastAndOffOnTheCpuAndTf32InStrictAreRefusedByName) {
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  for (const char* mode : {"fast", "off"}) {
+    SessionOptions o;
+    o.determinism = mode;
+    try {
+      Session s(spec, o);
+      FAIL() << mode << " on the CPU";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::unsupported);
+      EXPECT_NE(std::string(e.what()).find(std::string("determinism \"") + mode + "\" on cpu"), std::string::npos)
+          << e.what();
+    }
+  }
+  SessionOptions tf32;
+  tf32.precision = "tf32";
+  try {
+    Session s(spec, tf32);
+    FAIL() << "tf32 in strict";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("training.precision \"tf32\""), std::string::npos) << e.what();
+  }
+  // strict pins no vendor algorithm.
+  Session s(spec);
+  EXPECT_TRUE(s.kernel_choices().empty());
+  EXPECT_EQ(s.compute_mode().determinism, Determinism::strict);
+}
+
+TEST(ModelFile, PrecisionIsFp32OrTf32AndTf32NeedsAVendorMode) {
+  auto with_training = [](const std::string& training) {
+    return R"({"name": "m", "input": [1, 4, 4], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2}],
+               "optimizer": {"type": "sgd", "lr": 0.1}, "training": )" + training + "}";
+  };
+  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.precision, "fp32");
+  EXPECT_EQ(parse_test_model(with_training(R"({"determinism": "fast", "precision": "tf32"})")).training.precision, "tf32");
+  for (const auto& [training, expected] :
+       std::vector<std::pair<std::string, std::string>>{{R"({"precision": "tf32"})", "training.precision"},
+                                                        {R"({"precision": "bf16"})", "training.precision"}}) {
+    try {
+      parse_test_model(with_training(training));
+      FAIL() << training;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ModelFile, ExampleModelsParseWithPyTorchParameterCounts) {

@@ -138,6 +138,12 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
       {"--model " + model.string() + " --run-dir /proc/detnn-cannot-write", "/proc/detnn-cannot-write"},
       {"--model " + model.string() + " --device cuda:7 --run-dir " + (dir / "cuda7").string(), "cuda:7"},
       {"--resume " + (dir / "no-such-run").string(), "not a run directory"},
+      {"--model " + model.string() + " --determinism fast --run-dir " + (dir / "fast").string(),
+       "determinism \"fast\" on cpu"},
+      {"--model " + model.string() + " --determinism off --run-dir " + (dir / "off").string(),
+       "determinism \"off\" on cpu"},
+      {"--model " + model.string() + " --precision tf32 --run-dir " + (dir / "tf32").string(),
+       "training.precision \"tf32\" needs determinism"},
   };
   for (const Case& c : cases) {
     const auto r = run_trainer(c.args);
@@ -155,7 +161,8 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
 TEST(Trainer, HelpDescribesEveryFlag) {
   const auto r = run_trainer("--help");
   EXPECT_EQ(r.status, 0);
-  for (const char* flag : {"--model", "--run-dir", "--epochs", "--seed", "--determinism", "--device", "--threads",
+  for (const char* flag : {"--model", "--run-dir", "--epochs", "--seed", "--determinism", "--precision", "--device",
+                           "--threads",
                            "--resume", "--save-init", "--force", "eval", "info"})
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
 }

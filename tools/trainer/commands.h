@@ -13,6 +13,7 @@ struct TrainOptions {
   int64_t epochs = -1;          // --epochs (-1: the model file's)
   int64_t seed = -1;            // --seed
   std::string determinism;      // --determinism
+  std::string precision;        // --precision fp32|tf32
   std::string device;           // --device
   int64_t threads = -1;         // --threads
   std::string resume;           // --resume DIR

@@ -53,6 +53,7 @@ void apply_overrides(detnn_model* m, const TrainOptions& o) {
   if (o.epochs >= 0) set("training.epochs", std::to_string(o.epochs));
   if (o.seed >= 0) set("training.seed", std::to_string(o.seed));
   if (!o.determinism.empty()) set("training.determinism", o.determinism);
+  if (!o.precision.empty()) set("training.precision", o.precision);
   if (!o.device.empty()) set("training.device", o.device);
   if (o.threads >= 0) set("training.threads", std::to_string(o.threads));
 }
@@ -65,6 +66,8 @@ void apply_recorded(detnn_model* m, const json& config, const TrainOptions& o) {
   if (o.epochs < 0) set("training.epochs", std::to_string(t.at("epochs").get<int64_t>()));
   if (o.seed < 0) set("training.seed", std::to_string(t.at("seed").get<uint64_t>()));
   if (o.determinism.empty()) set("training.determinism", t.at("determinism").get<std::string>());
+  // Runs recorded before the precision option computed in FP32.
+  if (o.precision.empty()) set("training.precision", t.value("precision", std::string("fp32")));
   if (o.device.empty()) set("training.device", t.at("device").get<std::string>());
   if (o.threads < 0) set("training.threads", std::to_string(t.at("threads").get<int64_t>()));
 }
@@ -194,6 +197,21 @@ int train(const TrainOptions& o, RunRecord& record) {
     sessions.push_back(session_handles.back().get());
   }
   detnn_session* session = sessions[0];
+  if (writer) {
+    // fast / off: the vendor algorithms pinned for this run's call shapes (empty in strict).
+    const char* choices = nullptr;
+    check(detnn_session_kernel_choices_json(session, &choices), "kernel choices");
+    const json pinned = json::parse(choices);
+    if (resuming && manifest.contains("kernel_choices") && manifest["kernel_choices"] != pinned) {
+      // Another GPU model or library version: fast promises the same bits only with the same ones.
+      console.line("warning: the cuDNN/cuBLASLt algorithms differ from those the run started with (another GPU "
+                   "model or library version?): the resumed run will not give the uninterrupted run's bits");
+      manifest["resumes"].back()["kernel_choices"] = pinned;
+    } else if (!pinned.empty()) {
+      manifest["kernel_choices"] = pinned;
+    }
+    if (!pinned.empty()) write_json_atomically(run_dir / "manifest.json", manifest);
+  }
 
   const int64_t bpe = info.batches_per_epoch;
   if (bpe < 1)

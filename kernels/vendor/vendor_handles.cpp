@@ -1,0 +1,47 @@
+#include "kernels/vendor/vendor_handles.h"
+
+#include <map>
+
+#include "runtime/cuda_check.h"
+
+namespace detnn::kernels {
+
+namespace {
+
+int current_device() {
+  int device = 0;
+  DETNN_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
+std::string version_text(size_t v) {
+  // major*10000 + minor*100 + patch (cuDNN 9, cuBLAS 12+).
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
+}
+
+}  // namespace
+
+cudnnHandle_t cudnn_handle() {
+  thread_local std::map<int, cudnnHandle_t> handles;
+  cudnnHandle_t& h = handles[current_device()];
+  if (h == nullptr) DETNN_CUDNN_CHECK(cudnnCreate(&h));
+  return h;
+}
+
+cublasLtHandle_t cublaslt_handle() {
+  thread_local std::map<int, cublasLtHandle_t> handles;
+  cublasLtHandle_t& h = handles[current_device()];
+  if (h == nullptr) DETNN_CUBLAS_CHECK(cublasLtCreate(&h));
+  return h;
+}
+
+std::string cudnn_library_name() { return "cuDNN " + version_text(cudnnGetVersion()); }
+std::string cublaslt_library_name() { return "cuBLASLt " + version_text(cublasLtGetVersion()); }
+
+Tensor vendor_workspace(size_t bytes, cudaStream_t stream) {
+  const int64_t floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
+  return Tensor::empty(Shape{std::max<int64_t>(floats, 1)}, DType::f32, Device::cuda(current_device()),
+                       reinterpret_cast<uintptr_t>(stream));
+}
+
+}  // namespace detnn::kernels

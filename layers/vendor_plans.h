@@ -1,0 +1,85 @@
+// The fast and off paths of the conv2d and linear layers (DESIGN §1): cuDNN / cuBLASLt plans
+// (kernels/vendor/) kept per call size, and the loops that run a layer's call through them.
+//  - fast: every plan call covers ctx.vendor_call samples (the training chunk size), one weight
+//    gradient partial per reduction chunk, bias partials by detnn's canonical sums: the session
+//    combines the chunk partials pairwise as in strict. A sample's outputs and a chunk's
+//    gradient never depend on the rest of the batch or on the rank count.
+//  - off: one plan call for the whole call (the session gives an off rank one chunk: its whole
+//    batch), cuDNN's own bias gradient.
+// CUDA builds only; the layers call these when ctx.mode.vendor() on a CUDA device.
+#pragma once
+
+#ifdef DETNN_HAVE_CUDA
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/vendor/conv2d_cudnn.h"
+#include "kernels/vendor/gemm_cublaslt.h"
+#include "layers/layer.h"
+
+namespace detnn::layers {
+
+// Samples per vendor call for a call of ctx.samples (throws Error(internal) on a bad context).
+int64_t vendor_call_size(const ExecContext& ctx);
+
+class Conv2dVendor {
+ public:
+  Conv2dVendor(std::string layer, const kernels::Conv2dParams& p) : layer_(std::move(layer)), p_(p) {}
+
+  void forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y);
+  // dw_partials [chunks, weight], db_partials [chunks, Co] (nullptr: no bias), dx (nullptr: not
+  // needed), as the strict kernels write them.
+  void backward(const ExecContext& ctx, const float* x, const float* dy, const float* w, float* dw_partials,
+                float* db_partials, float* dx);
+  void prepare(const ExecContext& ctx) { plan(ctx, vendor_call_size(ctx)); }
+  void collect_choices(std::vector<KernelChoice>& out) const;
+
+ private:
+  kernels::CudnnConv2d& plan(const ExecContext& ctx, int64_t samples);
+  std::string layer_;
+  kernels::Conv2dParams p_;
+  std::map<int64_t, std::unique_ptr<kernels::CudnnConv2d>> plans_;  // by samples per call
+  // The weight gradient of one chunk lands here first, then is copied to its partial: a
+  // partial's address depends on the number of chunks per pass (so on the rank count), and the
+  // vendor call must not see a different alignment with a different rank count.
+  Tensor dw_scratch_;
+};
+
+class LinearVendor {
+ public:
+  LinearVendor(std::string layer, int64_t in, int64_t out, bool bias)
+      : layer_(std::move(layer)), in_(in), out_(out), bias_(bias) {}
+
+  void forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y);
+  // dw_partials [chunks, out*in]; dx (nullptr: not needed). The bias partials stay with the
+  // layer (canonical sums, as in strict).
+  void backward(const ExecContext& ctx, const float* x, const float* dy, const float* w, float* dw_partials,
+                float* dx);
+  // The plans of a training call (w, bias: the layer's parameters).
+  void prepare(const ExecContext& ctx, const float* w, const float* bias);
+  void collect_choices(std::vector<KernelChoice>& out) const;
+
+ private:
+  struct Plan {
+    std::string op;
+    std::unique_ptr<kernels::CublasLtGemm> gemm;
+  };
+  kernels::CublasLtGemm& plan(const ExecContext& ctx, const std::string& op, const kernels::GemmShape& shape);
+  // Each shape's alignment: what the call offsets (multiples of `rows` samples) and the weight
+  // and bias addresses (fixed places in the parameter buffer, the same on every rank and run)
+  // keep.
+  kernels::GemmShape forward_shape(int64_t rows, const float* w, const float* bias) const;
+  kernels::GemmShape backward_data_shape(int64_t rows, const float* w) const;
+  kernels::GemmShape backward_filter_shape(int64_t rows) const;
+  std::string layer_;
+  int64_t in_, out_;
+  bool bias_;
+  std::map<std::string, Plan> plans_;  // by op and shape
+  Tensor dw_scratch_;                  // as in Conv2dVendor
+};
+
+}  // namespace detnn::layers
+#endif

@@ -1,0 +1,159 @@
+#include "layers/vendor_plans.h"
+
+#include <algorithm>
+
+#include "layers/cuda_stream.h"
+#include "runtime/cuda_check.h"
+
+namespace detnn::layers {
+
+namespace {
+
+int pointer_alignment(const void* p) { return kernels::alignment_of_offset(static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 16)); }
+
+// dst = src (`count` floats, device to device, on the call's stream).
+void copy_floats(float* dst, const float* src, int64_t count, const ExecContext& ctx) {
+  DETNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(count) * sizeof(float), cudaMemcpyDeviceToDevice,
+                                   cuda_stream(ctx)));
+}
+
+Tensor& scratch(Tensor& t, int64_t floats, const ExecContext& ctx) {
+  if (!t.defined()) t = Tensor::empty(Shape{floats}, DType::f32, ctx.device, ctx.stream);
+  return t;
+}
+
+}  // namespace
+
+int64_t vendor_call_size(const ExecContext& ctx) {
+  DETNN_CHECK(ctx.mode.vendor() && ctx.cuda(), internal, "a vendor call outside fast/off on CUDA");
+  int64_t call = ctx.samples;
+  if (ctx.mode.determinism == Determinism::fast) {
+    DETNN_CHECK(ctx.vendor_call >= 1, internal, "fast mode without a vendor call size");
+    call = std::min(ctx.vendor_call, ctx.samples);
+  }
+  // Training: one plan call per reduction chunk (off: the session gives a rank one chunk).
+  if (ctx.training)
+    DETNN_CHECK(call == ctx.chunk_size && ctx.samples % ctx.chunk_size == 0, internal, "vendor calls of ", call,
+                " samples for reduction chunks of ", ctx.chunk_size, " (", ctx.samples, " samples, mode ",
+                determinism_name(ctx.mode.determinism), ")");
+  return call;
+}
+
+// ---- conv2d ----
+
+kernels::CudnnConv2d& Conv2dVendor::plan(const ExecContext& ctx, int64_t samples) {
+  std::unique_ptr<kernels::CudnnConv2d>& p = plans_[samples];
+  if (!p) {
+    kernels::Conv2dParams q = p_;
+    q.batch = samples;
+    p = std::make_unique<kernels::CudnnConv2d>(q, ctx.mode, layer_, cuda_stream(ctx));
+  }
+  return *p;
+}
+
+void Conv2dVendor::forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y) {
+  const int64_t call = vendor_call_size(ctx);
+  const int64_t in = p_.in_channels * p_.in_h * p_.in_w, out = p_.out_channels * p_.out_h() * p_.out_w();
+  for (int64_t first = 0; first < ctx.samples; first += call) {
+    const int64_t m = std::min(call, ctx.samples - first);
+    plan(ctx, m).forward(x + first * in, w, bias, y + first * out, cuda_stream(ctx));
+  }
+}
+
+void Conv2dVendor::backward(const ExecContext& ctx, const float* x, const float* dy, const float* w,
+                            float* dw_partials, float* db_partials, float* dx) {
+  const int64_t call = vendor_call_size(ctx);
+  const int64_t in = p_.in_channels * p_.in_h * p_.in_w, hw = p_.out_h() * p_.out_w();
+  const int64_t out = p_.out_channels * hw, weights = p_.weight_size();
+  const bool fast = ctx.mode.determinism == Determinism::fast;
+  for (int64_t k = 0; k < ctx.chunks(); ++k) {
+    const float* x_k = x + k * call * in;
+    const float* dy_k = dy + k * call * out;
+    kernels::CudnnConv2d& pl = plan(ctx, call);
+    float* dw = scratch(dw_scratch_, weights, ctx).data<float>();
+    pl.backward_filter(x_k, dy_k, dw, cuda_stream(ctx));
+    copy_floats(dw_partials + k * weights, dw, weights, ctx);
+    if (db_partials == nullptr) continue;
+    if (fast)
+      canonical_sum_on_stream(dy_k, db_partials + k * p_.out_channels,
+                              kernels::SumLayout::channels(call, p_.out_channels, hw), cuda_stream(ctx));
+    else
+      pl.backward_bias(dy_k, db_partials + k * p_.out_channels, cuda_stream(ctx));
+  }
+  if (dx == nullptr) return;
+  for (int64_t first = 0; first < ctx.samples; first += call)
+    plan(ctx, std::min(call, ctx.samples - first)).backward_data(dy + first * out, w, dx + first * in, cuda_stream(ctx));
+}
+
+void Conv2dVendor::collect_choices(std::vector<KernelChoice>& out) const {
+  for (const auto& [samples, p] : plans_) p->collect_choices(layer_, out);
+}
+
+// ---- linear ----
+
+kernels::GemmShape LinearVendor::forward_shape(int64_t rows, const float* w, const float* bias) const {
+  // y [rows, out] = x [rows, in] W^T (+ bias): calls start at multiples of `rows` rows.
+  const int align = std::min({kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4),
+                              pointer_alignment(w), bias != nullptr ? pointer_alignment(bias) : 16});
+  return {kernels::Trans::N, kernels::Trans::T, rows, out_, in_, bias_, std::max(align, 4)};
+}
+
+kernels::GemmShape LinearVendor::backward_data_shape(int64_t rows, const float* w) const {
+  // dx [rows, in] = dy [rows, out] W.
+  const int align = std::min({kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4),
+                              pointer_alignment(w)});
+  return {kernels::Trans::N, kernels::Trans::N, rows, in_, out_, false, std::max(align, 4)};
+}
+
+kernels::GemmShape LinearVendor::backward_filter_shape(int64_t rows) const {
+  // dW_k [out, in] = dy_k^T x_k over the chunk's `rows` samples, into the scratch.
+  const int align = std::min(kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4));
+  return {kernels::Trans::T, kernels::Trans::N, out_, in_, rows, false, std::max(align, 4)};
+}
+
+kernels::CublasLtGemm& LinearVendor::plan(const ExecContext& ctx, const std::string& op, const kernels::GemmShape& s) {
+  Plan& p = plans_[op + " " + kernels::gemm_shape_text(s)];
+  if (!p.gemm) {
+    p.op = op;
+    p.gemm = std::make_unique<kernels::CublasLtGemm>(s, ctx.mode, layer_ + " " + op, cuda_stream(ctx));
+  }
+  return *p.gemm;
+}
+
+void LinearVendor::prepare(const ExecContext& ctx, const float* w, const float* bias) {
+  const int64_t call = vendor_call_size(ctx);
+  plan(ctx, "linear forward", forward_shape(call, w, bias));
+  plan(ctx, "linear backward-data", backward_data_shape(call, w));
+  plan(ctx, "linear backward-filter", backward_filter_shape(call));
+}
+
+void LinearVendor::forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y) {
+  const int64_t call = vendor_call_size(ctx);
+  for (int64_t first = 0; first < ctx.samples; first += call) {
+    const int64_t m = std::min(call, ctx.samples - first);
+    plan(ctx, "linear forward", forward_shape(m, w, bias)).run(x + first * in_, w, y + first * out_, bias, cuda_stream(ctx));
+  }
+}
+
+void LinearVendor::backward(const ExecContext& ctx, const float* x, const float* dy, const float* w,
+                            float* dw_partials, float* dx) {
+  const int64_t call = vendor_call_size(ctx);
+  kernels::CublasLtGemm& filter = plan(ctx, "linear backward-filter", backward_filter_shape(call));
+  float* dw = scratch(dw_scratch_, out_ * in_, ctx).data<float>();
+  for (int64_t k = 0; k < ctx.chunks(); ++k) {
+    filter.run(dy + k * call * out_, x + k * call * in_, dw, nullptr, cuda_stream(ctx));
+    copy_floats(dw_partials + k * out_ * in_, dw, out_ * in_, ctx);
+  }
+  if (dx == nullptr) return;
+  for (int64_t first = 0; first < ctx.samples; first += call) {
+    const int64_t m = std::min(call, ctx.samples - first);
+    plan(ctx, "linear backward-data", backward_data_shape(m, w)).run(dy + first * out_, w, dx + first * in_, nullptr,
+                                                                 cuda_stream(ctx));
+  }
+}
+
+void LinearVendor::collect_choices(std::vector<KernelChoice>& out) const {
+  for (const auto& [key, p] : plans_) p.gemm->collect_choice(layer_, p.op, out);
+}
+
+}  // namespace detnn::layers

@@ -1,0 +1,28 @@
+// The determinism modes (DESIGN §1) and the precision option, as the kernels see them.
+//  - strict: detnn's own kernels, FP32 on CUDA cores; bits equal on CPU, any GPU, any rank count.
+//  - fast:   cuDNN / cuBLASLt with algorithms pinned to deterministic ones (chosen once per call
+//            shape), every call on one reduction chunk, fixed workspaces; bits equal across runs
+//            and rank counts on one GPU model with the same library versions.
+//  - off:    whatever is fastest, nondeterministic included (cudnnFind, atomics, ncclAllReduce):
+//            the baseline the benchmark compares against.
+// precision "tf32" lets fast and off use TF32 tensor cores; strict refuses it.
+#pragma once
+
+#include <string>
+
+namespace detnn {
+
+enum class Determinism : unsigned char { strict, fast, off };
+
+// "strict" | "fast" | "off"; anything else throws Error(invalid_argument) naming the value.
+Determinism parse_determinism(const std::string& name);
+const char* determinism_name(Determinism d);
+
+// How the vendor libraries may compute: the mode and whether TF32 tensor cores are allowed.
+struct ComputeMode {
+  Determinism determinism = Determinism::strict;
+  bool tf32 = false;
+  bool vendor() const { return determinism != Determinism::strict; }
+};
+
+}  // namespace detnn

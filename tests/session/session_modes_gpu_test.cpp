@@ -1,0 +1,175 @@
+// The fast and off modes on CUDA (DESIGN §1, docs/determinism-modes.md):
+//  - fast computes what strict computes (the gradient and the logits of one batch agree within
+//    a stated tolerance: cuDNN and cuBLASLt sum in other orders, FFT and Winograd transform);
+//  - fast reruns are bit-identical, in FP32 and TF32;
+//  - fast is batch-invariant (one chunk per pass vs all chunks in one pass) and gives the same
+//    bits on 1 rank and on 2 LocalComm ranks sharing the GPU;
+//  - fast pins deterministic algorithms and reports them; off reports what it picked.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/comm/local_comm.h"
+#include "runtime/session.h"
+#include "session_test_util.h"
+#include "support/test_util.h"
+
+namespace detnn {
+namespace {
+
+using testing::every_layer_model_json;
+using testing::parse_test_model;
+using testing::synthetic_batches;
+
+constexpr int kSteps = 3;
+
+SessionOptions options(const std::string& mode, const std::string& precision = "fp32", int64_t chunks_per_pass = -1) {
+  SessionOptions o;
+  o.device = "cuda";
+  o.determinism = mode;
+  o.precision = precision;
+  o.chunks_per_pass = chunks_per_pass;
+  return o;
+}
+
+// kSteps training steps on one rank; the weights' SHA-256.
+std::string train(const layers::ModelSpec& spec, const SessionOptions& o) {
+  Session s(spec, o);
+  const int64_t b = spec.training.batch_size;
+  const auto data = synthetic_batches(b * kSteps, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h,
+                                      spec.input.w, 5);
+  for (int i = 0; i < kSteps; ++i)
+    s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
+  return s.weights_sha256();
+}
+
+// The same on `ranks` LocalComm ranks sharing the GPU (one thread each); every rank's SHA must
+// agree.
+std::string train_ranks(const layers::ModelSpec& spec, const SessionOptions& o, int ranks) {
+  LocalCommGroup group(ranks, 120.0);
+  const int64_t b = spec.training.batch_size;
+  const auto data = synthetic_batches(b * kSteps, 5, spec.input.c, spec.input.h, spec.input.w, 5);
+  std::vector<std::string> shas(ranks), errors(ranks);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        Session s(spec, o, &group.comm(r));
+        for (int i = 0; i < kSteps; ++i)
+          s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
+        shas[r] = s.weights_sha256();
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+        group.abort(r, e.what());
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < ranks; ++r) {
+    EXPECT_EQ(errors[r], "") << "rank " << r;
+    EXPECT_EQ(shas[r], shas[0]) << "rank " << r;
+  }
+  return shas[0];
+}
+
+// max |a - b| / max |b|: the error relative to the largest reference value.
+double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+struct GradientAndLogits {
+  std::vector<float> gradient, logits;
+};
+
+GradientAndLogits gradient_and_logits(const layers::ModelSpec& spec, const SessionOptions& o) {
+  Session s(spec, o);
+  const int64_t b = spec.training.batch_size;
+  const auto data = synthetic_batches(b, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h, spec.input.w, 9);
+  s.forward_backward(data.images.data(), data.labels.data(), b);
+  GradientAndLogits out;
+  out.gradient = s.gradient();
+  out.logits.resize(static_cast<size_t>(b * s.classes()));
+  s.predict(data.images.data(), b, out.logits.data());
+  return out;
+}
+
+// 32 samples in chunks of 4: 8 chunks.
+const std::string kModel = every_layer_model_json(32, 4);
+
+TEST(SessionModesGpu, FastAndOffComputeWhatStrictComputes) {
+  DETNN_REQUIRE_GPU();
+  // One chunk per batch, so that strict's ghost batch norm normalizes over the same samples as
+  // off's (off gives a rank one chunk: its whole batch).
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 16));
+  const GradientAndLogits strict = gradient_and_logits(spec, options("strict"));
+  // Tolerances: FP32 with other summation orders (and FFT / Winograd transforms) through eleven
+  // layers stays within 1e-3 of the largest value; TF32 keeps 10 mantissa bits (2^-11 = 5e-4
+  // per product), so 3e-2.
+  for (const auto& [mode, precision, tolerance] :
+       std::vector<std::tuple<std::string, std::string, double>>{
+           {"fast", "fp32", 1e-3}, {"off", "fp32", 1e-3}, {"fast", "tf32", 3e-2}, {"off", "tf32", 3e-2}}) {
+    const GradientAndLogits v = gradient_and_logits(spec, options(mode, precision));
+    const double g = relative_error(v.gradient, strict.gradient), l = relative_error(v.logits, strict.logits);
+    EXPECT_LE(g, tolerance) << mode << " " << precision << ": gradient";
+    EXPECT_LE(l, tolerance) << mode << " " << precision << ": logits";
+    std::printf("[ INFO ] %s %s vs strict: gradient %.2e, logits %.2e (relative to the largest value)\n",
+                mode.c_str(), precision.c_str(), g, l);
+  }
+}
+
+TEST(SessionModesGpu, FastRerunsAreBitIdentical) {
+  DETNN_REQUIRE_GPU();
+  const layers::ModelSpec spec = parse_test_model(kModel);
+  for (const char* precision : {"fp32", "tf32"}) {
+    const std::string a = train(spec, options("fast", precision));
+    EXPECT_EQ(train(spec, options("fast", precision)), a) << precision;
+  }
+  const layers::ModelSpec mnist = layers::parse_model_file(DETNN_SOURCE_DIR "/examples/mnist_cnn.json");
+  EXPECT_EQ(train(mnist, options("fast")), train(mnist, options("fast"))) << "mnist_cnn";
+}
+
+TEST(SessionModesGpu, FastIsBatchInvariantAndRankCountInvariant) {
+  DETNN_REQUIRE_GPU();
+  const layers::ModelSpec spec = parse_test_model(kModel);
+  const std::string all = train(spec, options("fast", "fp32", 0));  // 8 chunks per call
+  EXPECT_EQ(train(spec, options("fast", "fp32", 1)), all) << "one chunk per pass";
+  EXPECT_EQ(train(spec, options("fast", "fp32", 3)), all) << "passes of 3, 3 and 2 chunks";
+  EXPECT_EQ(train_ranks(spec, options("fast"), 2), all) << "2 LocalComm ranks on one GPU";
+  EXPECT_EQ(train_ranks(spec, options("fast"), 4), all) << "4 LocalComm ranks on one GPU";
+}
+
+TEST(SessionModesGpu, FastPinsDeterministicAlgorithmsAndReportsThem) {
+  DETNN_REQUIRE_GPU();
+  const layers::ModelSpec spec = parse_test_model(kModel);
+  Session fast(spec, options("fast"));
+  const nlohmann::json choices = nlohmann::json::parse(kernel_choices_json(fast.kernel_choices()));
+  // 6 conv2d layers (3 calls each) and 2 linear layers (3 GEMMs each), pinned at construction.
+  EXPECT_EQ(choices.size(), 6u * 3 + 2u * 3) << choices.dump(1);
+  for (const auto& c : choices) {
+    EXPECT_TRUE(c.at("deterministic").get<bool>()) << c.dump();
+    EXPECT_FALSE(c.at("tensor_cores").get<bool>()) << c.dump();
+    // Every call covers one reduction chunk of 4 samples.
+    const std::string op = c.at("op").get<std::string>(), shape = c.at("shape").get<std::string>();
+    const std::string expected = op.rfind("conv2d", 0) == 0 ? "N=4 "
+                                 : op == "linear backward-filter" ? " k=4 "
+                                                                  : "m=4 ";
+    EXPECT_NE(shape.find(expected), std::string::npos) << c.dump();
+  }
+  Session off(spec, options("off"));
+  EXPECT_EQ(off.kernel_choices().size(), choices.size());
+  Session strict(spec, options("strict"));
+  EXPECT_TRUE(strict.kernel_choices().empty());
+}
+
+}  // namespace
+}  // namespace detnn
