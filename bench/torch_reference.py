@@ -2,7 +2,7 @@
 """PyTorch beside detnn: the same model file (examples/*.json), batch size and device, timed
 the same way as detnn-bench (median time of a training step: forward, loss, backward, optimizer
 update, after warm-up steps). Modes: PyTorch's default FP32, its deterministic mode FP32
-(torch.use_deterministic_algorithms, cudnn.deterministic), and on CUDA the default with TF32.
+(torch.use_deterministic_algorithms, cudnn.deterministic), and on CUDA both with TF32.
 Prints {"results": [{"mode", "ms_per_step", "images_per_s"}...], "note": ...} as JSON.
 
     python3 bench/torch_reference.py --model examples/cifar_convnet.json --device cuda --steps 20
@@ -172,7 +172,7 @@ def main():
     device = "cuda:0" if a.device == "cuda" else a.device
     modes = [("default fp32", False, False), ("deterministic fp32", True, False)]
     if device.startswith("cuda"):
-        modes.append(("default tf32", False, True))
+        modes += [("default tf32", False, True), ("deterministic tf32", True, True)]
     results = []
     for name, det, tf32 in modes:
         r = time_mode(spec, device, a.steps, a.warmup, det, tf32)

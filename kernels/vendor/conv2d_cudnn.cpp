@@ -5,7 +5,6 @@
 
 #include "kernels/vendor/vendor_handles.h"
 #include "runtime/cuda_check.h"
-#include "runtime/tensor.h"
 
 // cuDNN 9 marks its convolution API (descriptors, cudnnGet/Find*Algorithm, cudnnConvolution*)
 // deprecated in favour of the graph API; it is still supported and is what the heuristics and
@@ -70,8 +69,6 @@ struct CudnnConv2d::Impl {
   cudnnConvolutionBwdDataAlgo_t bwd_data_algo{};
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo{};
   AlgoCandidate fwd_choice, bwd_data_choice, bwd_filter_choice;
-  Tensor workspace;
-  size_t workspace_bytes = 0;
 
   ~Impl() {
     // Destroying a null descriptor is harmless; errors here cannot be reported.
@@ -182,9 +179,9 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
                                                                      d.bwd_filter_algo,
                                                                      &d.bwd_filter_choice.workspace_bytes));
   }
-  d.workspace_bytes = std::max({d.fwd_choice.workspace_bytes, d.bwd_data_choice.workspace_bytes,
-                                d.bwd_filter_choice.workspace_bytes});
-  d.workspace = vendor_workspace(d.workspace_bytes, stream);
+  reserve_vendor_workspace(std::max({d.fwd_choice.workspace_bytes, d.bwd_data_choice.workspace_bytes,
+                                     d.bwd_filter_choice.workspace_bytes}),
+                           stream);
 }
 
 CudnnConv2d::~CudnnConv2d() = default;
@@ -194,8 +191,9 @@ void CudnnConv2d::forward(const float* x, const float* w, const float* bias, flo
   const float one = 1.0f, zero = 0.0f;
   cudnnHandle_t handle = cudnn_handle();
   DETNN_CUDNN_CHECK(cudnnSetStream(handle, stream));
-  DETNN_CUDNN_CHECK(cudnnConvolutionForward(handle, &one, d.x, x, d.w, w, d.fwd, d.fwd_algo, d.workspace.raw_data(),
-                                            d.workspace_bytes, &zero, d.y, y));
+  const size_t bytes = d.fwd_choice.workspace_bytes;
+  DETNN_CUDNN_CHECK(cudnnConvolutionForward(handle, &one, d.x, x, d.w, w, d.fwd, d.fwd_algo,
+                                            vendor_workspace(bytes, stream), bytes, &zero, d.y, y));
   // y = 1 * bias + 1 * y: one rounding per element, like the strict kernels' separate addition.
   if (bias != nullptr) DETNN_CUDNN_CHECK(cudnnAddTensor(handle, &one, d.bias, bias, &one, d.y, y));
 }
@@ -205,8 +203,9 @@ void CudnnConv2d::backward_data(const float* dy, const float* w, float* dx, cuda
   const float one = 1.0f, zero = 0.0f;
   cudnnHandle_t handle = cudnn_handle();
   DETNN_CUDNN_CHECK(cudnnSetStream(handle, stream));
+  const size_t bytes = d.bwd_data_choice.workspace_bytes;
   DETNN_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, d.w, w, d.y, dy, d.bwd_data, d.bwd_data_algo,
-                                                 d.workspace.raw_data(), d.workspace_bytes, &zero, d.x, dx));
+                                                 vendor_workspace(bytes, stream), bytes, &zero, d.x, dx));
 }
 
 void CudnnConv2d::backward_filter(const float* x, const float* dy, float* dw, cudaStream_t stream) {
@@ -214,8 +213,9 @@ void CudnnConv2d::backward_filter(const float* x, const float* dy, float* dw, cu
   const float one = 1.0f, zero = 0.0f;
   cudnnHandle_t handle = cudnn_handle();
   DETNN_CUDNN_CHECK(cudnnSetStream(handle, stream));
+  const size_t bytes = d.bwd_filter_choice.workspace_bytes;
   DETNN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, d.x, x, d.y, dy, d.bwd_filter, d.bwd_filter_algo,
-                                                   d.workspace.raw_data(), d.workspace_bytes, &zero, d.w, dw));
+                                                   vendor_workspace(bytes, stream), bytes, &zero, d.w, dw));
 }
 
 void CudnnConv2d::backward_bias(const float* dy, float* db, cudaStream_t stream) {

@@ -4,7 +4,6 @@
 
 #include "kernels/vendor/vendor_handles.h"
 #include "runtime/cuda_check.h"
-#include "runtime/tensor.h"
 
 namespace detnn::kernels {
 
@@ -38,7 +37,6 @@ struct CublasLtGemm::Impl {
   cublasLtMatmulPreference_t preference = nullptr;
   cublasLtMatmulAlgo_t algo{};
   AlgoCandidate choice;
-  Tensor workspace;
 
   ~Impl() {
     cublasLtMatmulPreferenceDestroy(preference);
@@ -112,7 +110,7 @@ CublasLtGemm::CublasLtGemm(const GemmShape& s, ComputeMode mode, const std::stri
   d.algo = results[i].algo;
   d.choice = candidates[i];
   d.choice.tensor_cores = mode.tf32;
-  d.workspace = vendor_workspace(d.choice.workspace_bytes, stream);
+  reserve_vendor_workspace(d.choice.workspace_bytes, stream);
 }
 
 CublasLtGemm::~CublasLtGemm() = default;
@@ -129,8 +127,9 @@ void CublasLtGemm::run(const float* a, const float* b, float* c, const float* bi
   if (bias != nullptr)
     DETNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
   const float one = 1.0f, zero = 0.0f;
+  const size_t bytes = d.choice.workspace_bytes;
   DETNN_CUBLAS_CHECK(cublasLtMatmul(cublaslt_handle(), d.desc, &one, b, d.a, a, d.b, &zero, c, d.c, c, d.c, &d.algo,
-                                    d.workspace.raw_data(), d.choice.workspace_bytes, stream));
+                                    vendor_workspace(bytes, stream), bytes, stream));
 }
 
 void CublasLtGemm::collect_choice(const std::string& layer, const std::string& op_name,

@@ -1,6 +1,7 @@
 #include "kernels/vendor/vendor_handles.h"
 
 #include <map>
+#include <utility>
 
 #include "runtime/cuda_check.h"
 
@@ -38,10 +39,29 @@ cublasLtHandle_t cublaslt_handle() {
 std::string cudnn_library_name() { return "cuDNN " + version_text(cudnnGetVersion()); }
 std::string cublaslt_library_name() { return "cuBLASLt " + version_text(cublasLtGetVersion()); }
 
-Tensor vendor_workspace(size_t bytes, cudaStream_t stream) {
+namespace {
+
+Tensor& workspace_of(cudaStream_t stream) {
+  thread_local std::map<std::pair<int, cudaStream_t>, Tensor> workspaces;
+  return workspaces[{current_device(), stream}];
+}
+
+}  // namespace
+
+void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) {
+  Tensor& ws = workspace_of(stream);
+  if (ws.defined() && ws.nbytes() >= bytes) return;
   const int64_t floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
-  return Tensor::empty(Shape{std::max<int64_t>(floats, 1)}, DType::f32, Device::cuda(current_device()),
-                       reinterpret_cast<uintptr_t>(stream));
+  ws = Tensor();  // back to the caching allocator first (stream-ordered), then the larger one
+  ws = Tensor::empty(Shape{std::max<int64_t>(floats, 1)}, DType::f32, Device::cuda(current_device()),
+                     reinterpret_cast<uintptr_t>(stream));
+}
+
+void* vendor_workspace(size_t bytes, cudaStream_t stream) {
+  Tensor& ws = workspace_of(stream);
+  DETNN_CHECK(ws.defined() && ws.nbytes() >= bytes, internal, "vendor workspace: ", bytes,
+              " bytes needed but ", ws.defined() ? ws.nbytes() : 0, " reserved on this thread and stream");
+  return ws.raw_data();
 }
 
 }  // namespace detnn::kernels

@@ -27,9 +27,16 @@ std::string cublaslt_library_name();
 // example models need far less; a fixed limit keeps the choice independent of free memory).
 inline constexpr size_t kVendorWorkspaceLimit = size_t{256} << 20;
 
-// A call's workspace: `bytes` of device memory kept for the lifetime of the plan that owns it
-// (fixed: the same address on every call, on the plan's stream).
-Tensor vendor_workspace(size_t bytes, cudaStream_t stream);
+// The vendor calls' workspace: one buffer per thread, device and stream, shared by every plan
+// (the calls on one stream run one after another), as large as the largest plan needs. Plans
+// reserve their size when they are created (which may move the buffer: nothing may be queued
+// that still uses it, which holds while plans are created between steps) and take the address
+// at each call. Per thread, not per stream alone: two threads may enqueue on the same stream
+// (LocalComm ranks sharing a GPU's default stream), and one call's kernels must not find
+// another call's data in the workspace between them. Freed when the thread ends.
+void reserve_vendor_workspace(size_t bytes, cudaStream_t stream);
+// At least `bytes` (reserved before; Error(internal) otherwise).
+void* vendor_workspace(size_t bytes, cudaStream_t stream);
 
 }  // namespace detnn::kernels
 #endif
