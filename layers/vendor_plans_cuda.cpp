@@ -1,15 +1,16 @@
-#include "layers/vendor_plans.h"
-
 #include <algorithm>
 
 #include "layers/cuda_stream.h"
+#include "layers/vendor_plans.h"
 #include "runtime/cuda_check.h"
 
 namespace detnn::layers {
 
 namespace {
 
-int pointer_alignment(const void* p) { return kernels::alignment_of_offset(static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 16)); }
+int pointer_alignment(const void* p) {
+  return kernels::alignment_of_offset(static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 16));
+}
 
 // dst = src (`count` floats, device to device, on the call's stream).
 void copy_floats(float* dst, const float* src, int64_t count, const ExecContext& ctx) {
@@ -22,6 +23,30 @@ Tensor& scratch(Tensor& t, int64_t floats, const ExecContext& ctx) {
   return t;
 }
 
+// A forward of ctx.samples samples (`in` / `out` floats each) in vendor calls of `call` samples:
+// run_call(x, y) runs one full call. fast runs a shorter tail (an evaluation whose size is not a
+// multiple of the chunk size) through a zero-padded call-sized buffer, so that every sample goes
+// through the same pinned plan whatever the evaluation batch size; off runs it as its own shape
+// (run_tail(m, x, y)).
+template <typename RunCall, typename RunTail>
+void forward_in_calls(const ExecContext& ctx, int64_t call, const float* x, int64_t in, float* y, int64_t out,
+                      RunCall&& run_call, RunTail&& run_tail) {
+  for (int64_t first = 0; first < ctx.samples; first += call) {
+    const int64_t m = std::min(call, ctx.samples - first);
+    if (m == call) {
+      run_call(x + first * in, y + first * out);
+    } else if (ctx.mode.determinism == Determinism::fast) {
+      Tensor xs = Tensor::zeros(Shape{call * in}, DType::f32, ctx.device, ctx.stream);
+      Tensor ys = Tensor::empty(Shape{call * out}, DType::f32, ctx.device, ctx.stream);
+      copy_floats(xs.data<float>(), x + first * in, m * in, ctx);
+      run_call(xs.data<float>(), ys.data<float>());
+      copy_floats(y + first * out, ys.data<float>(), m * out, ctx);
+    } else {
+      run_tail(m, x + first * in, y + first * out);
+    }
+  }
+}
+
 }  // namespace
 
 int64_t vendor_call_size(const ExecContext& ctx) {
@@ -29,7 +54,7 @@ int64_t vendor_call_size(const ExecContext& ctx) {
   int64_t call = ctx.samples;
   if (ctx.mode.determinism == Determinism::fast) {
     DETNN_CHECK(ctx.vendor_call >= 1, internal, "fast mode without a vendor call size");
-    call = std::min(ctx.vendor_call, ctx.samples);
+    call = ctx.vendor_call;  // shorter evaluation tails are padded to it (forward_in_calls)
   }
   // Training: one plan call per reduction chunk (off: the session gives a rank one chunk).
   if (ctx.training)
@@ -54,10 +79,10 @@ kernels::CudnnConv2d& Conv2dVendor::plan(const ExecContext& ctx, int64_t samples
 void Conv2dVendor::forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y) {
   const int64_t call = vendor_call_size(ctx);
   const int64_t in = p_.in_channels * p_.in_h * p_.in_w, out = p_.out_channels * p_.out_h() * p_.out_w();
-  for (int64_t first = 0; first < ctx.samples; first += call) {
-    const int64_t m = std::min(call, ctx.samples - first);
-    plan(ctx, m).forward(x + first * in, w, bias, y + first * out, cuda_stream(ctx));
-  }
+  forward_in_calls(
+      ctx, call, x, in, y, out,
+      [&](const float* xc, float* yc) { plan(ctx, call).forward(xc, w, bias, yc, cuda_stream(ctx)); },
+      [&](int64_t m, const float* xc, float* yc) { plan(ctx, m).forward(xc, w, bias, yc, cuda_stream(ctx)); });
 }
 
 void Conv2dVendor::backward(const ExecContext& ctx, const float* x, const float* dy, const float* w,
@@ -82,7 +107,8 @@ void Conv2dVendor::backward(const ExecContext& ctx, const float* x, const float*
   }
   if (dx == nullptr) return;
   for (int64_t first = 0; first < ctx.samples; first += call)
-    plan(ctx, std::min(call, ctx.samples - first)).backward_data(dy + first * out, w, dx + first * in, cuda_stream(ctx));
+    plan(ctx, std::min(call, ctx.samples - first))
+        .backward_data(dy + first * out, w, dx + first * in, cuda_stream(ctx));
 }
 
 void Conv2dVendor::collect_choices(std::vector<KernelChoice>& out) const {
@@ -93,25 +119,28 @@ void Conv2dVendor::collect_choices(std::vector<KernelChoice>& out) const {
 
 kernels::GemmShape LinearVendor::forward_shape(int64_t rows, const float* w, const float* bias) const {
   // y [rows, out] = x [rows, in] W^T (+ bias): calls start at multiples of `rows` rows.
-  const int align = std::min({kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4),
-                              pointer_alignment(w), bias != nullptr ? pointer_alignment(bias) : 16});
+  const int align =
+      std::min({kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4),
+                pointer_alignment(w), bias != nullptr ? pointer_alignment(bias) : 16});
   return {kernels::Trans::N, kernels::Trans::T, rows, out_, in_, bias_, std::max(align, 4)};
 }
 
 kernels::GemmShape LinearVendor::backward_data_shape(int64_t rows, const float* w) const {
   // dx [rows, in] = dy [rows, out] W.
-  const int align = std::min({kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4),
-                              pointer_alignment(w)});
+  const int align = std::min({kernels::alignment_of_offset(rows * in_ * 4),
+                              kernels::alignment_of_offset(rows * out_ * 4), pointer_alignment(w)});
   return {kernels::Trans::N, kernels::Trans::N, rows, in_, out_, false, std::max(align, 4)};
 }
 
 kernels::GemmShape LinearVendor::backward_filter_shape(int64_t rows) const {
   // dW_k [out, in] = dy_k^T x_k over the chunk's `rows` samples, into the scratch.
-  const int align = std::min(kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4));
+  const int align =
+      std::min(kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4));
   return {kernels::Trans::T, kernels::Trans::N, out_, in_, rows, false, std::max(align, 4)};
 }
 
-kernels::CublasLtGemm& LinearVendor::plan(const ExecContext& ctx, const std::string& op, const kernels::GemmShape& s) {
+kernels::CublasLtGemm& LinearVendor::plan(const ExecContext& ctx, const std::string& op,
+                                          const kernels::GemmShape& s) {
   Plan& p = plans_[op + " " + kernels::gemm_shape_text(s)];
   if (!p.gemm) {
     p.op = op;
@@ -129,10 +158,11 @@ void LinearVendor::prepare(const ExecContext& ctx, const float* w, const float* 
 
 void LinearVendor::forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y) {
   const int64_t call = vendor_call_size(ctx);
-  for (int64_t first = 0; first < ctx.samples; first += call) {
-    const int64_t m = std::min(call, ctx.samples - first);
-    plan(ctx, "linear forward", forward_shape(m, w, bias)).run(x + first * in_, w, y + first * out_, bias, cuda_stream(ctx));
-  }
+  auto run = [&](int64_t m, const float* xc, float* yc) {
+    plan(ctx, "linear forward", forward_shape(m, w, bias)).run(xc, w, yc, bias, cuda_stream(ctx));
+  };
+  forward_in_calls(
+      ctx, call, x, in_, y, out_, [&](const float* xc, float* yc) { run(call, xc, yc); }, run);
 }
 
 void LinearVendor::backward(const ExecContext& ctx, const float* x, const float* dy, const float* w,
@@ -147,8 +177,8 @@ void LinearVendor::backward(const ExecContext& ctx, const float* x, const float*
   if (dx == nullptr) return;
   for (int64_t first = 0; first < ctx.samples; first += call) {
     const int64_t m = std::min(call, ctx.samples - first);
-    plan(ctx, "linear backward-data", backward_data_shape(m, w)).run(dy + first * out_, w, dx + first * in_, nullptr,
-                                                                 cuda_stream(ctx));
+    plan(ctx, "linear backward-data", backward_data_shape(m, w))
+        .run(dy + first * out_, w, dx + first * in_, nullptr, cuda_stream(ctx));
   }
 }
 

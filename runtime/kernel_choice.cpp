@@ -14,10 +14,14 @@ size_t pick_algorithm(const std::vector<AlgoCandidate>& candidates, ComputeMode 
   for (size_t i = 0; i < candidates.size(); ++i) {
     const AlgoCandidate& c = candidates[i];
     const char* why = nullptr;
-    if (!c.supported) why = "not supported";
-    else if (fast && !c.deterministic) why = "nondeterministic";
-    else if (c.tensor_cores && !mode.tf32) why = "TF32 tensor cores (precision is fp32)";
-    else if (c.workspace_bytes > workspace_limit) why = "workspace above the limit";
+    if (!c.supported)
+      why = "not supported";
+    else if (fast && !c.deterministic)
+      why = "nondeterministic";
+    else if (c.tensor_cores && !mode.tf32)
+      why = "TF32 tensor cores (precision is fp32)";
+    else if (c.workspace_bytes > workspace_limit)
+      why = "workspace above the limit";
     if (why == nullptr) return i;
     refused += (refused.empty() ? "" : ", ") + (c.name.empty() ? std::to_string(c.algo) : c.name) + ": " + why;
   }

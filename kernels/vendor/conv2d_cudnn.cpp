@@ -16,18 +16,19 @@ namespace detnn::kernels {
 namespace {
 
 const char* fwd_name(int a) {
-  static const std::array<const char*, 8> names{"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
-                                                "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const std::array<const char*, 8> names{
+      "IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+      "WINOGRAD",      "WINOGRAD_NONFUSED"};
   return a >= 0 && a < 8 ? names[a] : "?";
 }
 const char* bwd_data_name(int a) {
-  static const std::array<const char*, 6> names{"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD",
-                                                "WINOGRAD_NONFUSED"};
+  static const std::array<const char*, 6> names{"ALGO_0",     "ALGO_1",   "FFT",
+                                                "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
   return a >= 0 && a < 6 ? names[a] : "?";
 }
 const char* bwd_filter_name(int a) {
-  static const std::array<const char*, 7> names{"ALGO_0", "ALGO_1", "FFT", "ALGO_3", "WINOGRAD",
-                                                "WINOGRAD_NONFUSED", "FFT_TILING"};
+  static const std::array<const char*, 7> names{
+      "ALGO_0", "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
   return a >= 0 && a < 7 ? names[a] : "?";
 }
 
@@ -96,8 +97,8 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
                                                i32(p.in_channels), i32(p.in_h), i32(p.in_w)));
   DETNN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, i32(p.batch),
                                                i32(p.out_channels), i32(p.out_h()), i32(p.out_w())));
-  DETNN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d.bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, i32(p.out_channels),
-                                               1, 1));
+  DETNN_CUDNN_CHECK(
+      cudnnSetTensor4dDescriptor(d.bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, i32(p.out_channels), 1, 1));
   DETNN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i32(p.out_channels),
                                                i32(p.in_channels_per_group()), i32(p.kernel_h), i32(p.kernel_w)));
   const cudnnMathType_t requested = mode.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
@@ -112,7 +113,8 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
   int n = 0, c = 0, h = 0, w = 0;
   DETNN_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(d.fwd, d.x, d.w, &n, &c, &h, &w));
   DETNN_CHECK(n == p.batch && c == p.out_channels && h == p.out_h() && w == p.out_w(), internal, layer,
-              ": cuDNN's output shape ", n, "x", c, "x", h, "x", w, " differs from detnn's for ", conv2d_shape_text(p));
+              ": cuDNN's output shape ", n, "x", c, "x", h, "x", w, " differs from detnn's for ",
+              conv2d_shape_text(p));
 
   int device = 0, major = 0;
   DETNN_CUDA_CHECK(cudaGetDevice(&device));
@@ -144,40 +146,35 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int count = 0;
     if (timed)
-      DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(handle, d.w, d.y, d.bwd_data, d.x,
-                                                                  CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
+          handle, d.w, d.y, d.bwd_data, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf));
     else
-      DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, d.w, d.y, d.bwd_data, d.x,
-                                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count,
-                                                                    perf));
+      DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+          handle, d.w, d.y, d.bwd_data, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf));
     const size_t i = pick_algorithm(candidates(perf, count, bwd_data_name, ampere), mode, kVendorWorkspaceLimit,
                                     layer + " conv2d backward-data " + shape);
     d.bwd_data_algo = perf[i].algo;
     d.bwd_data_choice = candidates(perf + i, 1, bwd_data_name, ampere)[0];
     DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.bwd_data, perf[i].mathType));
-    DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w, d.y, d.bwd_data, d.x,
-                                                                   d.bwd_data_algo,
+    DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w, d.y, d.bwd_data, d.x, d.bwd_data_algo,
                                                                    &d.bwd_data_choice.workspace_bytes));
   }
   {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int count = 0;
     if (timed)
-      DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(handle, d.x, d.y, d.bwd_filter, d.w,
-                                                                    CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count,
-                                                                    perf));
+      DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(
+          handle, d.x, d.y, d.bwd_filter, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf));
     else
-      DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, d.x, d.y, d.bwd_filter, d.w,
-                                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count,
-                                                                      perf));
+      DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+          handle, d.x, d.y, d.bwd_filter, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf));
     const size_t i = pick_algorithm(candidates(perf, count, bwd_filter_name, ampere), mode, kVendorWorkspaceLimit,
                                     layer + " conv2d backward-filter " + shape);
     d.bwd_filter_algo = perf[i].algo;
     d.bwd_filter_choice = candidates(perf + i, 1, bwd_filter_name, ampere)[0];
     DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.bwd_filter, perf[i].mathType));
-    DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, d.x, d.y, d.bwd_filter, d.w,
-                                                                     d.bwd_filter_algo,
-                                                                     &d.bwd_filter_choice.workspace_bytes));
+    DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+        handle, d.x, d.y, d.bwd_filter, d.w, d.bwd_filter_algo, &d.bwd_filter_choice.workspace_bytes));
   }
   reserve_vendor_workspace(std::max({d.fwd_choice.workspace_bytes, d.bwd_data_choice.workspace_bytes,
                                      d.bwd_filter_choice.workspace_bytes}),

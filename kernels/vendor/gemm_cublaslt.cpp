@@ -28,7 +28,8 @@ int alignment_of_offset(int64_t bytes) {
 
 std::string gemm_shape_text(const GemmShape& s) {
   return "m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k) + " " +
-         (s.ta == Trans::N ? "N" : "T") + (s.tb == Trans::N ? "N" : "T") + (s.bias ? " +bias" : "") + " align=" + std::to_string(s.alignment);
+         (s.ta == Trans::N ? "N" : "T") + (s.tb == Trans::N ? "N" : "T") + (s.bias ? " +bias" : "") +
+         " align=" + std::to_string(s.alignment);
 }
 
 struct CublasLtGemm::Impl {
@@ -52,12 +53,12 @@ CublasLtGemm::CublasLtGemm(const GemmShape& s, ComputeMode mode, const std::stri
   DETNN_CHECK(mode.vendor(), internal, call, ": a cuBLASLt plan in the strict mode");
   DETNN_CHECK(s.m >= 1 && s.n >= 1 && s.k >= 1, invalid_argument, call, ": GEMM sizes must be >= 1, got ",
               gemm_shape_text(s));
-  DETNN_CHECK(s.alignment >= 4 && s.alignment <= 16 && (s.alignment & (s.alignment - 1)) == 0, invalid_argument,
-              call, ": alignment ", s.alignment, " is not 4, 8 or 16 bytes");
+  DETNN_CHECK(s.alignment >= 4 && s.alignment <= 16 && (s.alignment & (s.alignment - 1)) == 0, invalid_argument, call,
+              ": alignment ", s.alignment, " is not 4, 8 or 16 bytes");
   Impl& d = *impl_;
   const uint64_t m = static_cast<uint64_t>(s.m), n = static_cast<uint64_t>(s.n), k = static_cast<uint64_t>(s.k);
-  DETNN_CUBLAS_CHECK(cublasLtMatmulDescCreate(&d.desc, mode.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
-                                              CUDA_R_32F));
+  DETNN_CUBLAS_CHECK(
+      cublasLtMatmulDescCreate(&d.desc, mode.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t first = op(s.tb), second = op(s.ta);
   DETNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.desc, CUBLASLT_MATMUL_DESC_TRANSA, &first, sizeof first));
   DETNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.desc, CUBLASLT_MATMUL_DESC_TRANSB, &second, sizeof second));
@@ -65,8 +66,8 @@ CublasLtGemm::CublasLtGemm(const GemmShape& s, ComputeMode mode, const std::stri
     // The bias epilogue adds a vector over the rows of cuBLAS's C (our columns n), after the
     // product: bias[n] added to every row of the row-major C.
     const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    DETNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                                      sizeof epilogue));
+    DETNN_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(d.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
   }
   // Row-major [r, c] contiguous = column-major [c, r] with leading dimension c.
   const uint64_t b_rows = s.tb == Trans::N ? n : k, b_cols = s.tb == Trans::N ? k : n;  // cuBLAS's A
@@ -101,8 +102,8 @@ CublasLtGemm::CublasLtGemm(const GemmShape& s, ComputeMode mode, const std::stri
     c.algo = id;
     c.name = "cublasLt algo " + std::to_string(id) + " (heuristic #" + std::to_string(i) + ")";
     c.supported = results[i].state == CUBLAS_STATUS_SUCCESS;
-    c.deterministic = true;   // fixed algorithm and workspace: the same bits every run
-    c.tensor_cores = false;   // FP32 compute never uses them; TF32 compute is allowed by mode.tf32
+    c.deterministic = true;  // fixed algorithm and workspace: the same bits every run
+    c.tensor_cores = false;  // FP32 compute never uses them; TF32 compute is allowed by mode.tf32
     c.workspace_bytes = results[i].workspaceSize;
     candidates.push_back(c);
   }
@@ -118,12 +119,12 @@ CublasLtGemm::~CublasLtGemm() = default;
 void CublasLtGemm::run(const float* a, const float* b, float* c, const float* bias, cudaStream_t stream) {
   Impl& d = *impl_;
   const uintptr_t mask = static_cast<uintptr_t>(shape_.alignment - 1);
-  DETNN_CHECK(((reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b) | reinterpret_cast<uintptr_t>(c)) &
-               mask) == 0,
-              internal, "cuBLASLt GEMM ", gemm_shape_text(shape_), ": an operand is not ", shape_.alignment,
-              "-byte aligned");
-  DETNN_CHECK(shape_.bias == (bias != nullptr), internal, "cuBLASLt GEMM ", gemm_shape_text(shape_),
-              ": planned ", shape_.bias ? "with" : "without", " a bias");
+  DETNN_CHECK(
+      ((reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b) | reinterpret_cast<uintptr_t>(c)) & mask) ==
+          0,
+      internal, "cuBLASLt GEMM ", gemm_shape_text(shape_), ": an operand is not ", shape_.alignment, "-byte aligned");
+  DETNN_CHECK(shape_.bias == (bias != nullptr), internal, "cuBLASLt GEMM ", gemm_shape_text(shape_), ": planned ",
+              shape_.bias ? "with" : "without", " a bias");
   if (bias != nullptr)
     DETNN_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
   const float one = 1.0f, zero = 0.0f;

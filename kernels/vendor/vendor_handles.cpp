@@ -59,8 +59,8 @@ void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) {
 
 void* vendor_workspace(size_t bytes, cudaStream_t stream) {
   Tensor& ws = workspace_of(stream);
-  DETNN_CHECK(ws.defined() && ws.nbytes() >= bytes, internal, "vendor workspace: ", bytes,
-              " bytes needed but ", ws.defined() ? ws.nbytes() : 0, " reserved on this thread and stream");
+  DETNN_CHECK(ws.defined() && ws.nbytes() >= bytes, internal, "vendor workspace: ", bytes, " bytes needed but ",
+              ws.defined() ? ws.nbytes() : 0, " reserved on this thread and stream");
   return ws.raw_data();
 }
 

@@ -2,12 +2,13 @@
 // made-up candidate lists: fast never takes a nondeterministic or (in fp32) a TF32 algorithm and
 // keeps the heuristic order; off takes the first usable one; nothing usable is an error naming
 // the call and every refusal; the choices serialize for the manifest.
+#include "runtime/kernel_choice.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
-#include "runtime/kernel_choice.h"
 
 namespace detnn {
 namespace {
@@ -31,11 +32,11 @@ constexpr ComputeMode kOffTf32{Determinism::off, true};
 constexpr size_t kLimit = 1 << 20;
 
 TEST(KernelChoice, FastTakesTheFirstDeterministicFp32AlgorithmInTheLibrarysOrder) {
-  const std::vector<AlgoCandidate> list = {candidate(0, false),                     // nondeterministic
-                                           candidate(1, true, true),                // TF32
-                                           candidate(2, true, false, 2 * kLimit),   // workspace too large
-                                           candidate(3, true, false, 0, false),     // not supported
-                                           candidate(4, true),                      // this one
+  const std::vector<AlgoCandidate> list = {candidate(0, false),                    // nondeterministic
+                                           candidate(1, true, true),               // TF32
+                                           candidate(2, true, false, 2 * kLimit),  // workspace too large
+                                           candidate(3, true, false, 0, false),    // not supported
+                                           candidate(4, true),                     // this one
                                            candidate(5, true)};
   EXPECT_EQ(pick_algorithm(list, kFast, kLimit, "call"), 4u);
   // TF32 allowed: the TF32 one comes first.
@@ -50,7 +51,8 @@ TEST(KernelChoice, OffTakesTheFirstUsableAlgorithmDeterministicOrNot) {
 }
 
 TEST(KernelChoice, NoUsableAlgorithmIsAnErrorNamingTheCallAndEachRefusal) {
-  const std::vector<AlgoCandidate> list = {candidate(0, false), candidate(1, true, true), candidate(2, true, false, 2 * kLimit)};
+  const std::vector<AlgoCandidate> list = {candidate(0, false), candidate(1, true, true),
+                                           candidate(2, true, false, 2 * kLimit)};
   try {
     pick_algorithm(list, kFast, kLimit, "layers.3 conv2d backward-filter N=32");
     FAIL() << "no algorithm qualifies";

@@ -10,9 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "runtime/comm/local_comm.h"
 #include "runtime/session.h"
@@ -41,8 +40,8 @@ SessionOptions options(const std::string& mode, const std::string& precision = "
 std::string train(const layers::ModelSpec& spec, const SessionOptions& o) {
   Session s(spec, o);
   const int64_t b = spec.training.batch_size;
-  const auto data = synthetic_batches(b * kSteps, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h,
-                                      spec.input.w, 5);
+  const auto data =
+      synthetic_batches(b * kSteps, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h, spec.input.w, 5);
   for (int i = 0; i < kSteps; ++i)
     s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
   return s.weights_sha256();
@@ -94,7 +93,8 @@ struct GradientAndLogits {
 GradientAndLogits gradient_and_logits(const layers::ModelSpec& spec, const SessionOptions& o) {
   Session s(spec, o);
   const int64_t b = spec.training.batch_size;
-  const auto data = synthetic_batches(b, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h, spec.input.w, 9);
+  const auto data =
+      synthetic_batches(b, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h, spec.input.w, 9);
   s.forward_backward(data.images.data(), data.labels.data(), b);
   GradientAndLogits out;
   out.gradient = s.gradient();
@@ -115,8 +115,7 @@ TEST(SessionModesGpu, FastAndOffComputeWhatStrictComputes) {
   // Tolerances: FP32 with other summation orders (and FFT / Winograd transforms) through eleven
   // layers stays within 1e-3 of the largest value; TF32 keeps 10 mantissa bits (2^-11 = 5e-4
   // per product), so 3e-2.
-  for (const auto& [mode, precision, tolerance] :
-       std::vector<std::tuple<std::string, std::string, double>>{
+  for (const auto& [mode, precision, tolerance] : std::vector<std::tuple<std::string, std::string, double>>{
            {"fast", "fp32", 1e-3}, {"off", "fp32", 1e-3}, {"fast", "tf32", 3e-2}, {"off", "tf32", 3e-2}}) {
     const GradientAndLogits v = gradient_and_logits(spec, options(mode, precision));
     const double g = relative_error(v.gradient, strict.gradient), l = relative_error(v.logits, strict.logits);
@@ -148,6 +147,21 @@ TEST(SessionModesGpu, FastIsBatchInvariantAndRankCountInvariant) {
   EXPECT_EQ(train_ranks(spec, options("fast"), 4), all) << "4 LocalComm ranks on one GPU";
 }
 
+TEST(SessionModesGpu, FastLogitsDoNotDependOnTheEvaluationBatchSize) {
+  DETNN_REQUIRE_GPU();
+  std::vector<std::vector<float>> logits;
+  for (int64_t eval_batch : {32, 7, 45}) {  // whole chunks; tails of 7 and 13 samples padded
+    layers::ModelSpec spec = parse_test_model(kModel);
+    spec.training.eval_batch_size = eval_batch;
+    Session s(spec, options("fast"));
+    const auto data = synthetic_batches(45, 5, spec.input.c, spec.input.h, spec.input.w, 11);
+    logits.emplace_back(static_cast<size_t>(45 * s.classes()));
+    s.predict(data.images.data(), 45, logits.back().data());
+  }
+  for (size_t i = 1; i < logits.size(); ++i)
+    EXPECT_EQ(test::first_bit_difference(logits[i].data(), logits[0].data(), logits[0].size()), -1) << i;
+}
+
 TEST(SessionModesGpu, FastPinsDeterministicAlgorithmsAndReportsThem) {
   DETNN_REQUIRE_GPU();
   const layers::ModelSpec spec = parse_test_model(kModel);
@@ -160,7 +174,7 @@ TEST(SessionModesGpu, FastPinsDeterministicAlgorithmsAndReportsThem) {
     EXPECT_FALSE(c.at("tensor_cores").get<bool>()) << c.dump();
     // Every call covers one reduction chunk of 4 samples.
     const std::string op = c.at("op").get<std::string>(), shape = c.at("shape").get<std::string>();
-    const std::string expected = op.rfind("conv2d", 0) == 0 ? "N=4 "
+    const std::string expected = op.rfind("conv2d", 0) == 0       ? "N=4 "
                                  : op == "linear backward-filter" ? " k=4 "
                                                                   : "m=4 ";
     EXPECT_NE(shape.find(expected), std::string::npos) << c.dump();

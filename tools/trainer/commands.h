@@ -27,7 +27,7 @@ struct TrainOptions {
 };
 
 struct EvalOptions {
-  std::string model, checkpoint, device;
+  std::string model, checkpoint, device, determinism, precision;
   int64_t threads = -1;
 };
 

@@ -15,6 +15,10 @@ int run_eval(const EvalOptions& o) {
   check(detnn_model_load_file(o.model.c_str(), &raw_model), "model");
   Model model(raw_model);
   if (!o.device.empty()) check(detnn_model_set_option(model.get(), "training.device", o.device.c_str()), "--device");
+  if (!o.determinism.empty())
+    check(detnn_model_set_option(model.get(), "training.determinism", o.determinism.c_str()), "--determinism");
+  if (!o.precision.empty())
+    check(detnn_model_set_option(model.get(), "training.precision", o.precision.c_str()), "--precision");
   if (o.threads >= 0)
     check(detnn_model_set_option(model.get(), "training.threads", std::to_string(o.threads).c_str()), "--threads");
   detnn_data* raw_data = nullptr;

@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--model", eval.model, "Model file")->required();
   eval_cmd->add_option("--checkpoint", eval.checkpoint, "Checkpoint (safetensors) written by trainer")->required();
   eval_cmd->add_option("--device", eval.device, "cpu | cuda | cuda:N");
+  eval_cmd->add_option("--determinism", eval.determinism, "strict | fast | off (default: the model file's)")
+      ->check(CLI::IsMember({"strict", "fast", "off"}));
+  eval_cmd->add_option("--precision", eval.precision, "fp32 | tf32 (fast and off)")
+      ->check(CLI::IsMember({"fp32", "tf32"}));
   eval_cmd->add_option("--threads", eval.threads, "CPU threads, 0 = all")->check(CLI::NonNegativeNumber);
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
