@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/comm/local_comm.h"
+#include "support/reduce_reference.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -31,31 +32,9 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
-uint64_t mix(uint64_t x) {  // splitmix64's finalizer
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-// Rank r's input element i: a random sign, mantissa and exponent in [2^-8, 2^8), so that the
-// order of the additions shows in the bits.
+// Rank r's input element i (order-sensitive values: tests/support/reduce_reference.h).
 float input(uint64_t seed, int rank, int64_t i) {
-  const uint64_t h = mix(seed ^ mix(static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i)));
-  const uint32_t bits = static_cast<uint32_t>(h & 0x807fffffu) | (static_cast<uint32_t>(127 - 8 + (h >> 32) % 16) << 23);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// The pairwise rule over v[0, n) written recursively: the largest power of two below n values
-// on the left, the rest on the right (equal to the level-by-level rule with the odd last value
-// carried up, DESIGN §3) — a different algorithm from the one under test.
-float pairwise_reference(const float* v, int n) {
-  if (n == 1) return v[0];
-  int left = 1;
-  while (left * 2 < n) left *= 2;
-  return pairwise_reference(v, left) + pairwise_reference(v + left, n - left);
+  return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
 }
 
 // Runs the all-reduce of `count` elements on `ranks` threads; returns the wrong elements summed
@@ -84,7 +63,7 @@ int64_t wrong_elements(int ranks, int64_t count, uint64_t seed) {
   std::vector<float> v(ranks);
   for (int64_t i = 0; i < count; ++i) {
     for (int r = 0; r < ranks; ++r) v[r] = input(seed, r, i);
-    const uint32_t expected = test::float_bits(pairwise_reference(v.data(), ranks));
+    const uint32_t expected = test::float_bits(test::contract_pairwise(v.data(), ranks));
     for (int r = 0; r < ranks; ++r) wrong += test::float_bits(buffers[r][i]) != expected;
   }
   return wrong;
@@ -122,7 +101,7 @@ TEST(LocalCommAllReduce, TheOrderIsPairwiseNotSequential) {
   for (int64_t i = 0; i < 10000; ++i) {
     float v[4];
     for (int r = 0; r < 4; ++r) v[r] = input(5, r, i);
-    differ += test::float_bits(pairwise_reference(v, 4)) != test::float_bits(((v[0] + v[1]) + v[2]) + v[3]);
+    differ += test::float_bits(test::contract_pairwise(v, 4)) != test::float_bits(((v[0] + v[1]) + v[2]) + v[3]);
   }
   EXPECT_GT(differ, 1000);
 }

@@ -21,6 +21,7 @@
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "support/device_buffer.h"
+#include "support/reduce_reference.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -28,21 +29,10 @@ namespace {
 
 using test::DeviceBuffer;
 
-uint64_t mix(uint64_t x) {  // splitmix64's finalizer
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // Rank r's input element i: a random sign, mantissa and exponent in [2^-8, 2^8), so that the
 // order of the additions shows in the bits.
 float input(uint64_t seed, int rank, int64_t i) {
-  const uint64_t h = mix(seed ^ mix(static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i)));
-  const uint32_t bits = static_cast<uint32_t>(h & 0x807fffffu) | (static_cast<uint32_t>(127 - 8 + (h >> 32) % 16) << 23);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
 }
 
 std::vector<int> all_devices() {
@@ -191,7 +181,7 @@ TEST(NcclComm, HostCollectives) {
   const auto in = rank_inputs(p, n, 99);
   const std::vector<float> expected = expected_sum(in, n);
   std::vector<uint8_t> pattern(1001);
-  for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>(mix(i));
+  for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>(test::mix64(i));
   on_every_rank(p, [&](int r) {
     Comm& comm = group.comm(r);
     std::vector<float> floats = in[r];

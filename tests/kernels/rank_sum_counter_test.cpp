@@ -9,6 +9,7 @@
 
 #include "kernels/rank_sum_counter.h"
 #include "runtime/comm/rank_sum.h"
+#include "support/reduce_reference.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -18,30 +19,7 @@ using kernels::rank_counter::combine_ranks;
 using kernels::rank_counter::Lanes;
 using kernels::rank_counter::levels_for;
 
-uint64_t mix(uint64_t x) {  // splitmix64's finalizer
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-// A random sign, mantissa and exponent in [2^-8, 2^8): the order of the additions shows in the bits.
-float input(uint64_t seed, int64_t index) {
-  const uint64_t h = mix(seed ^ mix(static_cast<uint64_t>(index)));
-  const uint32_t bits = static_cast<uint32_t>(h & 0x807fffffu) | (static_cast<uint32_t>(127 - 8 + (h >> 32) % 16) << 23);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// The pairwise rule written recursively (largest power of two below n on the left): a different
-// algorithm from both the counter and pairwise_sum_over_ranks.
-float pairwise_reference(const float* v, int n) {
-  if (n == 1) return v[0];
-  int left = 1;
-  while (left * 2 < n) left *= 2;
-  return pairwise_reference(v, left) + pairwise_reference(v + left, n - left);
-}
+float input(uint64_t seed, int64_t index) { return test::order_sensitive_input(seed, static_cast<uint64_t>(index)); }
 
 template <int V>
 struct HostLoad {
@@ -90,7 +68,7 @@ TEST(RankSumCounter, EveryRankCountUpTo1100GivesThePairwiseRuleBits) {
     std::vector<float> expected(kElements), column(ranks);
     for (int64_t i = 0; i < kElements; ++i) {
       for (int r = 0; r < ranks; ++r) column[r] = rows[r * kElements + i];
-      expected[i] = pairwise_reference(column.data(), ranks);
+      expected[i] = test::contract_pairwise(column.data(), ranks);
       const float one = counter<1>(rows.data() + i, ranks, kElements).v[0];
       ASSERT_EQ(test::float_bits(one), test::float_bits(expected[i])) << ranks << " ranks, element " << i << ", 1 lane";
     }
@@ -117,7 +95,7 @@ TEST(RankSumCounter, LargeRankCountsGiveThePairwiseRuleBits) {
     std::vector<float> column(ranks);
     for (int r = 0; r < ranks; ++r) column[r] = input(ranks, r);
     const float got = counter<1>(column.data(), ranks, 1).v[0];
-    EXPECT_EQ(test::float_bits(got), test::float_bits(pairwise_reference(column.data(), ranks))) << ranks << " ranks";
+    EXPECT_EQ(test::float_bits(got), test::float_bits(test::contract_pairwise(column.data(), ranks))) << ranks << " ranks";
   }
 }
 

@@ -11,6 +11,7 @@
 #include "runtime/comm/rank_sum.h"
 #include "runtime/error.h"
 #include "support/device_buffer.h"
+#include "support/reduce_reference.h"
 #include "support/test_util.h"
 
 namespace detnn::kernels {
@@ -18,21 +19,10 @@ namespace {
 
 using test::DeviceBuffer;
 
-uint64_t mix(uint64_t x) {  // splitmix64's finalizer
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-// Random sign, mantissa and exponent in [2^-8, 2^8): the order of the additions shows in the bits.
+// Order-sensitive values (tests/support/reduce_reference.h).
 std::vector<float> inputs(size_t n, uint64_t seed) {
   std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t h = mix(seed ^ mix(i));
-    const uint32_t bits = static_cast<uint32_t>(h & 0x807fffffu) | (static_cast<uint32_t>(127 - 8 + (h >> 32) % 16) << 23);
-    std::memcpy(&v[i], &bits, 4);
-  }
+  for (size_t i = 0; i < n; ++i) v[i] = test::order_sensitive_input(seed, i);
   return v;
 }
 

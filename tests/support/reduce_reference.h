@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace detnn::test {
@@ -26,6 +27,24 @@ inline float contract_sum(const float* x, int64_t n) {
     leaves.push_back(acc);
   }
   return contract_pairwise(leaves.data(), static_cast<int64_t>(leaves.size()));
+}
+
+inline uint64_t mix64(uint64_t x) {  // splitmix64's finalizer
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Input `index` of a seeded series: a random sign, mantissa and exponent in [2^-8, 2^8), so that
+// the order of additions over such values shows in the bits of their sum.
+inline float order_sensitive_input(uint64_t seed, uint64_t index) {
+  const uint64_t h = mix64(seed ^ mix64(index));
+  const uint32_t bits =
+      static_cast<uint32_t>(h & 0x807fffffu) | (static_cast<uint32_t>(127 - 8 + (h >> 32) % 16) << 23);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 }  // namespace detnn::test
