@@ -84,8 +84,8 @@ detnn_status detnn_session_set_checkpoint_metadata(detnn_session* session, const
     require(key, "detnn_session_set_checkpoint_metadata", "key");
     require(value, "detnn_session_set_checkpoint_metadata", "value");
     static const std::set<std::string> reserved = {"format", "step", "epoch", "batch_in_epoch", "seed",
-                                                   "determinism", "model_sha256", "detnn_version",
-                                                   "detnn_commit"};
+                                                   "determinism", "precision", "kernel_choices",
+                                                   "model_sha256", "detnn_version", "detnn_commit"};
     DETNN_CHECK(reserved.count(key) == 0, invalid_argument, "detnn_session_set_checkpoint_metadata: \"", key,
                 "\" is written by detnn itself");
     session->extra_metadata[key] = value;

@@ -62,6 +62,11 @@ void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& 
   metadata["batch_in_epoch"] = std::to_string(info.batch_in_epoch);
   metadata["seed"] = std::to_string(training.seed);
   metadata["determinism"] = training.determinism;
+  metadata["precision"] = training.precision;
+  // fast / off: the pinned vendor algorithms (DESIGN §1: the mode, the library versions and the
+  // device model go into every checkpoint); strict pins none.
+  const std::vector<KernelChoice> choices = s.kernel_choices();
+  if (!choices.empty()) metadata["kernel_choices"] = kernel_choices_json(choices);
   metadata["model_sha256"] = s.spec().source_sha256;
   metadata["data_fingerprint"] = key_or_empty(info.metadata, "data_fingerprint");
   metadata["detnn_version"] = version_string();

@@ -142,6 +142,8 @@ TEST(CApiCheckpoint, FileHoldsEveryStateTensorAndTheMetadata) {
   EXPECT_EQ(meta["batch_in_epoch"], "5");
   EXPECT_EQ(meta["seed"], "11");
   EXPECT_EQ(meta["determinism"], "strict");
+  EXPECT_EQ(meta["precision"], "fp32");
+  EXPECT_FALSE(meta.contains("kernel_choices"));  // strict pins no vendor algorithm
   EXPECT_EQ(meta["detnn_version"], detnn_version());
   EXPECT_TRUE(meta.contains("detnn_commit"));
   EXPECT_EQ(meta["data_fingerprint"], "");

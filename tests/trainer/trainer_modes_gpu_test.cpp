@@ -1,11 +1,12 @@
 // The trainer in the fast and off modes on the GPU, on examples/mnist_cnn.json and the bundled
 // digits: fast twice gives the same weights every epoch and records its pinned algorithms in the
-// manifest; off (the nondeterministic baseline) reaches the accuracy band of strict.
+// manifest and the checkpoints; off (the nondeterministic baseline) reaches the accuracy band of strict.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 
+#include "runtime/safetensors.h"
 #include "support/test_util.h"
 #include "support/trainer_runner.h"
 
@@ -36,6 +37,11 @@ TEST(TrainerModesGpu, FastTwiceGivesTheSameBitsAndRecordsItsAlgorithms) {
   // mnist_cnn: 2 conv2d and 2 linear layers, 3 calls each.
   EXPECT_EQ(manifest["kernel_choices"].size(), 12u);
   for (const auto& c : manifest["kernel_choices"]) EXPECT_TRUE(c.at("deterministic").get<bool>()) << c.dump();
+  // The checkpoints carry them too.
+  const SafetensorsFile last = read_safetensors((dir / "a" / "checkpoints" / "last.safetensors").string());
+  ASSERT_TRUE(last.metadata.count("kernel_choices"));
+  EXPECT_EQ(nlohmann::json::parse(last.metadata.at("kernel_choices")), manifest["kernel_choices"]);
+  EXPECT_EQ(last.metadata.at("determinism"), "fast");
   fs::remove_all(dir);
 }
 
