@@ -28,16 +28,10 @@ class Conv2dLayer : public Layer {
     kernels::Conv2dParams p = params(ctx);
     Tensor y = new_activation(ctx, ctx.samples, output_);
     const float* b = has_bias_ ? bias_.data : nullptr;
-#ifdef DETNN_HAVE_CUDA
-    if (ctx.cuda() && ctx.mode.vendor()) {
-      vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>());
-      if (ctx.training) x_ = x;
-      return y;
-    }
-#endif
-    DETNN_DISPATCH(ctx, kernels::conv2d_forward_cpu(p, x.data<float>(), weight_.data, b, y.data<float>()),
-                   kernels::conv2d_forward_cuda(p, x.data<float>(), weight_.data, b, y.data<float>(),
-                                                cuda_stream(ctx)));
+    DETNN_DISPATCH_MODES(ctx, kernels::conv2d_forward_cpu(p, x.data<float>(), weight_.data, b, y.data<float>()),
+                         kernels::conv2d_forward_cuda(p, x.data<float>(), weight_.data, b, y.data<float>(),
+                                                      cuda_stream(ctx)),
+                         vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>()));
     if (ctx.training) x_ = x;
     return y;
   }
@@ -45,28 +39,18 @@ class Conv2dLayer : public Layer {
   Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) override {
     kernels::Conv2dParams p = params(ctx);
     float* db = has_bias_ ? bias_.grad_partials : nullptr;
-#ifdef DETNN_HAVE_CUDA
-    if (ctx.cuda() && ctx.mode.vendor()) {
-      Tensor dx = need_dx ? new_activation(ctx, ctx.samples, input_) : Tensor();
-      vendor().backward(ctx, x_.data<float>(), dy.data<float>(), weight_.data, weight_.grad_partials, db,
-                        need_dx ? dx.data<float>() : nullptr);
-      x_ = Tensor();
-      return dx;
-    }
-#endif
-    DETNN_DISPATCH(ctx,
-                   kernels::conv2d_backward_filter_partials_cpu(p, ctx.chunk_size, x_.data<float>(),
-                                                                dy.data<float>(), weight_.grad_partials, db),
-                   kernels::conv2d_backward_filter_partials_cuda(p, ctx.chunk_size, x_.data<float>(),
-                                                                 dy.data<float>(), weight_.grad_partials,
-                                                                 db, cuda_stream(ctx)));
-    Tensor dx;
-    if (need_dx) {
-      dx = new_activation(ctx, ctx.samples, input_);
-      DETNN_DISPATCH(ctx, kernels::conv2d_backward_data_cpu(p, dy.data<float>(), weight_.data, dx.data<float>()),
-                     kernels::conv2d_backward_data_cuda(p, dy.data<float>(), weight_.data, dx.data<float>(),
-                                                        cuda_stream(ctx)));
-    }
+    Tensor dx = need_dx ? new_activation(ctx, ctx.samples, input_) : Tensor();
+    float* dx_data = need_dx ? dx.data<float>() : nullptr;
+    DETNN_DISPATCH_MODES(
+        ctx,
+        kernels::conv2d_backward_filter_partials_cpu(p, ctx.chunk_size, x_.data<float>(), dy.data<float>(),
+                                                     weight_.grad_partials, db),
+        kernels::conv2d_backward_filter_partials_cuda(p, ctx.chunk_size, x_.data<float>(), dy.data<float>(),
+                                                      weight_.grad_partials, db, cuda_stream(ctx)),
+        vendor().backward(ctx, x_.data<float>(), dy.data<float>(), weight_.data, weight_.grad_partials, db, dx_data));
+    if (need_dx && !ctx.uses_vendor())  // the vendor call wrote dx itself
+      DETNN_DISPATCH(ctx, kernels::conv2d_backward_data_cpu(p, dy.data<float>(), weight_.data, dx_data),
+                     kernels::conv2d_backward_data_cuda(p, dy.data<float>(), weight_.data, dx_data, cuda_stream(ctx)));
     x_ = Tensor();
     return dx;
   }
@@ -75,7 +59,7 @@ class Conv2dLayer : public Layer {
 
 #ifdef DETNN_HAVE_CUDA
   void prepare(const ExecContext& ctx) override {
-    if (ctx.cuda() && ctx.mode.vendor()) vendor().prepare(ctx);
+    if (ctx.uses_vendor()) vendor().prepare(ctx);
   }
   void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
     if (vendor_) vendor_->collect_choices(out);

@@ -32,3 +32,19 @@ void canonical_sum_on_stream(const float* x, float* out, const kernels::SumLayou
     CPU_CALL;                                                                               \
   } while (0)
 #endif
+
+// The same, with the fast / off mode's vendor call (layers/vendor_plans.h): VENDOR_CALL on a CUDA
+// device when ctx.uses_vendor(), CUDA_CALL (strict) otherwise. A CPU-only build never compiles
+// VENDOR_CALL (sessions refuse fast and off on the CPU).
+#ifdef DETNN_HAVE_CUDA
+#define DETNN_DISPATCH_MODES(ctx, CPU_CALL, CUDA_CALL, VENDOR_CALL) \
+  do {                                                              \
+    if ((ctx).uses_vendor()) {                                      \
+      VENDOR_CALL;                                                  \
+    } else {                                                        \
+      DETNN_DISPATCH(ctx, CPU_CALL, CUDA_CALL);                     \
+    }                                                               \
+  } while (0)
+#else
+#define DETNN_DISPATCH_MODES(ctx, CPU_CALL, CUDA_CALL, VENDOR_CALL) DETNN_DISPATCH(ctx, CPU_CALL, CUDA_CALL)
+#endif

@@ -52,6 +52,7 @@ struct ExecContext {
   int64_t vendor_call = 0;
 
   bool cuda() const { return device.is_cuda(); }
+  bool uses_vendor() const { return cuda() && mode.vendor(); }  // fast / off on CUDA
   int64_t chunks() const { return samples / chunk_size; }
 };
 

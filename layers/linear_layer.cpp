@@ -34,18 +34,12 @@ class LinearLayer : public Layer {
     Tensor y = new_activation(ctx, ctx.samples, output_);
     const float* b = has_bias_ ? bias_.data : nullptr;
     const int64_t n = ctx.samples;
-#ifdef DETNN_HAVE_CUDA
-    if (ctx.cuda() && ctx.mode.vendor()) {
-      vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>());
-      if (ctx.training) x_ = x;
-      return y;
-    }
-#endif
-    DETNN_DISPATCH(ctx,
-                   kernels::gemm_cpu(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data,
-                                     in_, y.data<float>(), out_, b),
-                   kernels::gemm_cuda(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data,
-                                      in_, y.data<float>(), out_, b, cuda_stream(ctx)));
+    DETNN_DISPATCH_MODES(ctx,
+                         kernels::gemm_cpu(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data, in_,
+                                           y.data<float>(), out_, b),
+                         kernels::gemm_cuda(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data,
+                                            in_, y.data<float>(), out_, b, cuda_stream(ctx)),
+                         vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>()));
     if (ctx.training) x_ = x;
     return y;
   }
@@ -56,28 +50,17 @@ class LinearLayer : public Layer {
     const float* x = x_.data<float>();
     Tensor dx = need_dx ? new_activation(ctx, n, input_) : Tensor();
     float* dx_data = need_dx ? dx.data<float>() : nullptr;
-#ifdef DETNN_HAVE_CUDA
-    const bool vendor_path = ctx.cuda() && ctx.mode.vendor();
-#else
-    const bool vendor_path = false;
-#endif
-    if (vendor_path) {
-#ifdef DETNN_HAVE_CUDA
-      vendor().backward(ctx, x, g, weight_.data, weight_.grad_partials, dx_data);
-#endif
-    } else {
-      DETNN_DISPATCH(ctx,
-                     kernels::gemm_batched_cpu(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
-                                               c * in_, weight_.grad_partials, in_, out_ * in_, chunks),
-                     kernels::gemm_batched_cuda(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
-                                                c * in_, weight_.grad_partials, in_, out_ * in_, chunks,
-                                                nullptr, cuda_stream(ctx)));
-      if (need_dx)
-        DETNN_DISPATCH(ctx,
-                       kernels::gemm_cpu(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_),
-                       kernels::gemm_cuda(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_,
-                                          nullptr, cuda_stream(ctx)));
-    }
+    DETNN_DISPATCH_MODES(ctx,
+                         kernels::gemm_batched_cpu(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
+                                                   c * in_, weight_.grad_partials, in_, out_ * in_, chunks),
+                         kernels::gemm_batched_cuda(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
+                                                    c * in_, weight_.grad_partials, in_, out_ * in_, chunks, nullptr,
+                                                    cuda_stream(ctx)),
+                         vendor().backward(ctx, x, g, weight_.data, weight_.grad_partials, dx_data));
+    if (need_dx && !ctx.uses_vendor())  // the vendor call wrote dx itself
+      DETNN_DISPATCH(ctx, kernels::gemm_cpu(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_),
+                     kernels::gemm_cuda(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_,
+                                        nullptr, cuda_stream(ctx)));
     if (has_bias_) {
       // Every mode: output o of chunk k sums dy[k*c + i, o] over i (outer stride out_, output
       // stride 1) by the canonical rule.
@@ -97,7 +80,7 @@ class LinearLayer : public Layer {
 
 #ifdef DETNN_HAVE_CUDA
   void prepare(const ExecContext& ctx) override {
-    if (ctx.cuda() && ctx.mode.vendor()) vendor().prepare(ctx, weight_.data, has_bias_ ? bias_.data : nullptr);
+    if (ctx.uses_vendor()) vendor().prepare(ctx, weight_.data, has_bias_ ? bias_.data : nullptr);
   }
   void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
     if (vendor_) vendor_->collect_choices(out);

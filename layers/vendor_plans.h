@@ -6,7 +6,7 @@
 //    gradient never depend on the rest of the batch or on the rank count.
 //  - off: one plan call for the whole call (the session gives an off rank one chunk: its whole
 //    batch), cuDNN's own bias gradient.
-// CUDA builds only; the layers call these when ctx.mode.vendor() on a CUDA device.
+// CUDA builds only; the layers call these when ctx.uses_vendor() (DETNN_DISPATCH_MODES).
 #pragma once
 
 #ifdef DETNN_HAVE_CUDA

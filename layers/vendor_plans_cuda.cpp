@@ -50,7 +50,7 @@ void forward_in_calls(const ExecContext& ctx, int64_t call, const float* x, int6
 }  // namespace
 
 int64_t vendor_call_size(const ExecContext& ctx) {
-  DETNN_CHECK(ctx.mode.vendor() && ctx.cuda(), internal, "a vendor call outside fast/off on CUDA");
+  DETNN_CHECK(ctx.uses_vendor(), internal, "a vendor call outside fast/off on CUDA");
   int64_t call = ctx.samples;
   if (ctx.mode.determinism == Determinism::fast) {
     DETNN_CHECK(ctx.vendor_call >= 1, internal, "fast mode without a vendor call size");
@@ -79,9 +79,10 @@ kernels::CudnnConv2d& Conv2dVendor::plan(const ExecContext& ctx, int64_t samples
 void Conv2dVendor::forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y) {
   const int64_t call = vendor_call_size(ctx);
   const int64_t in = p_.in_channels * p_.in_h * p_.in_w, out = p_.out_channels * p_.out_h() * p_.out_w();
+  if (ctx.samples == 0) return;
+  kernels::CudnnConv2d& full = plan(ctx, call);  // looked up once per layer call
   forward_in_calls(
-      ctx, call, x, in, y, out,
-      [&](const float* xc, float* yc) { plan(ctx, call).forward(xc, w, bias, yc, cuda_stream(ctx)); },
+      ctx, call, x, in, y, out, [&](const float* xc, float* yc) { full.forward(xc, w, bias, yc, cuda_stream(ctx)); },
       [&](int64_t m, const float* xc, float* yc) { plan(ctx, m).forward(xc, w, bias, yc, cuda_stream(ctx)); });
 }
 
@@ -91,11 +92,12 @@ void Conv2dVendor::backward(const ExecContext& ctx, const float* x, const float*
   const int64_t in = p_.in_channels * p_.in_h * p_.in_w, hw = p_.out_h() * p_.out_w();
   const int64_t out = p_.out_channels * hw, weights = p_.weight_size();
   const bool fast = ctx.mode.determinism == Determinism::fast;
+  // Training: every call is one whole chunk (vendor_call_size checked it).
+  kernels::CudnnConv2d& pl = plan(ctx, call);
+  float* dw = scratch(dw_scratch_, weights, ctx).data<float>();
   for (int64_t k = 0; k < ctx.chunks(); ++k) {
     const float* x_k = x + k * call * in;
     const float* dy_k = dy + k * call * out;
-    kernels::CudnnConv2d& pl = plan(ctx, call);
-    float* dw = scratch(dw_scratch_, weights, ctx).data<float>();
     pl.backward_filter(x_k, dy_k, dw, cuda_stream(ctx));
     copy_floats(dw_partials + k * weights, dw, weights, ctx);
     if (db_partials == nullptr) continue;
@@ -107,8 +109,7 @@ void Conv2dVendor::backward(const ExecContext& ctx, const float* x, const float*
   }
   if (dx == nullptr) return;
   for (int64_t first = 0; first < ctx.samples; first += call)
-    plan(ctx, std::min(call, ctx.samples - first))
-        .backward_data(dy + first * out, w, dx + first * in, cuda_stream(ctx));
+    pl.backward_data(dy + first * out, w, dx + first * in, cuda_stream(ctx));
 }
 
 void Conv2dVendor::collect_choices(std::vector<KernelChoice>& out) const {
@@ -158,11 +159,14 @@ void LinearVendor::prepare(const ExecContext& ctx, const float* w, const float* 
 
 void LinearVendor::forward(const ExecContext& ctx, const float* x, const float* w, const float* bias, float* y) {
   const int64_t call = vendor_call_size(ctx);
-  auto run = [&](int64_t m, const float* xc, float* yc) {
-    plan(ctx, "linear forward", forward_shape(m, w, bias)).run(xc, w, yc, bias, cuda_stream(ctx));
-  };
+  if (ctx.samples == 0) return;
+  // The plan is looked up once per layer call, not once per chunk.
+  kernels::CublasLtGemm& full = plan(ctx, "linear forward", forward_shape(call, w, bias));
   forward_in_calls(
-      ctx, call, x, in_, y, out_, [&](const float* xc, float* yc) { run(call, xc, yc); }, run);
+      ctx, call, x, in_, y, out_, [&](const float* xc, float* yc) { full.run(xc, w, yc, bias, cuda_stream(ctx)); },
+      [&](int64_t m, const float* xc, float* yc) {
+        plan(ctx, "linear forward", forward_shape(m, w, bias)).run(xc, w, yc, bias, cuda_stream(ctx));
+      });
 }
 
 void LinearVendor::backward(const ExecContext& ctx, const float* x, const float* dy, const float* w,
@@ -175,11 +179,10 @@ void LinearVendor::backward(const ExecContext& ctx, const float* x, const float*
     copy_floats(dw_partials + k * out_ * in_, dw, out_ * in_, ctx);
   }
   if (dx == nullptr) return;
-  for (int64_t first = 0; first < ctx.samples; first += call) {
-    const int64_t m = std::min(call, ctx.samples - first);
-    plan(ctx, "linear backward-data", backward_data_shape(m, w))
-        .run(dy + first * out_, w, dx + first * in_, nullptr, cuda_stream(ctx));
-  }
+  // Training: every call is a whole chunk (vendor_call_size checked it).
+  kernels::CublasLtGemm& data = plan(ctx, "linear backward-data", backward_data_shape(call, w));
+  for (int64_t first = 0; first < ctx.samples; first += call)
+    data.run(dy + first * out_, w, dx + first * in_, nullptr, cuda_stream(ctx));
 }
 
 void LinearVendor::collect_choices(std::vector<KernelChoice>& out) const {

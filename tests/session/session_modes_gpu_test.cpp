@@ -11,10 +11,10 @@
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "runtime/comm/local_comm.h"
 #include "runtime/session.h"
+#include "rank_threads.h"
 #include "session_test_util.h"
 #include "support/test_util.h"
 
@@ -47,32 +47,11 @@ std::string train(const layers::ModelSpec& spec, const SessionOptions& o) {
   return s.weights_sha256();
 }
 
-// The same on `ranks` LocalComm ranks sharing the GPU (one thread each); every rank's SHA must
-// agree.
+// The same on `ranks` LocalComm ranks sharing the GPU; every rank must end with these weights.
 std::string train_ranks(const layers::ModelSpec& spec, const SessionOptions& o, int ranks) {
   LocalCommGroup group(ranks, 120.0);
-  const int64_t b = spec.training.batch_size;
-  const auto data = synthetic_batches(b * kSteps, 5, spec.input.c, spec.input.h, spec.input.w, 5);
-  std::vector<std::string> shas(ranks), errors(ranks);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        Session s(spec, o, &group.comm(r));
-        for (int i = 0; i < kSteps; ++i)
-          s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
-        shas[r] = s.weights_sha256();
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-        group.abort(r, e.what());
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (int r = 0; r < ranks; ++r) {
-    EXPECT_EQ(errors[r], "") << "rank " << r;
-    EXPECT_EQ(shas[r], shas[0]) << "rank " << r;
-  }
-  return shas[0];
+  return testing::train_in_rank_threads(spec, std::vector<SessionOptions>(ranks, o),
+                                        [&](int r) { return &group.comm(r); }, &group, kSteps, 5);
 }
 
 // max |a - b| / max |b|: the error relative to the largest reference value.

@@ -4,15 +4,13 @@
 // rank, which are the CPU's.
 #include <gtest/gtest.h>
 
-#include <exception>
 #include <functional>
-#include <memory>
-#include <thread>
 
 #include "runtime/comm/local_comm.h"
 #include "runtime/comm/nccl_group.h"
 #include "runtime/device.h"
 #include "runtime/session.h"
+#include "rank_threads.h"
 #include "session_test_util.h"
 #include "support/test_util.h"
 
@@ -21,41 +19,15 @@ namespace {
 
 using testing::every_layer_model_json;
 using testing::parse_test_model;
-using testing::synthetic_batches;
 
 constexpr int kSteps = 3;
 
-// Trains kSteps steps on `ranks` ranks, rank r's session on devices[r] with comm_of(r) (null: one
-// rank alone), each created and trained in its own thread; every rank must end with the same
-// weights, whose SHA-256 is returned.
+// Trains kSteps steps with rank r's session on devices[r] and comm_of(r) (null: alone).
 std::string train(const std::string& model_json, const std::vector<std::string>& devices,
                   const std::function<Comm*(int)>& comm_of, CommGroup* group) {
-  const layers::ModelSpec spec = parse_test_model(model_json);
-  const int64_t b = spec.training.batch_size;
-  const auto data = synthetic_batches(b * kSteps, 5, 2, 12, 12);
-  const int ranks = static_cast<int>(devices.size());
-  std::vector<std::string> shas(ranks), errors(ranks);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        SessionOptions o;
-        o.device = devices[r];
-        Session s(spec, o, comm_of(r));
-        for (int i = 0; i < kSteps; ++i)
-          s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
-        shas[r] = s.weights_sha256();
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-        if (group != nullptr) group->abort(r, e.what());  // a rank that failed to start must not hang the others
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (int r = 0; r < ranks; ++r) {
-    EXPECT_EQ(errors[r], "") << "rank " << r;
-    EXPECT_EQ(shas[r], shas[0]) << "rank " << r;
-  }
-  return shas[0];
+  std::vector<SessionOptions> options(devices.size());
+  for (size_t r = 0; r < devices.size(); ++r) options[r].device = devices[r];
+  return testing::train_in_rank_threads(parse_test_model(model_json), options, comm_of, group, kSteps);
 }
 
 std::string train_alone(const std::string& model_json, const std::string& device) {
