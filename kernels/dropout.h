@@ -36,6 +36,11 @@ struct DropoutParams {
   int64_t sample_size = 0;   // elements per sample (C*H*W), >= 0
   int64_t first_sample = 0;  // position in the global batch of the call's first sample, >= 0
   int64_t samples = 0;       // samples in this call, >= 0
+  // CUDA only: when set, the kernel reads the step from this device address instead of `step`
+  // (the session's step counter on the device), so that a training step captured in a CUDA
+  // Graph draws the mask of the step it is replayed for. The value must fit in 32 bits (the
+  // session checks it when it writes the counter). The CPU ignores it.
+  const int64_t* step_on_device = nullptr;
 
   // Throws Error(invalid_argument) naming the bad field and its value.
   void validate() const;

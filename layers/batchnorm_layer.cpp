@@ -33,9 +33,13 @@ class BatchNormLayer : public Layer {
   }
 
   // The step's chunk statistics are kept for this rank's chunks only, from its first chunk on.
+  // The buffers are allocated once and kept between steps: a step captured in a CUDA Graph
+  // writes them on every replay without running this host code, and finish_step must then read
+  // the same buffers (runtime/step_graph.h).
   void begin_step(const ExecContext& ctx, int64_t local_chunks) override {
     first_chunk_ = ctx.first_chunk;
     const Shape shape{local_chunks, input_.c};
+    if (chunk_mean_.defined() && chunk_mean_.shape() == shape && chunk_mean_.device() == ctx.device) return;
     chunk_mean_ = new_tensor(ctx, shape);
     chunk_var_ = new_tensor(ctx, shape);
     chunk_invstd_ = new_tensor(ctx, shape);
@@ -112,7 +116,6 @@ class BatchNormLayer : public Layer {
                                                                running_var_.data),
                    kernels::batchnorm_update_running_stats_cuda(s, total_chunks, c, momentum_, running_mean_.data,
                                                                 running_var_.data, cuda_stream(ctx)));
-    chunk_mean_ = chunk_var_ = chunk_invstd_ = Tensor();
   }
 
   void release() override { x_ = Tensor(); }

@@ -50,6 +50,9 @@ struct ExecContext {
   // fast: samples per vendor call (the training chunk size, in evaluation too), so that every
   // call of a layer runs the same pinned algorithm on the same shape. 0: the whole call (off).
   int64_t vendor_call = 0;
+  // CUDA: `step` in device memory, read by the kernels when set (dropout), so that a training
+  // step captured in a CUDA Graph draws each replayed step's masks (runtime/step_graph.h).
+  const int64_t* step_on_device = nullptr;
 
   bool cuda() const { return device.is_cuda(); }
   bool uses_vendor() const { return cuda() && mode.vendor(); }  // fast / off on CUDA

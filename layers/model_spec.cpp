@@ -38,6 +38,7 @@ TrainingSpec parse_training(JsonObject obj) {
   t.seed = static_cast<uint64_t>(seed);
   t.determinism = obj.choice_or("determinism", {"strict", "fast", "off"}, "strict");
   t.precision = obj.choice_or("precision", {"fp32", "tf32"}, "fp32");
+  t.cuda_graph = obj.choice_or("cuda_graph", {"off", "auto"}, "off");
   t.device = obj.string_or("device", "cpu");
   try {
     parse_device(t.device);
@@ -154,7 +155,7 @@ nlohmann::json resolved_config(const ModelSpec& spec) {
   j["training"] = {{"epochs", t.epochs},           {"batch_size", t.batch_size},
                    {"chunk_size", t.chunk_size},   {"seed", t.seed},
                    {"determinism", t.determinism}, {"precision", t.precision},
-                   {"device", t.device},
+                   {"cuda_graph", t.cuda_graph},   {"device", t.device},
                    {"threads", t.threads},         {"chunks_per_pass", t.chunks_per_pass},
                    {"eval_batch_size", t.eval_batch_size}, {"log_every", t.log_every}};
   if (!spec.init_weights.empty()) j["init_weights"] = spec.init_weights.string();

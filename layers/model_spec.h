@@ -29,6 +29,7 @@ struct TrainingSpec {
   uint64_t seed = 0;
   std::string determinism = "strict";  // strict | fast | off
   std::string precision = "fp32";      // fp32 | tf32 (TF32 tensor cores; fast and off only)
+  std::string cuda_graph = "off";      // off | auto: capture the step's gradient pass (docs/cuda-graphs.md)
   std::string device = "cpu";          // cpu | cuda | cuda:N
   int64_t threads = 0;                 // CPU threads; 0: DETNN_NUM_THREADS or all cores
   int64_t chunks_per_pass = 0;         // gradient accumulation: chunks per forward/backward pass; 0: all

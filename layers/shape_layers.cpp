@@ -55,6 +55,7 @@ class DropoutLayer : public Layer {
     p.p = p_;
     p.seed = ctx.seed;
     p.step = static_cast<uint64_t>(ctx.step);
+    p.step_on_device = ctx.step_on_device;
     p.layer_hash = stable_name_hash(name_.c_str());
     p.sample_size = input_.size();
     p.first_sample = ctx.first_sample;

@@ -11,6 +11,7 @@
 #include "runtime/c_api_internal.h"
 #include "runtime/device.h"
 #include "runtime/safetensors.h"
+#include "runtime/step_graph.h"
 
 struct detnn_data {
   detnn::data::LoadedData loaded;
@@ -62,10 +63,13 @@ detnn_status detnn_model_set_option(detnn_model* model, const char* key, const c
     } else if (k == "training.precision") {
       DETNN_CHECK(v == "fp32" || v == "tf32", invalid_argument, k, ": expected fp32 or tf32, got \"", v, "\"");
       t.precision = v;
+    } else if (k == "training.cuda_graph") {
+      detnn::parse_cuda_graph_setting(v);
+      t.cuda_graph = v;
     } else {
       DETNN_THROW(invalid_argument, "detnn_model_set_option: unknown key \"", k,
                   "\" (settable: training.epochs, training.seed, training.threads, training.chunks_per_pass, "
-                  "training.log_every, training.device, training.determinism, training.precision)");
+                  "training.log_every, training.device, training.determinism, training.precision, training.cuda_graph)");
     }
     model->config_json = detnn::layers::resolved_config(model->spec).dump();
   });

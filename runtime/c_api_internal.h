@@ -38,6 +38,7 @@ struct detnn_session {
   detnn::CheckpointInfo loaded;                      // the last checkpoint loaded
   std::map<std::string, std::string> extra_metadata;  // recorded in every checkpoint saved
   std::string kernel_choices_json;                    // detnn_session_kernel_choices_json's text
+  std::string cuda_graph_status;                      // detnn_session_cuda_graph_status's text
 };
 
 namespace detnn::c_api_detail {

@@ -102,4 +102,13 @@ detnn_status detnn_session_kernel_choices_json(detnn_session* session, const cha
   });
 }
 
+detnn_status detnn_session_cuda_graph_status(detnn_session* session, const char** out) {
+  return guarded([&] {
+    require(session, "detnn_session_cuda_graph_status", "session");
+    require(out, "detnn_session_cuda_graph_status", "out");
+    session->cuda_graph_status = session->session->cuda_graph_status();
+    *out = session->cuda_graph_status.c_str();
+  });
+}
+
 }  // extern "C"

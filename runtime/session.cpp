@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 
+#include "kernels/count_correct.h"
 #include "kernels/cross_entropy.h"
 #include "kernels/reduce.h"
 #include "runtime/batch_split.h"
@@ -14,17 +15,30 @@
 #include "runtime/session_comm.h"
 #include "runtime/session_device.h"
 #include "runtime/sha256.h"
+#include "runtime/step_graph.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn {
 
 struct Session::Impl {
-  uintptr_t stream = 0;  // the default stream: uploads and kernels stay in order
+  // First, so destroyed last: it owns the stream the other members' memory was allocated on.
+  std::unique_ptr<StepGraph> graph;  // training.cuda_graph "auto" where possible
+  // The legacy default stream (uploads and kernels stay in order), or the graph's stream,
+  // which synchronizes with it the same way.
+  uintptr_t stream = 0;
   Tensor grads;          // [P], the combined gradient of the last step
   std::unique_ptr<GradAccumulator> accumulator;
   std::unique_ptr<SessionComm> comm;
   std::vector<GradientBucket> buckets;  // several ranks: the gradient's all-reduce buckets
   int64_t largest_bucket = 0;
+  // The step's results on its device until the pass is over (no host round trip per pass).
+  std::unique_ptr<session_device::StepStaging> staging;  // this rank's images and labels
+  Tensor chunk_losses;  // [this rank's chunks]: each chunk's canonical loss sum
+  Tensor correct;       // i64 [1]: top-1 correct samples of this rank
+  Tensor step_counter;  // CUDA, i64 [1]: steps_ for the kernels (dropout), refilled each step
+  bool graph_warmed_up = false;  // one eager pass ran (lazy module loading, library set-up)
+  bool graph_failed = false;     // CUDA refused the capture: eager from then on
+  std::string graph_status;
 };
 
 namespace {
@@ -36,6 +50,7 @@ layers::ModelSpec with_overrides(layers::ModelSpec spec, const SessionOptions& o
   if (o.chunks_per_pass >= 0) t.chunks_per_pass = o.chunks_per_pass;
   if (!o.determinism.empty()) t.determinism = o.determinism;
   if (!o.precision.empty()) t.precision = o.precision;
+  if (!o.cuda_graph.empty()) t.cuda_graph = o.cuda_graph;
   if (o.seed >= 0) t.seed = static_cast<uint64_t>(o.seed);
   return spec;
 }
@@ -62,19 +77,6 @@ int log2_exact(int64_t v) {
   return l;
 }
 
-// Samples whose first maximum score is the label (NaN scores never win).
-int64_t count_correct(const float* logits, const int32_t* labels, int64_t n, int64_t classes) {
-  int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = logits + i * classes;
-    int64_t best = 0;
-    for (int64_t k = 1; k < classes; ++k)
-      if (row[k] > row[best]) best = k;
-    correct += best == labels[i];
-  }
-  return correct;
-}
-
 }  // namespace
 
 Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, Comm* comm)
@@ -93,6 +95,7 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
   }
   if (t.threads > 0) set_num_threads(static_cast<int>(t.threads));
   session_device::select(device_);
+  start_cuda_graph(parse_cuda_graph_setting(t.cuda_graph));
   model_ = std::make_unique<layers::Model>(spec_, device_, impl_->stream);
   if (mode_.vendor()) {
     // Pin the vendor algorithms of the training calls now, so that they can be recorded
@@ -123,10 +126,37 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
         options.gradient_bucket_floats > 0 ? options.gradient_bucket_floats : kGradientBucketFloats);
     for (const GradientBucket& b : impl_->buckets) impl_->largest_bucket = std::max(impl_->largest_bucket, b.count);
   }
+  const int64_t local_samples = split_.chunks_per_rank * chunk_;
+  impl_->staging = std::make_unique<session_device::StepStaging>(device_, local_samples * sample_size(), local_samples);
+  impl_->chunk_losses = Tensor::zeros(Shape{split_.chunks_per_rank}, DType::f32, device_, impl_->stream);
+  impl_->correct = Tensor::zeros(Shape{1}, DType::i64, device_, impl_->stream);
+  if (device_.is_cuda()) impl_->step_counter = Tensor::zeros(Shape{1}, DType::i64, device_, impl_->stream);
   total_steps_ = std::max<int64_t>(1, t.epochs);
 }
 
-Session::~Session() = default;
+// The memory of the model, the optimizer and the step lives on the graph's stream: it goes
+// before the graph (and its stream) does.
+Session::~Session() {
+  optimizer_.reset();
+  model_.reset();
+  impl_.reset();
+}
+
+void Session::start_cuda_graph(CudaGraphSetting setting) {
+  if (setting == CudaGraphSetting::off) {
+    impl_->graph_status = "off (training.cuda_graph)";
+  } else if (!device_.is_cuda()) {
+    impl_->graph_status = "off: CUDA Graphs need a CUDA device";
+  } else if (ranks() > 1) {
+    impl_->graph_status = "off: several ranks (the gradient all-reduce is not captured)";
+  } else {
+    impl_->graph = std::make_unique<StepGraph>(device_.index);
+    impl_->stream = impl_->graph->stream();
+    impl_->graph_status = "waiting: the first step runs eagerly, the second is captured";
+  }
+}
+
+std::string Session::cuda_graph_status() const { return impl_->graph_status; }
 
 void Session::set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps) {
   DETNN_CHECK(steps_per_epoch >= 1 && total_steps >= 1, invalid_argument,
@@ -181,25 +211,55 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   DETNN_CHECK(batch == t.batch_size, invalid_argument, "train_step: the batch has ", batch,
               " samples but training.batch_size is ", t.batch_size);
   DETNN_CHECK(images != nullptr && labels != nullptr, invalid_argument, "train_step: null images or labels");
-  const int64_t classes = model_->classes();
-  kernels::cross_entropy_validate_labels(labels, batch, classes);
+  kernels::cross_entropy_validate_labels(labels, batch, model_->classes());
+  DETNN_CHECK(steps_ <= int64_t{0xffffffff}, invalid_argument, "step ", steps_,
+              ": dropout's Philox counter holds the step in 32 bits");
   session_device::select(device_);
+  const int64_t rank_first_sample = rank() * split_.chunks_per_rank * chunk_;
+  impl_->staging->fill(images + rank_first_sample * sample_size(), labels + rank_first_sample, steps_);
+  run_gradient_pass(batch);
+  return finish_gradient(images, batch);
+}
 
+// Eagerly, or as a replay of the captured pass (runtime/step_graph.h): the first step eagerly
+// (modules load, libraries set up), the second captured, then replays. A capture CUDA refuses
+// leaves the session eager for good, saying why in cuda_graph_status().
+void Session::run_gradient_pass(int64_t batch) {
+  StepGraph* graph = impl_->graph.get();
+  const auto enqueue = [&] { enqueue_gradient_pass(batch); };
+  if (graph == nullptr || !impl_->graph_warmed_up || impl_->graph_failed) {
+    enqueue();
+    impl_->graph_warmed_up = true;
+    return;
+  }
+  if (!graph->captured()) {
+    if (!graph->capture(enqueue)) {
+      // The session stays on the graph's stream (its memory was allocated there), eagerly.
+      impl_->graph_failed = true;
+      impl_->graph_status = "eager: the capture failed: " + graph->failure();
+      enqueue();
+      return;
+    }
+    impl_->graph_status = "replaying (" + std::to_string(graph->kernel_nodes()) + " kernels per step)";
+  }
+  graph->replay();
+}
+
+void Session::enqueue_gradient_pass(int64_t batch) {
   // This rank's chunks of the global batch: [rank_first, rank_first + local_chunks).
   const int64_t chunk = chunk_, local_chunks = split_.chunks_per_rank;
   const int64_t rank_first = rank() * local_chunks;
   const int64_t per_pass = per_pass_chunks();
   const int64_t passes = (local_chunks + per_pass - 1) / per_pass;
-  const int64_t sample = model_->input_shape().size();
+  const int64_t classes = model_->classes();
   const int64_t P = model_->param_count();
   const auto& entries = model_->params();
 
   layers::ExecContext ctx = context(true, 0, rank_first * chunk, rank_first);
+  if (device_.is_cuda()) impl_->staging->upload_step(impl_->step_counter, impl_->stream);
+  session_device::fill_zero(impl_->correct, impl_->stream);
   layers::Sequential& net = model_->net();
   net.begin_step(ctx, local_chunks);
-  PairwiseStack loss_sum;
-  StepStats stats;
-  stats.samples = batch;
   float* grads = impl_->grads.data<float>();
   impl_->accumulator->reset();
   SessionComm& comm = *impl_->comm;
@@ -211,28 +271,15 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
     ctx.first_chunk = rank_first + local_first;
     ctx.first_sample = ctx.first_chunk * chunk;
     ctx.samples = chunks * chunk;
-    const Tensor x = session_device::upload(images + ctx.first_sample * sample,
-                                            Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w},
-                                            device_, impl_->stream);
-    const Tensor y = session_device::upload_labels(labels + ctx.first_sample, ctx.samples, device_, impl_->stream);
+    const int64_t staged_first = local_first * chunk;  // within this rank's staged samples
+    const Tensor x = impl_->staging->images_on_device(
+        staged_first, Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w}, impl_->stream);
+    const Tensor y = impl_->staging->labels_on_device(staged_first, ctx.samples, impl_->stream);
 
     const Tensor logits = net.forward(ctx, x);
     const kernels::CrossEntropyParams xp{ctx.samples, classes, static_cast<float>(spec_.loss.label_smoothing), batch};
-    const std::vector<float> chunk_losses = session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, ctx);
-    for (int64_t c = 0; c < chunks; ++c) {
-      if (!std::isfinite(chunk_losses[c])) {
-        const std::string where = net.first_non_finite_layer(ctx, x);
-        net.release();
-        DETNN_THROW(invalid_argument, "step ", steps_, ": the loss is not finite (", chunk_losses[c],
-                    " in reduction chunk ", ctx.first_chunk + c, "); ",
-                    where.empty() ? std::string("every layer's output is finite, so the loss itself overflowed")
-                                  : "the first layer whose output is not finite is " + where,
-                    "; the weights were not updated");
-      }
-      loss_sum.push(chunk_losses[c]);
-    }
-    const std::vector<float> host_logits = session_device::download(logits);
-    stats.correct += count_correct(host_logits.data(), labels + ctx.first_sample, ctx.samples, classes);
+    session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, impl_->chunk_losses.data<float>() + local_first, ctx);
+    session_device::count_correct(logits, y, classes, impl_->correct.data<int64_t>(), ctx);
 
     const Tensor dlogits = session_device::cross_entropy_grad(logits, y, xp, ctx);
     Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
@@ -287,9 +334,50 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   // This rank's nodes (level log2 k of the pairwise trees) combined over the ranks in rank order
   // (already done bucket by bucket when the rank had one pass).
   if (!reduced_in_buckets) comm.all_reduce_pairwise(grads, P);
+}
+
+// The pass's loss and correct count, read once the pass has run: a non-finite chunk loss is an
+// error (before any update), the loss and count are combined over the ranks.
+StepStats Session::finish_gradient(const float* images, int64_t batch) {
+  const std::vector<float> chunk_losses = session_device::download(impl_->chunk_losses);
+  StepStats stats;
+  stats.samples = batch;
+  stats.correct = session_device::download_i64(impl_->correct);
+  PairwiseStack loss_sum;
+  for (int64_t c = 0; c < static_cast<int64_t>(chunk_losses.size()); ++c) {
+    if (!std::isfinite(chunk_losses[c])) throw_non_finite_loss(images, c, chunk_losses[c]);
+    loss_sum.push(chunk_losses[c]);
+  }
+  SessionComm& comm = *impl_->comm;
   stats.loss = comm.all_reduce_pairwise(loss_sum.result()) / static_cast<float>(batch);
   stats.correct = comm.all_reduce_sum(stats.correct);
   return stats;
+}
+
+// Runs the forward of the pass holding this rank's chunk `local_chunk` again, eagerly, layer by
+// layer, to name the first layer whose output is not finite.
+void Session::throw_non_finite_loss(const float* images, int64_t local_chunk, float loss) {
+  const int64_t per_pass = per_pass_chunks(), local_chunks = split_.chunks_per_rank;
+  const int64_t local_first = local_chunk / per_pass * per_pass;
+  const int64_t first_chunk = rank() * local_chunks + local_first;
+  const int64_t samples = std::min(per_pass, local_chunks - local_first) * chunk_;
+  layers::ExecContext ctx = context(true, samples, first_chunk * chunk_, first_chunk);
+  const Tensor x = session_device::upload(images + ctx.first_sample * sample_size(),
+                                          Shape{samples, spec_.input.c, spec_.input.h, spec_.input.w}, device_,
+                                          impl_->stream);
+  layers::Sequential& net = model_->net();
+  const std::string where = net.first_non_finite_layer(ctx, x);
+  net.release();
+  // The eager forward changed what the layers hold: a captured pass no longer matches them.
+  if (impl_->graph != nullptr && impl_->graph->captured()) {
+    impl_->graph->discard();
+    impl_->graph_status = "waiting: captured again on the next step (an eager forward ran)";
+  }
+  DETNN_THROW(invalid_argument, "step ", steps_, ": the loss is not finite (", loss, " in reduction chunk ",
+              first_chunk + (local_chunk - local_first), "); ",
+              where.empty() ? std::string("every layer's output is finite, so the loss itself overflowed")
+                            : "the first layer whose output is not finite is " + where,
+              "; the weights were not updated");
 }
 
 layers::ExecContext Session::context(bool training, int64_t samples, int64_t first_sample, int64_t first_chunk) const {
@@ -297,6 +385,7 @@ layers::ExecContext Session::context(bool training, int64_t samples, int64_t fir
                           spec_.training.seed, steps_,      first_sample, first_chunk};
   ctx.mode = mode_;
   if (mode_.determinism == Determinism::fast) ctx.vendor_call = spec_.training.chunk_size;
+  if (impl_->step_counter.defined()) ctx.step_on_device = impl_->step_counter.data<int64_t>();
   return ctx;
 }
 
@@ -342,7 +431,7 @@ EvalStats Session::evaluate(const float* images, const int32_t* labels, int64_t 
     const std::vector<float> l = session_device::sample_losses(logits, y, xp, ctx);
     losses.insert(losses.end(), l.begin(), l.end());
     const std::vector<float> host_logits = session_device::download(logits);
-    stats.correct += count_correct(host_logits.data(), labels + first, m, classes);
+    kernels::count_correct_cpu(host_logits.data(), labels + first, m, classes, &stats.correct);
   }
   if (labels != nullptr && n > 0)
     stats.loss = kernels::canonical_sum_cpu(losses.data(), n) / static_cast<float>(n);

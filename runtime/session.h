@@ -27,6 +27,7 @@
 #include "runtime/comm/comm.h"
 #include "runtime/determinism.h"
 #include "runtime/kernel_choice.h"
+#include "runtime/step_graph.h"
 
 namespace detnn {
 
@@ -37,6 +38,7 @@ struct SessionOptions {
   int64_t chunks_per_pass = -1;
   std::string determinism;     // strict | fast | off
   std::string precision;       // fp32 | tf32
+  std::string cuda_graph;      // off | auto (runtime/step_graph.h)
   int64_t seed = -1;
   // Data-parallel steps: the gradient bucket size in floats (<= 0: runtime/gradient_buckets.h's
   // default). Never changes a bit; tests make it small to get many buckets.
@@ -124,6 +126,10 @@ class Session {
   // of the training calls from construction on); empty in strict.
   std::vector<KernelChoice> kernel_choices() const;
   ComputeMode compute_mode() const { return mode_; }
+  // What training.cuda_graph came to: "off (training.cuda_graph)", "off: <why not here>",
+  // "waiting: …" (before the capture), "replaying (N kernels per step)", or "eager: the capture
+  // failed: <CUDA's reason>".
+  std::string cuda_graph_status() const;
 
   // A parameter by name: copy out / in (host floats, `count` must equal its size).
   const std::vector<layers::TensorEntry>& parameters() const { return model_->params(); }
@@ -132,6 +138,14 @@ class Session {
 
  private:
   StepStats compute_gradient(const float* images, const int32_t* labels, int64_t batch);
+  // The gradient pass of a step whose input is staged: eagerly or as a graph replay.
+  void run_gradient_pass(int64_t batch);
+  // Queues the pass: forward, chunk loss sums, correct count, backward, combined gradient (and
+  // its all-reduce over the ranks). No host synchronization: it may be captured.
+  void enqueue_gradient_pass(int64_t batch);
+  StepStats finish_gradient(const float* images, int64_t batch);
+  [[noreturn]] void throw_non_finite_loss(const float* images, int64_t local_chunk, float loss);
+  void start_cuda_graph(CudaGraphSetting setting);
   StepStats train_step_on_this_rank(const float* images, const int32_t* labels, int64_t batch);
   // Evaluation-mode forward of ctx.samples samples (host images) starting at sample `first`.
   layers::ExecContext eval_context(int64_t first, int64_t samples) const;

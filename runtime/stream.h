@@ -56,6 +56,7 @@ class CudaDeviceGuard {
 
  private:
   int previous_ = 0;
+  bool switched_ = false;
 };
 
 }  // namespace detnn

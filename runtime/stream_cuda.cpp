@@ -8,9 +8,16 @@ namespace detnn {
 
 CudaDeviceGuard::CudaDeviceGuard(int device) {
   DETNN_CUDA_CHECK(cudaGetDevice(&previous_));
-  if (device != previous_) DETNN_CUDA_CHECK(cudaSetDevice(device));
+  if (device != previous_) {
+    DETNN_CUDA_CHECK(cudaSetDevice(device));
+    switched_ = true;
+  }
 }
-CudaDeviceGuard::~CudaDeviceGuard() { cudaSetDevice(previous_); }
+// Only when it switched: the guards sit in calls a CUDA Graph capture records, where no call
+// beyond the work itself should reach the runtime.
+CudaDeviceGuard::~CudaDeviceGuard() {
+  if (switched_) cudaSetDevice(previous_);
+}
 
 CudaStream::CudaStream(int device) : device_(device) {
   CudaDeviceGuard guard(device);

@@ -60,7 +60,7 @@ uint64_t peak_bytes(const Device& device) {
 
 // Runs warm-up + timed steps in a fresh session; returns the weights' SHA-256.
 std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
-                std::vector<double>* step_ms) {
+                std::vector<double>* step_ms, std::string* graph_status) {
   Session s(spec, o);
   const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
   for (int64_t i = 0; i < steps; ++i) {
@@ -70,6 +70,7 @@ std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Ba
     if (step_ms != nullptr)
       step_ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  if (graph_status != nullptr) *graph_status = s.cuda_graph_status();
   return s.weights_sha256();
 }
 
@@ -78,6 +79,7 @@ std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Ba
 ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
   ModeResult r;
   r.mode = mode;
+  r.cuda_graph = options.cuda_graph;
   if (!parse_device(options.device).is_cuda() && mode != "strict") {
     r.reason = "the CPU runs the strict mode only (fast and off pick cuDNN / cuBLASLt algorithms)";
     return r;
@@ -89,10 +91,11 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   o.determinism = mode.substr(0, dash);
   o.precision = dash == std::string::npos ? "fp32" : mode.substr(dash + 1);
   o.threads = options.threads;
+  o.cuda_graph = options.cuda_graph;
   const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
   std::vector<double> ms;
   try {
-    r.weights_sha256 = run(spec, o, b, options.warmup + options.steps, &ms);
+    r.weights_sha256 = run(spec, o, b, options.warmup + options.steps, &ms, &r.graph_status);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::unsupported) throw;
     r.reason = e.what();
@@ -104,7 +107,7 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   r.ms_per_step = timed.empty() ? 0 : timed[timed.size() / 2];
   r.images_per_s = r.ms_per_step > 0 ? spec.training.batch_size * 1000.0 / r.ms_per_step : 0;
   r.peak_bytes = peak_bytes(parse_device(options.device));
-  r.identical_reruns = run(spec, o, b, options.warmup + options.steps, nullptr) == r.weights_sha256;
+  r.identical_reruns = run(spec, o, b, options.warmup + options.steps, nullptr, nullptr) == r.weights_sha256;
   return r;
 }
 

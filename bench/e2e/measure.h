@@ -19,6 +19,8 @@ struct ModeResult {
   bool identical_reruns = false;
   std::string weights_sha256; // after warm-up + timed steps
   uint64_t peak_bytes = 0;    // CUDA: the caching allocator's peak reserved; CPU: peak RSS of the process
+  std::string cuda_graph;     // the setting: off | auto
+  std::string graph_status;   // what it came to (Session::cuda_graph_status)
 };
 
 struct MeasureOptions {
@@ -26,6 +28,7 @@ struct MeasureOptions {
   int64_t steps = 20;
   int64_t warmup = 3;
   int64_t threads = 0;
+  std::string cuda_graph = "auto";  // training.cuda_graph for every mode
 };
 
 ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options);

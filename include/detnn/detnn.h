@@ -165,6 +165,11 @@ detnn_status detnn_session_steps_done(const detnn_session* session, int64_t* out
  * "shape", "library", "algorithm", "algo_id", "deterministic", "tensor_cores",
  * "workspace_bytes"}; "[]" in strict. The text stays valid until the next call on the session. */
 detnn_status detnn_session_kernel_choices_json(detnn_session* session, const char** out);
+/* What training.cuda_graph came to (docs/cuda-graphs.md): "off (training.cuda_graph)",
+ * "off: <why not on this session>", "waiting: ..." (before the capture), "replaying (N kernels
+ * per step)" or "eager: the capture failed: <CUDA's reason>". Valid until the next call on the
+ * session. */
+detnn_status detnn_session_cuda_graph_status(detnn_session* session, const char** out);
 
 /* ---- Checkpoints (docs/checkpoints.md) --------------------------------------------------- */
 
@@ -225,7 +230,8 @@ detnn_status detnn_session_set_parameter(detnn_session* session, const char* nam
 /* Sets one value of the model's "training" section, as a command-line flag would (the value as
  * text): "training.epochs", "training.seed", "training.threads", "training.chunks_per_pass",
  * "training.log_every" (integers), "training.device" ("cpu", "cuda", "cuda:N"),
- * "training.determinism" ("strict", "fast", "off"). The resolved configuration
+ * "training.determinism" ("strict", "fast", "off"), "training.precision" ("fp32", "tf32"),
+ * "training.cuda_graph" ("off", "auto"). The resolved configuration
  * (detnn_model_config_json) reflects it; sessions created afterwards use it. Errors:
  * DETNN_ERROR_INVALID_ARGUMENT naming the key and the value. */
 detnn_status detnn_model_set_option(detnn_model* model, const char* key, const char* value);

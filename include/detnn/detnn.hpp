@@ -145,6 +145,12 @@ class Session {
     check(detnn_session_kernel_choices_json(get(), &json));
     return json;
   }
+  // What training.cuda_graph came to ("replaying (N kernels per step)", "off: ...", ...).
+  std::string cuda_graph_status() {
+    const char* text = nullptr;
+    check(detnn_session_cuda_graph_status(get(), &text));
+    return text;
+  }
   void save_checkpoint(const std::string& path, int64_t epoch, int64_t batch_in_epoch) {
     check(detnn_session_save_checkpoint(get(), path.c_str(), epoch, batch_in_epoch));
   }

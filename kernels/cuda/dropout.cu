@@ -12,8 +12,9 @@ namespace detnn::kernels {
 namespace {
 
 __global__ void dropout_kernel(const float* in, float* out, PhiloxKey key, uint64_t first_block,
-                               uint64_t blocks, uint32_t step, uint32_t layer_hash, uint64_t base,
-                               uint64_t n, float p, float scale, bool vector) {
+                               uint64_t blocks, uint32_t step_value, const int64_t* step_on_device,
+                               uint32_t layer_hash, uint64_t base, uint64_t n, float p, float scale, bool vector) {
+  const uint32_t step = step_on_device != nullptr ? static_cast<uint32_t>(*step_on_device) : step_value;
   const uint64_t stride = static_cast<uint64_t>(gridDim.x) * blockDim.x;
   for (uint64_t k = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; k < blocks; k += stride) {
     const uint64_t block = first_block + k;
@@ -46,7 +47,7 @@ void dropout_apply_cuda(const char* name, const float* in, float* out, const Dro
   const unsigned grid = elementwise::grid_blocks(static_cast<int64_t>(blocks), launch);
   dropout_kernel<<<grid, launch.block_size, 0, stream>>>(
       in, out, philox_stream_key(prm.seed, RandomPurpose::dropout), first_block, blocks,
-      static_cast<uint32_t>(prm.step), prm.layer_hash, base, static_cast<uint64_t>(n), prm.p,
+      static_cast<uint32_t>(prm.step), prm.step_on_device, prm.layer_hash, base, static_cast<uint64_t>(n), prm.p,
       prm.scale(), vector);
   DETNN_CUDA_CHECK_LAUNCH();
 }

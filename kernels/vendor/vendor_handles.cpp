@@ -46,6 +46,12 @@ Tensor& workspace_of(cudaStream_t stream) {
   return workspaces[{current_device(), stream}];
 }
 
+// ScopedVendorWorkspace's replacements, by device and stream.
+std::map<std::pair<int, cudaStream_t>, Tensor>& workspace_overrides() {
+  thread_local std::map<std::pair<int, cudaStream_t>, Tensor> overrides;
+  return overrides;
+}
+
 }  // namespace
 
 void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) {
@@ -58,10 +64,25 @@ void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) {
 }
 
 void* vendor_workspace(size_t bytes, cudaStream_t stream) {
-  Tensor& ws = workspace_of(stream);
+  auto& overrides = workspace_overrides();
+  const auto o = overrides.find({current_device(), stream});
+  const Tensor& ws = o != overrides.end() ? o->second : workspace_of(stream);
   DETNN_CHECK(ws.defined() && ws.nbytes() >= bytes, internal, "vendor workspace: ", bytes, " bytes needed but ",
               ws.defined() ? ws.nbytes() : 0, " reserved on this thread and stream");
   return ws.raw_data();
 }
+
+size_t reserved_vendor_workspace_bytes(cudaStream_t stream) {
+  const Tensor& ws = workspace_of(stream);
+  return ws.defined() ? ws.nbytes() : 0;
+}
+
+ScopedVendorWorkspace::ScopedVendorWorkspace(cudaStream_t stream, const Tensor& workspace)
+    : device_(current_device()), stream_(stream) {
+  const auto [it, inserted] = workspace_overrides().emplace(std::make_pair(device_, stream), workspace);
+  DETNN_CHECK(inserted, internal, "vendor workspace: a replacement is already in place for this stream");
+}
+
+ScopedVendorWorkspace::~ScopedVendorWorkspace() { workspace_overrides().erase({device_, stream_}); }
 
 }  // namespace detnn::kernels

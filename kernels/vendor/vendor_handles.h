@@ -37,6 +37,23 @@ inline constexpr size_t kVendorWorkspaceLimit = size_t{256} << 20;
 void reserve_vendor_workspace(size_t bytes, cudaStream_t stream);
 // At least `bytes` (reserved before; Error(internal) otherwise).
 void* vendor_workspace(size_t bytes, cudaStream_t stream);
+// What reserve_vendor_workspace has reserved so far for this thread, device and stream.
+size_t reserved_vendor_workspace_bytes(cudaStream_t stream);
+
+// While alive, vendor_workspace(…, stream) on this thread returns `workspace` instead: a CUDA
+// Graph captures its own workspace, whose address stays valid for its replays whatever later
+// reservations do to the shared one (runtime/step_graph.h). Not nestable for one stream.
+class ScopedVendorWorkspace {
+ public:
+  ScopedVendorWorkspace(cudaStream_t stream, const Tensor& workspace);
+  ~ScopedVendorWorkspace();
+  ScopedVendorWorkspace(const ScopedVendorWorkspace&) = delete;
+  ScopedVendorWorkspace& operator=(const ScopedVendorWorkspace&) = delete;
+
+ private:
+  int device_;
+  cudaStream_t stream_;
+};
 
 }  // namespace detnn::kernels
 #endif

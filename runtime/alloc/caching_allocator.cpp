@@ -20,6 +20,7 @@ struct CachingAllocator::Block {
   std::uintptr_t address = 0;
   std::size_t size = 0;
   StreamId stream = 0;        // the stream the segment was allocated for
+  PrivatePoolId owner = 0;    // the private pool of the segment; 0: the shared cache
   FreePool* pool = nullptr;   // the pool its free pieces go to; nullptr when not caching
   Block* prev = nullptr;      // neighbours in the same segment
   Block* next = nullptr;
@@ -28,10 +29,11 @@ struct CachingAllocator::Block {
   std::size_t events_outstanding = 0;  // while awaiting_events
 };
 
-// Streams first, so a lower_bound for (stream, size) finds the best fit on that stream;
-// the address breaks ties so equal-sized blocks can coexist in the set.
+// Streams and owners first, so a lower_bound for (stream, owner, size) finds the best fit on
+// that stream in that pool; the address breaks ties so equal-sized blocks can coexist in the set.
 bool CachingAllocator::BlockOrder::operator()(const Block* a, const Block* b) const {
   if (a->stream != b->stream) return a->stream < b->stream;
+  if (a->owner != b->owner) return a->owner < b->owner;
   if (a->size != b->size) return a->size < b->size;
   return a->address < b->address;
 }
@@ -112,11 +114,13 @@ void* CachingAllocator::allocate(std::size_t bytes, StreamId stream) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (bytes > kMaxRequest) throw_out_of_memory(bytes, bytes, stream);
   const std::size_t size = round_size(bytes);
+  const auto route = private_routes_.find(stream);
+  const PrivatePoolId owner = route == private_routes_.end() ? 0 : route->second;
   Block* block = nullptr;
   if (caching_) {
-    block = allocate_cached(size, bytes, stream);
+    block = allocate_cached(size, bytes, stream, owner);
   } else {
-    block = allocate_segment(nullptr, size, stream);
+    block = allocate_segment(nullptr, size, stream, 0);
     if (block == nullptr) throw_out_of_memory(bytes, size, stream);
   }
   block->state = Block::State::allocated;
@@ -129,23 +133,23 @@ void* CachingAllocator::allocate(std::size_t bytes, StreamId stream) {
 // Cache first, then the device, then (after the device refused) the blocks held back by
 // events, then the device again once every wholly free segment has been returned.
 CachingAllocator::Block* CachingAllocator::allocate_cached(std::size_t size, std::size_t requested,
-                                                           StreamId stream) {
+                                                           StreamId stream, PrivatePoolId owner) {
   poll_pending_events();
   const bool small_pool = size <= kSmallRequestMax;
   FreePool& pool = small_pool ? small_free_ : large_free_;
   const std::size_t segment_size =
       small_pool ? kSmallSegmentSize : round_up(size, kLargeSegmentGranularity);
 
-  Block* block = find_free_block(pool, size, stream);
-  if (block == nullptr) block = allocate_segment(&pool, segment_size, stream);
+  Block* block = find_free_block(pool, size, stream, owner);
+  if (block == nullptr) block = allocate_segment(&pool, segment_size, stream, owner);
   if (block == nullptr) {
     synchronize_pending_events();
-    block = find_free_block(pool, size, stream);
+    block = find_free_block(pool, size, stream, owner);
   }
   if (block == nullptr) {
     ++stats_.oom_retries;
     release_free_segments();
-    block = allocate_segment(&pool, segment_size, stream);
+    block = allocate_segment(&pool, segment_size, stream, owner);
   }
   if (block == nullptr) throw_out_of_memory(requested, segment_size, stream);
   if (should_split(*block, size, small_pool)) split_block(block, size);
@@ -153,12 +157,13 @@ CachingAllocator::Block* CachingAllocator::allocate_cached(std::size_t size, std
 }
 
 CachingAllocator::Block* CachingAllocator::find_free_block(FreePool& pool, std::size_t size,
-                                                           StreamId stream) {
+                                                           StreamId stream, PrivatePoolId owner) {
   Block key;
   key.stream = stream;
+  key.owner = owner;
   key.size = size;
   auto it = pool.lower_bound(&key);
-  if (it == pool.end() || (*it)->stream != stream) return nullptr;
+  if (it == pool.end() || (*it)->stream != stream || (*it)->owner != owner) return nullptr;
   Block* block = *it;
   pool.erase(it);
   return block;
@@ -167,7 +172,7 @@ CachingAllocator::Block* CachingAllocator::find_free_block(FreePool& pool, std::
 // Returns nullptr when the device refuses.
 CachingAllocator::Block* CachingAllocator::allocate_segment(FreePool* pool,
                                                             std::size_t segment_size,
-                                                            StreamId stream) {
+                                                            StreamId stream, PrivatePoolId owner) {
   void* ptr = device_.malloc(segment_size);
   if (ptr == nullptr) return nullptr;
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
@@ -180,10 +185,12 @@ CachingAllocator::Block* CachingAllocator::allocate_segment(FreePool* pool,
   block->address = address;
   block->size = segment_size;
   block->stream = stream;
+  block->owner = owner;
   block->pool = pool;
   segments_.emplace(address, block);
   ++stats_.device_malloc_count;
   note_reserved(segment_size);
+  if (owner != 0) stats_.private_reserved_bytes += segment_size;
   return block;
 }
 
@@ -199,6 +206,7 @@ void CachingAllocator::split_block(Block* block, std::size_t size) {
   rest->address = block->address + size;
   rest->size = block->size - size;
   rest->stream = block->stream;
+  rest->owner = block->owner;
   rest->pool = block->pool;
   rest->state = Block::State::free;
   rest->prev = block;
@@ -326,7 +334,8 @@ void CachingAllocator::release_free_segments() {
   for (FreePool* pool : {&small_free_, &large_free_}) {
     for (auto it = pool->begin(); it != pool->end();) {
       Block* block = *it;
-      if (block->prev != nullptr || block->next != nullptr) {
+      // A private pool's segments stay: a captured graph may still use their addresses.
+      if (block->prev != nullptr || block->next != nullptr || block->owner != 0) {
         ++it;
         continue;
       }
@@ -355,6 +364,46 @@ void CachingAllocator::note_allocated(std::size_t size) {
 void CachingAllocator::note_reserved(std::size_t size) {
   stats_.reserved_bytes += size;
   stats_.peak_reserved_bytes = std::max(stats_.peak_reserved_bytes, stats_.reserved_bytes);
+}
+
+PrivatePoolId CachingAllocator::create_private_pool() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const PrivatePoolId pool = next_private_pool_++;
+  live_private_pools_.insert(pool);
+  return pool;
+}
+
+void CachingAllocator::begin_private_allocations(StreamId stream, PrivatePoolId pool) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  DETNN_CHECK(caching_, internal, "private pool ", pool, ": caching is off (DETNN_NO_CACHING), and a private pool is a cache");
+  DETNN_CHECK(live_private_pools_.count(pool) == 1, internal, "private pool ", pool, " was never created or is released");
+  const auto [it, inserted] = private_routes_.emplace(stream, pool);
+  DETNN_CHECK(inserted, internal, "stream ", format_stream(stream), " already allocates from private pool ", it->second);
+}
+
+void CachingAllocator::end_private_allocations(StreamId stream) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  private_routes_.erase(stream);
+}
+
+void CachingAllocator::release_private_pool(PrivatePoolId pool) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (live_private_pools_.erase(pool) == 0) return;
+  for (auto it = private_routes_.begin(); it != private_routes_.end();)
+    it = it->second == pool ? private_routes_.erase(it) : std::next(it);
+  for (auto& [address, first] : segments_) {
+    if (first->owner != pool) continue;
+    std::size_t segment_size = 0;
+    for (Block* block = first; block != nullptr; block = block->next) {
+      segment_size += block->size;
+      // The free pools are ordered by owner: a free block leaves its set before the change.
+      const bool findable = block->state == Block::State::free;
+      if (findable) block->pool->erase(block);
+      block->owner = 0;
+      if (findable) block->pool->insert(block);
+    }
+    stats_.private_reserved_bytes -= segment_size;
+  }
 }
 
 AllocatorStats CachingAllocator::stats() const {

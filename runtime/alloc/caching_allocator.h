@@ -13,7 +13,11 @@
 //    on each of them at free time has completed;
 //  - when the device refuses: wait for those events, free every wholly free segment, retry
 //    once, then throw Error(out_of_memory) that says requested, allocated, cached and
-//    device-free bytes.
+//    device-free bytes;
+//  - private pools (for CUDA Graphs, docs/cuda-graphs.md): while a stream's allocations are
+//    routed to a private pool, its blocks come from and go back to that pool only, and its
+//    segments are never returned to the device, so the addresses a captured graph baked in stay
+//    the graph's until the pool is released.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +39,9 @@ inline constexpr std::size_t kSmallSegmentSize = 2 << 20;       // small pool se
 inline constexpr std::size_t kLargeSegmentGranularity = 2 << 20;  // large segments round to it
 inline constexpr std::size_t kLargeSplitRemainderMin = 1 << 20;  // large split needs > this
 
+// 0 is the shared cache; private pools are numbered from 1.
+using PrivatePoolId = std::uint64_t;
+
 struct AllocatorStats {
   std::size_t allocated_bytes = 0;  // sizes of the blocks handed out and not yet freed
   std::size_t reserved_bytes = 0;   // sizes of the segments held from the raw device
@@ -45,6 +52,7 @@ struct AllocatorStats {
   std::uint64_t oom_retries = 0;  // device refusals answered by freeing the cache and retrying
   std::uint64_t num_allocations = 0;
   std::uint64_t num_frees = 0;
+  std::size_t private_reserved_bytes = 0;  // segments owned by live private pools
 };
 
 enum class CachingMode {
@@ -72,8 +80,22 @@ class CachingAllocator {
   // work has completed. A no-op for the block's own stream.
   void record_stream(void* ptr, StreamId stream);
 
-  // Waits for pending events, then returns every wholly free segment to the device.
+  // Waits for pending events, then returns every wholly free segment of the shared cache to
+  // the device (private pools keep theirs).
   void empty_cache();
+
+  // A new private pool (an id never handed out before).
+  PrivatePoolId create_private_pool();
+  // From now on, allocate(…, stream) takes blocks from `pool` and its own segments (new ones
+  // from the device), and blocks of the pool freed later go back to it whoever frees them.
+  // Throws Error(internal) when `stream` is already routed or `pool` was never created or is
+  // released. Needs caching (a private pool is a cache).
+  void begin_private_allocations(StreamId stream, PrivatePoolId pool);
+  // Allocations on `stream` come from the shared cache again (a no-op if not routed).
+  void end_private_allocations(StreamId stream);
+  // The pool's user is gone and its work on the device done: its segments join the shared
+  // cache (blocks still allocated keep their addresses and go there when freed).
+  void release_private_pool(PrivatePoolId pool);
 
   AllocatorStats stats() const;
   // Sets the peaks to the current values.
@@ -94,9 +116,9 @@ class CachingAllocator {
     Block* block;
   };
 
-  Block* find_free_block(FreePool& pool, std::size_t size, StreamId stream);
-  Block* allocate_segment(FreePool* pool, std::size_t segment_size, StreamId stream);
-  Block* allocate_cached(std::size_t size, std::size_t requested, StreamId stream);
+  Block* find_free_block(FreePool& pool, std::size_t size, StreamId stream, PrivatePoolId owner);
+  Block* allocate_segment(FreePool* pool, std::size_t segment_size, StreamId stream, PrivatePoolId owner);
+  Block* allocate_cached(std::size_t size, std::size_t requested, StreamId stream, PrivatePoolId owner);
   static bool should_split(const Block& block, std::size_t size, bool small_pool);
   void split_block(Block* block, std::size_t size);
   std::vector<EventId> record_stream_use_events(const Block& block);
@@ -121,6 +143,9 @@ class CachingAllocator {
   std::unordered_map<std::uintptr_t, Block*> allocated_;  // blocks handed out, by address
   std::map<std::uintptr_t, Block*> segments_;             // first block of each segment
   std::vector<PendingEvent> pending_events_;
+  std::unordered_map<StreamId, PrivatePoolId> private_routes_;  // streams routed to a private pool
+  std::set<PrivatePoolId> live_private_pools_;
+  PrivatePoolId next_private_pool_ = 1;
 };
 
 // "512 B", "1.50 KiB", "3.00 MiB", "2.00 GiB": the form the out-of-memory message uses.

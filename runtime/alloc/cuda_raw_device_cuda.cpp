@@ -33,6 +33,21 @@ class CurrentDeviceGuard {
   bool switched_ = false;
 };
 
+// cudaMalloc is not a stream operation, so stream capture (other than relaxed) refuses it as
+// "potentially unsafe". A segment allocated while a CUDA Graph is captured is safe here: the
+// caching allocator gives it to the graph's private pool, whose memory outlives the graph
+// (docs/cuda-graphs.md). So the thread's capture mode is relaxed for the cudaMalloc only.
+class RelaxedCaptureModeGuard {
+ public:
+  RelaxedCaptureModeGuard() { DETNN_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode_)); }
+  ~RelaxedCaptureModeGuard() { cudaThreadExchangeStreamCaptureMode(&mode_); }  // restores the caller's
+  RelaxedCaptureModeGuard(const RelaxedCaptureModeGuard&) = delete;
+  RelaxedCaptureModeGuard& operator=(const RelaxedCaptureModeGuard&) = delete;
+
+ private:
+  cudaStreamCaptureMode mode_ = cudaStreamCaptureModeRelaxed;
+};
+
 cudaEvent_t as_cuda_event(EventId event) { return reinterpret_cast<cudaEvent_t>(event); }
 cudaStream_t as_cuda_stream(StreamId stream) { return reinterpret_cast<cudaStream_t>(stream); }
 
@@ -47,6 +62,7 @@ CudaRawDevice::~CudaRawDevice() {
 void* CudaRawDevice::malloc(std::size_t bytes) {
   CurrentDeviceGuard guard(device_);
   void* ptr = nullptr;
+  RelaxedCaptureModeGuard relaxed;
   const cudaError_t cuda_malloc_status = cudaMalloc(&ptr, bytes);
   if (cuda_malloc_status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();  // the allocator handles it; later checks must not see it

@@ -30,6 +30,29 @@ TEST(CApiSession, TwoIdenticalSessionsGiveIdenticalWeights) {
   EXPECT_STREQ(choices, "[]");
   EXPECT_EQ(detnn_session_kernel_choices_json(nullptr, &choices), DETNN_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(detnn_session_kernel_choices_json(a.get(), nullptr), DETNN_ERROR_INVALID_ARGUMENT);
+  const char* graph = nullptr;
+  ASSERT_EQ(detnn_session_cuda_graph_status(a.get(), &graph), DETNN_OK);
+  EXPECT_STREQ(graph, "off (training.cuda_graph)");
+  EXPECT_EQ(detnn_session_cuda_graph_status(nullptr, &graph), DETNN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(detnn_session_cuda_graph_status(a.get(), nullptr), DETNN_ERROR_INVALID_ARGUMENT);
+}
+
+// training.cuda_graph "auto" on the CPU runs eagerly, says why, and changes no bit.
+TEST(CApiSession, CudaGraphOptionOnTheCpuRunsEagerly) {
+  const ModelPtr model = make_model(model_json());
+  ASSERT_TRUE(model);
+  EXPECT_EQ(detnn_model_set_option(model.get(), "training.cuda_graph", "always"), DETNN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(detnn_last_error()).find("training.cuda_graph \"always\""), std::string::npos)
+      << detnn_last_error();
+  ASSERT_EQ(detnn_model_set_option(model.get(), "training.cuda_graph", "auto"), DETNN_OK);
+  const ContextPtr ctx = make_context();
+  const SessionPtr with_graph = make_session(ctx.get(), model.get());
+  const SessionPtr plain = session_for(model_json());
+  ASSERT_TRUE(with_graph && plain);
+  const char* graph = nullptr;
+  ASSERT_EQ(detnn_session_cuda_graph_status(with_graph.get(), &graph), DETNN_OK);
+  EXPECT_STREQ(graph, "off: CUDA Graphs need a CUDA device");
+  EXPECT_EQ(train(with_graph.get(), 0, 2), train(plain.get(), 0, 2));
 }
 
 TEST(CApiSession, ThreadCountsOneTwoSevenGiveIdenticalBits) {

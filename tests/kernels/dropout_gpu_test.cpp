@@ -49,5 +49,36 @@ TEST(DropoutGpu, MatchesCpuBits) {
   }
 }
 
+// The step read from device memory (a step captured in a CUDA Graph) gives the mask of that
+// step, not of the step in the parameters: the CPU's bits for the device's value.
+TEST(DropoutGpu, StepOnTheDeviceOverridesTheParameter) {
+  DETNN_REQUIRE_GPU();
+  const int64_t size = 33, samples = 61, n = size * samples;
+  DropoutParams d;
+  d.p = 0.3f;
+  d.seed = 77;
+  d.layer_hash = stable_name_hash("encoder.4.dropout");
+  d.sample_size = size;
+  d.first_sample = 5;
+  d.samples = samples;
+  const auto x = test::random_floats(n, 9);
+  DeviceBuffer<float> dx_in(x), y(n), dx(n);
+  DeviceBuffer<int64_t> step(std::vector<int64_t>{0});
+  for (int64_t s : {int64_t{0}, int64_t{1}, int64_t{4000000000}}) {
+    d.step = static_cast<uint64_t>(s);
+    std::vector<float> want_y(n), want_dx(n);
+    dropout_forward_cpu(x.data(), want_y.data(), d);
+    dropout_backward_cpu(x.data(), want_dx.data(), d);
+    step.upload({s});
+    DropoutParams on_device = d;
+    on_device.step = 999;  // ignored
+    on_device.step_on_device = step.get();
+    dropout_forward_cuda(dx_in.get(), y.get(), on_device, nullptr, kLaunches[0]);
+    dropout_backward_cuda(dx_in.get(), dx.get(), on_device, nullptr, kLaunches[0]);
+    EXPECT_EQ(test::first_bit_difference(y.download().data(), want_y.data(), n), -1) << "step " << s;
+    EXPECT_EQ(test::first_bit_difference(dx.download().data(), want_dx.data(), n), -1) << "step " << s;
+  }
+}
+
 }  // namespace
 }  // namespace detnn::kernels

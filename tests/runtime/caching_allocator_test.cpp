@@ -253,6 +253,102 @@ TEST(CachingAllocator, FreeBlocksAreNotReusedOnAnotherStream) {
   for (void* x : {r, u, s, t}) allocator.free(x);
 }
 
+// A captured CUDA Graph keeps the addresses of the blocks allocated during capture: the private
+// pool hands them only to allocations routed to it, and never returns its segments to the device.
+TEST(CachingAllocator, PrivatePoolBlocksAreNotSharedWithTheCache) {
+  FakeRawDevice device(64 * MiB);
+  CachingAllocator allocator(device, CachingMode::caching);
+  void* shared = allocator.allocate(4 * KiB, kStream);
+  allocator.free(shared);  // a free block of the shared cache on kStream
+
+  const PrivatePoolId pool = allocator.create_private_pool();
+  EXPECT_NE(pool, 0u);
+  EXPECT_NE(allocator.create_private_pool(), pool);
+  allocator.begin_private_allocations(kStream, pool);
+  void* a = allocator.allocate(4 * KiB, kStream);
+  EXPECT_NE(a, shared);  // the shared cache's free block is not the pool's
+  EXPECT_EQ(device.malloc_count(), 2u);
+  void* b = allocator.allocate(8 * KiB, kOtherStream);  // another stream is not routed
+  EXPECT_EQ(device.malloc_count(), 3u);
+  EXPECT_EQ(allocator.stats().private_reserved_bytes, 2 * MiB);  // a's segment only
+  allocator.free(a);
+  void* c = allocator.allocate(4 * KiB, kStream);  // reuse inside the pool, as during capture
+  EXPECT_EQ(c, a);
+  allocator.free(c);
+  allocator.end_private_allocations(kStream);
+
+  // After capture: the pool's free blocks are not handed to ordinary allocations...
+  void* d = allocator.allocate(4 * KiB, kStream);
+  EXPECT_EQ(d, shared);
+  void* e = allocator.allocate(4 * KiB, kStream);
+  EXPECT_NE(e, a);
+  // ... nor returned to the device by empty_cache (nor by an out-of-memory retry).
+  allocator.free(d);
+  allocator.free(e);
+  allocator.free(b);
+  allocator.empty_cache();
+  EXPECT_EQ(allocator.stats().reserved_bytes, 2 * MiB);
+  EXPECT_EQ(allocator.stats().private_reserved_bytes, 2 * MiB);
+  EXPECT_EQ(device.bytes_in_use(), 2 * MiB);
+
+  // Routed again (the next capture), the pool gives back its own blocks.
+  allocator.begin_private_allocations(kStream, pool);
+  EXPECT_EQ(allocator.allocate(4 * KiB, kStream), a);
+  allocator.end_private_allocations(kStream);
+  allocator.free(a);
+
+  // Released, its segment is ordinary cache: reusable by anyone on its stream, and returnable.
+  allocator.release_private_pool(pool);
+  EXPECT_EQ(allocator.stats().private_reserved_bytes, 0u);
+  void* f = allocator.allocate(4 * KiB, kStream);
+  EXPECT_EQ(f, a);
+  allocator.free(f);
+  allocator.empty_cache();
+  EXPECT_EQ(allocator.stats().reserved_bytes, 0u);
+  EXPECT_EQ(device.bytes_in_use(), 0u);
+}
+
+TEST(CachingAllocator, PrivatePoolBlockFreedAfterReleaseGoesToTheSharedCache) {
+  FakeRawDevice device(64 * MiB);
+  CachingAllocator allocator(device, CachingMode::caching);
+  const PrivatePoolId pool = allocator.create_private_pool();
+  allocator.begin_private_allocations(kStream, pool);
+  void* held = allocator.allocate(3 * MiB, kStream);  // large pool; held past the release
+  void* small = allocator.allocate(1 * KiB, kStream);
+  allocator.free(small);
+  allocator.release_private_pool(pool);  // also ends the routing
+  void* g = allocator.allocate(1 * KiB, kStream);
+  EXPECT_EQ(g, small);  // the released pool's free block serves the shared cache
+  allocator.free(g);
+  allocator.free(held);
+  void* h = allocator.allocate(3 * MiB, kStream);
+  EXPECT_EQ(h, held);
+  allocator.free(h);
+  allocator.empty_cache();
+  EXPECT_EQ(device.bytes_in_use(), 0u);
+}
+
+TEST(CachingAllocator, PrivatePoolMisuseIsAnInternalError) {
+  FakeRawDevice device(64 * MiB);
+  CachingAllocator allocator(device, CachingMode::caching);
+  const PrivatePoolId pool = allocator.create_private_pool();
+  EXPECT_TRUE(contains(expect_error(ErrorCode::internal, [&] { allocator.begin_private_allocations(kStream, 99); }),
+                       "never created"));
+  allocator.begin_private_allocations(kStream, pool);
+  EXPECT_TRUE(contains(expect_error(ErrorCode::internal, [&] { allocator.begin_private_allocations(kStream, pool); }),
+                       "already allocates from private pool"));
+  allocator.end_private_allocations(kStream);
+  allocator.release_private_pool(pool);
+  allocator.release_private_pool(pool);  // twice: nothing left to do
+  EXPECT_TRUE(contains(expect_error(ErrorCode::internal, [&] { allocator.begin_private_allocations(kStream, pool); }),
+                       "is released"));
+
+  CachingAllocator uncached(device, CachingMode::no_caching);
+  const PrivatePoolId p2 = uncached.create_private_pool();
+  EXPECT_TRUE(contains(expect_error(ErrorCode::internal, [&] { uncached.begin_private_allocations(kStream, p2); }),
+                       "DETNN_NO_CACHING"));
+}
+
 TEST(CachingAllocator, RecordedStreamDelaysReuseUntilItsEventCompletes) {
   FakeRawDevice device(64 * MiB);
   CachingAllocator allocator(device, CachingMode::caching);

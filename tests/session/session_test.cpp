@@ -227,6 +227,48 @@ TEST(ModelFile, PrecisionIsFp32OrTf32AndTf32NeedsAVendorMode) {
   }
 }
 
+TEST(ModelFile, CudaGraphIsOffOrAuto) {
+  auto with_training = [](const std::string& training) {
+    return R"({"name": "m", "input": [1, 4, 4], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2}],
+               "optimizer": {"type": "sgd", "lr": 0.1}, "training": )" + training + "}";
+  };
+  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.cuda_graph, "off");
+  EXPECT_EQ(parse_test_model(with_training(R"({"cuda_graph": "auto"})")).training.cuda_graph, "auto");
+  try {
+    parse_test_model(with_training(R"({"cuda_graph": true})"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training.cuda_graph"), std::string::npos) << e.what();
+  }
+  SessionOptions bad;
+  bad.cuda_graph = "on";
+  try {
+    Session s(parse_test_model(with_training(R"({"batch_size": 4})")), bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("training.cuda_graph \"on\" is not one of off, auto"), std::string::npos)
+        << e.what();
+  }
+}
+
+// On the CPU "auto" runs every step eagerly (the steps and their bits are those of "off").
+TEST(Session, CudaGraphAutoOnTheCpuRunsEagerly) {
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const auto data = synthetic_batches(32, 5, 2, 12, 12);
+  std::vector<std::string> shas;
+  for (const char* graph : {"off", "auto"}) {
+    SessionOptions o;
+    o.cuda_graph = graph;
+    Session s(spec, o);
+    EXPECT_EQ(s.cuda_graph_status(), std::string(graph) == "off" ? "off (training.cuda_graph)"
+                                                                  : "off: CUDA Graphs need a CUDA device");
+    for (int i = 0; i < 2; ++i) s.train_step(data.images.data() + i * 16 * s.sample_size(), data.labels.data() + i * 16, 16);
+    shas.push_back(s.weights_sha256());
+  }
+  EXPECT_EQ(shas[0], shas[1]);
+}
+
 TEST(ModelFile, ExampleModelsParseWithPyTorchParameterCounts) {
   const std::string dir = DETNN_SOURCE_DIR "/examples/";
   // PyTorch's counts: sum(p.numel() for p in model.parameters()) of the same architectures.

@@ -76,6 +76,8 @@ TEST(Trainer, RunDirectoryHoldsConfigManifestMetricsAndCheckpoints) {
                         "end_time", "final_weights_sha256"})
     EXPECT_TRUE(manifest.contains(k)) << k;
   EXPECT_EQ(manifest["status"], "completed");
+  EXPECT_EQ(manifest["cuda_graph"], "off (training.cuda_graph)");  // how the steps ran
+  EXPECT_EQ(config["training"]["cuda_graph"], "off");
   const auto epochs = metrics_lines(run, "epoch");
   ASSERT_EQ(epochs.size(), 2u);
   for (const char* k : {"train_loss", "val_loss", "val_accuracy", "weights_sha256"}) EXPECT_TRUE(epochs[0].contains(k)) << k;
@@ -151,6 +153,10 @@ TEST(Trainer, BadInputsGiveOneLineErrors) {
     EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find("trainer: "), std::string::npos) << r.output;
   }
+  // Option values CLI11 checks (its own exit status and message).
+  const auto graph = run_trainer("--model " + model.string() + " --cuda-graph always --run-dir " + (dir / "graph").string());
+  EXPECT_NE(graph.status, 0);
+  EXPECT_NE(graph.output.find("--cuda-graph: always not in {off,auto}"), std::string::npos) << graph.output;
   // A failure after the run directory exists is recorded in its manifest.
   const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "cuda7" / "manifest.json"));
   EXPECT_EQ(manifest["status"], "failed");

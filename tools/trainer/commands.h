@@ -14,6 +14,7 @@ struct TrainOptions {
   int64_t seed = -1;            // --seed
   std::string determinism;      // --determinism
   std::string precision;        // --precision fp32|tf32
+  std::string cuda_graph;       // --cuda-graph off|auto
   std::string device;           // --device
   int64_t threads = -1;         // --threads
   std::string resume;           // --resume DIR

@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   app.add_option("--precision", train.precision,
                  "fp32 | tf32: TF32 tensor cores for fast and off (overrides training.precision)")
       ->check(CLI::IsMember({"fp32", "tf32"}));
+  app.add_option("--cuda-graph", train.cuda_graph,
+                 "off | auto: replay the step's gradient pass from a CUDA Graph on one GPU (overrides "
+                 "training.cuda_graph; never changes a bit)")
+      ->check(CLI::IsMember({"off", "auto"}));
   app.add_option("--device", train.device, "cpu | cuda | cuda:N (overrides training.device)");
   app.add_option("--threads", train.threads, "CPU threads, 0 = all (never changes results)")->check(CLI::NonNegativeNumber);
   app.add_option("--resume", train.resume, "Continue the run in this directory from its last checkpoint");

@@ -54,6 +54,7 @@ void apply_overrides(detnn_model* m, const TrainOptions& o) {
   if (o.seed >= 0) set("training.seed", std::to_string(o.seed));
   if (!o.determinism.empty()) set("training.determinism", o.determinism);
   if (!o.precision.empty()) set("training.precision", o.precision);
+  if (!o.cuda_graph.empty()) set("training.cuda_graph", o.cuda_graph);
   if (!o.device.empty()) set("training.device", o.device);
   if (o.threads >= 0) set("training.threads", std::to_string(o.threads));
 }
@@ -69,6 +70,7 @@ void apply_recorded(detnn_model* m, const json& config, const TrainOptions& o) {
   // Runs recorded before the precision option computed in FP32.
   if (o.precision.empty()) set("training.precision", t.value("precision", std::string("fp32")));
   if (o.device.empty()) set("training.device", t.at("device").get<std::string>());
+  if (o.cuda_graph.empty()) set("training.cuda_graph", t.value("cuda_graph", std::string("off")));
   if (o.threads < 0) set("training.threads", std::to_string(t.at("threads").get<int64_t>()));
 }
 
@@ -289,6 +291,9 @@ int train(const TrainOptions& o, RunRecord& record) {
   manifest["end_time"] = utc_timestamp();
   manifest["final_weights_sha256"] = final_sha;
   manifest["steps"] = st.step;
+  const char* graph = nullptr;
+  check(detnn_session_cuda_graph_status(session, &graph), "CUDA Graph status");
+  manifest["cuda_graph"] = graph;  // how the steps ran (never changes a bit)
   write_json_atomically(run_dir / "manifest.json", manifest);
   console.line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
   return 0;
