@@ -72,6 +72,8 @@ class LinearVendor {
   // and bias addresses (fixed places in the parameter buffer, the same on every rank and run)
   // keep.
   kernels::GemmShape forward_shape(int64_t rows, const float* w, const float* bias) const;
+  // Whether the bias can be cuBLASLt's epilogue (16-byte aligned) or is added after the product.
+  static bool bias_in_epilogue(const float* bias);
   kernels::GemmShape backward_data_shape(int64_t rows, const float* w) const;
   kernels::GemmShape backward_filter_shape(int64_t rows) const;
   std::string layer_;

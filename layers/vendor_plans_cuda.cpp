@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "kernels/vendor/bias_cudnn.h"
 #include "layers/cuda_stream.h"
 #include "layers/vendor_plans.h"
 #include "runtime/cuda_check.h"
@@ -118,12 +119,16 @@ void Conv2dVendor::collect_choices(std::vector<KernelChoice>& out) const {
 
 // ---- linear ----
 
+// cuBLASLt's bias epilogue wants a 16-byte-aligned bias (fails with less on some GPUs); a bias
+// elsewhere in the parameter buffer is added after the product (kernels/vendor/bias_cudnn.h).
+// The same place on every rank and run, so the same choice.
+bool LinearVendor::bias_in_epilogue(const float* bias) { return bias != nullptr && pointer_alignment(bias) == 16; }
+
 kernels::GemmShape LinearVendor::forward_shape(int64_t rows, const float* w, const float* bias) const {
   // y [rows, out] = x [rows, in] W^T (+ bias): calls start at multiples of `rows` rows.
-  const int align =
-      std::min({kernels::alignment_of_offset(rows * in_ * 4), kernels::alignment_of_offset(rows * out_ * 4),
-                pointer_alignment(w), bias != nullptr ? pointer_alignment(bias) : 16});
-  return {kernels::Trans::N, kernels::Trans::T, rows, out_, in_, bias_, std::max(align, 4)};
+  const int align = std::min({kernels::alignment_of_offset(rows * in_ * 4),
+                              kernels::alignment_of_offset(rows * out_ * 4), pointer_alignment(w)});
+  return {kernels::Trans::N, kernels::Trans::T, rows, out_, in_, bias_in_epilogue(bias), std::max(align, 4)};
 }
 
 kernels::GemmShape LinearVendor::backward_data_shape(int64_t rows, const float* w) const {
@@ -162,11 +167,14 @@ void LinearVendor::forward(const ExecContext& ctx, const float* x, const float* 
   if (ctx.samples == 0) return;
   // The plan is looked up once per layer call, not once per chunk.
   kernels::CublasLtGemm& full = plan(ctx, "linear forward", forward_shape(call, w, bias));
+  const float* epilogue = bias_in_epilogue(bias) ? bias : nullptr;
   forward_in_calls(
-      ctx, call, x, in_, y, out_, [&](const float* xc, float* yc) { full.run(xc, w, yc, bias, cuda_stream(ctx)); },
+      ctx, call, x, in_, y, out_,
+      [&](const float* xc, float* yc) { full.run(xc, w, yc, epilogue, cuda_stream(ctx)); },
       [&](int64_t m, const float* xc, float* yc) {
-        plan(ctx, "linear forward", forward_shape(m, w, bias)).run(xc, w, yc, bias, cuda_stream(ctx));
+        plan(ctx, "linear forward", forward_shape(m, w, bias)).run(xc, w, yc, epilogue, cuda_stream(ctx));
       });
+  if (bias != nullptr && epilogue == nullptr) kernels::add_row_bias_cudnn(y, bias, ctx.samples, out_, cuda_stream(ctx));
 }
 
 void LinearVendor::backward(const ExecContext& ctx, const float* x, const float* dy, const float* w,

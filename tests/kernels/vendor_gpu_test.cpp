@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/vendor/bias_cudnn.h"
 #include "kernels/vendor/conv2d_cudnn.h"
 #include "kernels/vendor/gemm_cublaslt.h"
 #include "runtime/error.h"
@@ -134,6 +135,23 @@ TEST(VendorGemmGpu, MatchesTheCpuGemmInEveryLayoutWithAndWithoutBias) {
             EXPECT_TRUE(dc.guards_intact());
           }
         }
+  }
+}
+
+// The bias add of the linear plans whose bias is not 16-byte aligned (no epilogue): exactly
+// y + bias[c] per element, from a bias 4 bytes past an aligned address, nothing written outside.
+TEST(VendorBiasGpu, AddsTheBiasToEveryRowExactly) {
+  DETNN_REQUIRE_GPU();
+  for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 3}, {256, 10}, {33, 129}}) {
+    const auto y = test::random_floats(static_cast<size_t>(rows * cols), 3 + rows, -4.0f, 4.0f);
+    const auto bias = test::random_floats(static_cast<size_t>(cols) + 1, 5 + cols, -1.0f, 1.0f);
+    std::vector<float> want(y);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = y[r * cols + c] + bias[1 + c];
+    DeviceBuffer<float> dy(y), db(bias);
+    kernels::add_row_bias_cudnn(dy.get(), db.get() + 1, rows, cols, nullptr);
+    EXPECT_EQ(test::first_bit_difference(dy.download().data(), want.data(), want.size()), -1) << rows << "x" << cols;
+    EXPECT_TRUE(dy.guards_intact());
   }
 }
 

@@ -105,6 +105,24 @@ TEST(SessionModesGpu, FastAndOffComputeWhatStrictComputes) {
   }
 }
 
+// Linear layers whose weights and biases sit at 8- and 4-byte-aligned places of the parameter
+// buffer: narrower cuBLASLt alignments, and biases added after the product instead of in the
+// epilogue (which wants 16 bytes). 25*7 = 175 floats of W1 put b1 at byte 700, W2 at 728, b2 at 812.
+TEST(SessionModesGpu, OddlyPlacedLinearParametersComputeWhatStrictComputes) {
+  DETNN_REQUIRE_GPU();
+  const layers::ModelSpec spec = parse_test_model(R"({"name": "odd_mlp", "input": [1, 5, 5],
+    "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 7}, {"type": "relu"},
+               {"type": "linear", "out_features": 3}],
+    "optimizer": {"type": "sgd", "lr": 0.1}, "training": {"batch_size": 16, "chunk_size": 16, "seed": 3}})");
+  const GradientAndLogits strict = gradient_and_logits(spec, options("strict"));
+  for (const char* mode : {"fast", "off"}) {
+    const GradientAndLogits v = gradient_and_logits(spec, options(mode));
+    EXPECT_LE(relative_error(v.gradient, strict.gradient), 1e-5) << mode << ": gradient";
+    EXPECT_LE(relative_error(v.logits, strict.logits), 1e-5) << mode << ": logits";
+  }
+  EXPECT_EQ(train(spec, options("fast")), train(spec, options("fast")));
+}
+
 TEST(SessionModesGpu, FastRerunsAreBitIdentical) {
   DETNN_REQUIRE_GPU();
   const layers::ModelSpec spec = parse_test_model(kModel);
