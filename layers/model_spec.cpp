@@ -1,5 +1,6 @@
 #include "layers/model_spec.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -29,6 +30,17 @@ LossSpec parse_loss(JsonObject obj) {
   return loss;
 }
 
+// training.cuda_graph's default: DETNN_CUDA_GRAPH when set (so that a whole test suite or a
+// trainer run can replay its steps from CUDA Graphs without editing model files), else "off".
+std::string default_cuda_graph() {
+  const char* env = std::getenv("DETNN_CUDA_GRAPH");
+  if (env == nullptr || *env == '\0') return "off";
+  const std::string value = env;
+  DETNN_CHECK(value == "off" || value == "auto", invalid_argument, "DETNN_CUDA_GRAPH=\"", value,
+              "\" is not one of off, auto");
+  return value;
+}
+
 TrainingSpec parse_training(JsonObject obj) {
   TrainingSpec t;
   t.epochs = obj.integer_or("epochs", t.epochs, 0);
@@ -38,7 +50,7 @@ TrainingSpec parse_training(JsonObject obj) {
   t.seed = static_cast<uint64_t>(seed);
   t.determinism = obj.choice_or("determinism", {"strict", "fast", "off"}, "strict");
   t.precision = obj.choice_or("precision", {"fp32", "tf32"}, "fp32");
-  t.cuda_graph = obj.choice_or("cuda_graph", {"off", "auto"}, "off");
+  t.cuda_graph = obj.choice_or("cuda_graph", {"off", "auto"}, default_cuda_graph());
   t.device = obj.string_or("device", "cpu");
   try {
     parse_device(t.device);

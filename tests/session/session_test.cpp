@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "runtime/error.h"
 #include "runtime/session.h"
@@ -240,6 +241,18 @@ TEST(ModelFile, CudaGraphIsOffOrAuto) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training.cuda_graph"), std::string::npos) << e.what();
   }
+  // DETNN_CUDA_GRAPH sets the default; a file's own value wins.
+  ::setenv("DETNN_CUDA_GRAPH", "auto", 1);
+  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.cuda_graph, "auto");
+  EXPECT_EQ(parse_test_model(with_training(R"({"cuda_graph": "off"})")).training.cuda_graph, "off");
+  ::setenv("DETNN_CUDA_GRAPH", "yes", 1);
+  try {
+    parse_test_model(with_training(R"({"batch_size": 4})"));
+    ADD_FAILURE() << "DETNN_CUDA_GRAPH=yes accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("DETNN_CUDA_GRAPH=\"yes\""), std::string::npos) << e.what();
+  }
+  ::unsetenv("DETNN_CUDA_GRAPH");
   SessionOptions bad;
   bad.cuda_graph = "on";
   try {
