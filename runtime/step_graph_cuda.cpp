@@ -2,7 +2,6 @@
 // instantiation, replays with cudaGraphLaunch.
 #include <cuda_runtime.h>
 
-#include <optional>
 #include <vector>
 
 #include "kernels/vendor/vendor_handles.h"
@@ -88,16 +87,8 @@ bool StepGraph::capture(const std::function<void()>& enqueue) {
   cudaGraph_t graph = nullptr;
   {
     PrivateAllocations routed(allocator, stream_, pool_);
-    // The graph's own vendor workspace, from its pool, as large as the calls have reserved.
-    // (strict reserves none and calls no vendor library.)
-    const size_t workspace_bytes = kernels::reserved_vendor_workspace_bytes(stream);
-    Tensor workspace;
-    std::optional<kernels::ScopedVendorWorkspace> own_workspace;
-    if (workspace_bytes > 0) {
-      workspace = Tensor::empty(Shape{static_cast<int64_t>((workspace_bytes + 3) / 4)}, DType::f32,
-                                Device::cuda(device_), stream_);
-      own_workspace.emplace(stream, workspace);
-    }
+    // The graph's own vendor workspace, allocated during the capture from its pool.
+    kernels::ScopedVendorWorkspace own_workspace(stream);
     // Thread-local: only this thread's unsafe calls (a synchronizing copy, cudaFree) fail the
     // capture; other threads may use other streams meanwhile.
     const cudaError_t began = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
@@ -112,8 +103,8 @@ bool StepGraph::capture(const std::function<void()>& enqueue) {
       const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
       if (ended != cudaSuccess && failure_.empty()) failure_ = cuda_error_text("cudaStreamEndCapture", ended);
     }
-    // The workspace tensor dies here, back to the pool: the graph keeps using its address,
-    // which the pool hands to nothing outside the graph.
+    // The workspace dies here, back to the pool: the graph keeps using its address, which the
+    // pool hands to nothing outside the graph.
   }
   (void)cudaGetLastError();  // capture errors are not sticky; later checks must not see them
   if (failure_.empty()) {

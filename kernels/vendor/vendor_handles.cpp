@@ -52,34 +52,31 @@ std::map<std::pair<int, cudaStream_t>, Tensor>& workspace_overrides() {
   return overrides;
 }
 
-}  // namespace
-
-void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) {
-  Tensor& ws = workspace_of(stream);
+// Makes `ws` at least `bytes` long. The old buffer goes back to the caching allocator first:
+// stream-ordered, so work still queued on `stream` that uses it runs before anything that
+// reuses it (including the calls of other threads on the same stream).
+void grow(Tensor& ws, size_t bytes, cudaStream_t stream) {
   if (ws.defined() && ws.nbytes() >= bytes) return;
   const int64_t floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
-  ws = Tensor();  // back to the caching allocator first (stream-ordered), then the larger one
+  ws = Tensor();
   ws = Tensor::empty(Shape{std::max<int64_t>(floats, 1)}, DType::f32, Device::cuda(current_device()),
                      reinterpret_cast<uintptr_t>(stream));
 }
 
+}  // namespace
+
+void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) { grow(workspace_of(stream), bytes, stream); }
+
 void* vendor_workspace(size_t bytes, cudaStream_t stream) {
   auto& overrides = workspace_overrides();
   const auto o = overrides.find({current_device(), stream});
-  const Tensor& ws = o != overrides.end() ? o->second : workspace_of(stream);
-  DETNN_CHECK(ws.defined() && ws.nbytes() >= bytes, internal, "vendor workspace: ", bytes, " bytes needed but ",
-              ws.defined() ? ws.nbytes() : 0, " reserved on this thread and stream");
+  Tensor& ws = o != overrides.end() ? o->second : workspace_of(stream);
+  grow(ws, bytes, stream);  // a thread's first call on the stream, or a scope's
   return ws.raw_data();
 }
 
-size_t reserved_vendor_workspace_bytes(cudaStream_t stream) {
-  const Tensor& ws = workspace_of(stream);
-  return ws.defined() ? ws.nbytes() : 0;
-}
-
-ScopedVendorWorkspace::ScopedVendorWorkspace(cudaStream_t stream, const Tensor& workspace)
-    : device_(current_device()), stream_(stream) {
-  const auto [it, inserted] = workspace_overrides().emplace(std::make_pair(device_, stream), workspace);
+ScopedVendorWorkspace::ScopedVendorWorkspace(cudaStream_t stream) : device_(current_device()), stream_(stream) {
+  const auto [it, inserted] = workspace_overrides().emplace(std::make_pair(device_, stream), Tensor());
   DETNN_CHECK(inserted, internal, "vendor workspace: a replacement is already in place for this stream");
 }
 

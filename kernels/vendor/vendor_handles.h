@@ -28,24 +28,24 @@ std::string cublaslt_library_name();
 inline constexpr size_t kVendorWorkspaceLimit = size_t{256} << 20;
 
 // The vendor calls' workspace: one buffer per thread, device and stream, shared by every plan
-// (the calls on one stream run one after another), as large as the largest plan needs. Plans
-// reserve their size when they are created (which may move the buffer: nothing may be queued
-// that still uses it, which holds while plans are created between steps) and take the address
-// at each call. Per thread, not per stream alone: two threads may enqueue on the same stream
-// (LocalComm ranks sharing a GPU's default stream), and one call's kernels must not find
-// another call's data in the workspace between them. Freed when the thread ends.
+// (the calls on one stream run one after another), as large as the largest call has needed.
+// Plans reserve their size when they are created, so that a lack of memory shows then; a call
+// on a thread that has not reserved enough (a session created on one thread and trained on
+// another) grows the buffer first. Per thread, not per stream alone: two threads may enqueue
+// on the same stream (LocalComm ranks sharing a GPU's default stream), and one call's kernels
+// must not find another call's data in the workspace between them. Freed when the thread ends.
 void reserve_vendor_workspace(size_t bytes, cudaStream_t stream);
-// At least `bytes` (reserved before; Error(internal) otherwise).
+// At least `bytes`, for a call queued on `stream` now.
 void* vendor_workspace(size_t bytes, cudaStream_t stream);
-// What reserve_vendor_workspace has reserved so far for this thread, device and stream.
-size_t reserved_vendor_workspace_bytes(cudaStream_t stream);
 
-// While alive, vendor_workspace(…, stream) on this thread returns `workspace` instead: a CUDA
-// Graph captures its own workspace, whose address stays valid for its replays whatever later
-// reservations do to the shared one (runtime/step_graph.h). Not nestable for one stream.
+// While alive, vendor calls on `stream` from this thread use a workspace of the scope's own,
+// allocated when first needed and freed when the scope ends. A CUDA Graph captures its calls in
+// such a scope: allocated during the capture, the workspace comes from the graph's private pool,
+// so its address stays the graph's whatever later reservations do (runtime/step_graph.h).
+// Not nestable for one stream.
 class ScopedVendorWorkspace {
  public:
-  ScopedVendorWorkspace(cudaStream_t stream, const Tensor& workspace);
+  explicit ScopedVendorWorkspace(cudaStream_t stream);
   ~ScopedVendorWorkspace();
   ScopedVendorWorkspace(const ScopedVendorWorkspace&) = delete;
   ScopedVendorWorkspace& operator=(const ScopedVendorWorkspace&) = delete;

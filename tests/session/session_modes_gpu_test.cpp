@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "runtime/comm/local_comm.h"
 #include "runtime/session.h"
@@ -132,6 +133,30 @@ TEST(SessionModesGpu, FastRerunsAreBitIdentical) {
   }
   const layers::ModelSpec mnist = layers::parse_model_file(DETNN_SOURCE_DIR "/examples/mnist_cnn.json");
   EXPECT_EQ(train(mnist, options("fast")), train(mnist, options("fast"))) << "mnist_cnn";
+}
+
+// The trainer creates its ranks' sessions on the main thread and trains each on a thread of its
+// own: the vendor calls' workspace (per thread) must be there on the training thread too.
+TEST(SessionModesGpu, FastTrainsOnAnotherThreadThanItWasCreatedOn) {
+  DETNN_REQUIRE_GPU();
+  const layers::ModelSpec spec = parse_test_model(kModel);
+  const std::string here = train(spec, options("fast"));
+  Session s(spec, options("fast"));
+  const int64_t b = spec.training.batch_size;
+  const auto data =
+      synthetic_batches(b * kSteps, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h, spec.input.w, 5);
+  std::string error;
+  std::thread worker([&] {
+    try {
+      for (int i = 0; i < kSteps; ++i)
+        s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  worker.join();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(s.weights_sha256(), here);
 }
 
 TEST(SessionModesGpu, FastIsBatchInvariantAndRankCountInvariant) {
