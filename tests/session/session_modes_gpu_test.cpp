@@ -106,20 +106,24 @@ TEST(SessionModesGpu, FastAndOffComputeWhatStrictComputes) {
   }
 }
 
-// Linear layers whose weights and biases sit at 8- and 4-byte-aligned places of the parameter
-// buffer: narrower cuBLASLt alignments, and biases added after the product instead of in the
-// epilogue (which wants 16 bytes). 25*7 = 175 floats of W1 put b1 at byte 700, W2 at 728, b2 at 812.
-TEST(SessionModesGpu, OddlyPlacedLinearParametersComputeWhatStrictComputes) {
+// Parameters at 4- and 8-byte-aligned places of the flat parameter buffer (PyTorch allocates
+// each on its own, detnn packs them): narrower cuBLASLt alignments, linear biases added after the
+// product instead of in the epilogue (which wants 16 bytes), cuDNN on a misaligned filter and
+// bias. Offsets in floats: conv1 W 0, b 27 (byte 108); conv2 W 30 (byte 120), b 84; linear1 W 86
+// (byte 344), b 386 (byte 1544); linear2 W 392, b 410 (byte 1640). Tolerance 1e-4 of the largest
+// value: sums of at most 50 terms in other orders (off may pick FFT or Winograd).
+TEST(SessionModesGpu, OddlyPlacedParametersComputeWhatStrictComputes) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(R"({"name": "odd_mlp", "input": [1, 5, 5],
-    "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 7}, {"type": "relu"},
-               {"type": "linear", "out_features": 3}],
+  const layers::ModelSpec spec = parse_test_model(R"({"name": "odd_places", "input": [1, 5, 5],
+    "layers": [{"type": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "conv2d", "out_channels": 2, "kernel": 3, "padding": 1}, {"type": "flatten"},
+               {"type": "linear", "out_features": 6}, {"type": "relu"}, {"type": "linear", "out_features": 3}],
     "optimizer": {"type": "sgd", "lr": 0.1}, "training": {"batch_size": 16, "chunk_size": 16, "seed": 3}})");
   const GradientAndLogits strict = gradient_and_logits(spec, options("strict"));
   for (const char* mode : {"fast", "off"}) {
     const GradientAndLogits v = gradient_and_logits(spec, options(mode));
-    EXPECT_LE(relative_error(v.gradient, strict.gradient), 1e-5) << mode << ": gradient";
-    EXPECT_LE(relative_error(v.logits, strict.logits), 1e-5) << mode << ": logits";
+    EXPECT_LE(relative_error(v.gradient, strict.gradient), 1e-4) << mode << ": gradient";
+    EXPECT_LE(relative_error(v.logits, strict.logits), 1e-4) << mode << ": logits";
   }
   EXPECT_EQ(train(spec, options("fast")), train(spec, options("fast")));
 }
