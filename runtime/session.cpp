@@ -33,8 +33,13 @@ struct Session::Impl {
   int64_t largest_bucket = 0;
   // The step's results on its device until the pass is over (no host round trip per pass).
   std::unique_ptr<session_device::StepStaging> staging;  // this rank's images and labels
-  Tensor chunk_losses;  // [this rank's chunks]: each chunk's canonical loss sum
-  Tensor correct;       // i64 [1]: top-1 correct samples of this rank
+  // f32 [k', 2]: this rank's k chunk loss sums (k' = k rounded up to even), then the top-1
+  // correct count as an int64 in the last two floats (8-aligned): one copy reads both back.
+  Tensor step_results;
+  int64_t chunk_count = 0;  // k
+  int64_t correct_offset() const { return (chunk_count + 1) / 2 * 2; }  // k', in floats
+  float* chunk_losses() const { return step_results.data<float>(); }
+  int64_t* correct() const { return reinterpret_cast<int64_t*>(step_results.data<float>() + correct_offset()); }
   Tensor step_counter;  // CUDA, i64 [1]: steps_ for the kernels (dropout), refilled each step
   bool graph_warmed_up = false;  // one eager pass ran (lazy module loading, library set-up)
   bool graph_failed = false;     // CUDA refused the capture: eager from then on
@@ -128,8 +133,9 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
   }
   const int64_t local_samples = split_.chunks_per_rank * chunk_;
   impl_->staging = std::make_unique<session_device::StepStaging>(device_, local_samples * sample_size(), local_samples);
-  impl_->chunk_losses = Tensor::zeros(Shape{split_.chunks_per_rank}, DType::f32, device_, impl_->stream);
-  impl_->correct = Tensor::zeros(Shape{1}, DType::i64, device_, impl_->stream);
+  impl_->chunk_count = split_.chunks_per_rank;
+  impl_->step_results =
+      Tensor::zeros(Shape{impl_->correct_offset() + 2}, DType::f32, device_, impl_->stream);
   if (device_.is_cuda()) impl_->step_counter = Tensor::zeros(Shape{1}, DType::i64, device_, impl_->stream);
   total_steps_ = std::max<int64_t>(1, t.epochs);
 }
@@ -257,7 +263,7 @@ void Session::enqueue_gradient_pass(int64_t batch) {
 
   layers::ExecContext ctx = context(true, 0, rank_first * chunk, rank_first);
   if (device_.is_cuda()) impl_->staging->upload_step(impl_->step_counter, impl_->stream);
-  session_device::fill_zero(impl_->correct, impl_->stream);
+  session_device::fill_zero(impl_->step_results, impl_->stream);  // the count starts at 0
   layers::Sequential& net = model_->net();
   net.begin_step(ctx, local_chunks);
   float* grads = impl_->grads.data<float>();
@@ -278,8 +284,8 @@ void Session::enqueue_gradient_pass(int64_t batch) {
 
     const Tensor logits = net.forward(ctx, x);
     const kernels::CrossEntropyParams xp{ctx.samples, classes, static_cast<float>(spec_.loss.label_smoothing), batch};
-    session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, impl_->chunk_losses.data<float>() + local_first, ctx);
-    session_device::count_correct(logits, y, classes, impl_->correct.data<int64_t>(), ctx);
+    session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, impl_->chunk_losses() + local_first, ctx);
+    session_device::count_correct(logits, y, classes, impl_->correct(), ctx);
 
     const Tensor dlogits = session_device::cross_entropy_grad(logits, y, xp, ctx);
     Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
@@ -339,14 +345,14 @@ void Session::enqueue_gradient_pass(int64_t batch) {
 // The pass's loss and correct count, read once the pass has run: a non-finite chunk loss is an
 // error (before any update), the loss and count are combined over the ranks.
 StepStats Session::finish_gradient(const float* images, int64_t batch) {
-  const std::vector<float> chunk_losses = session_device::download(impl_->chunk_losses);
+  const std::vector<float> results = session_device::download(impl_->step_results);
   StepStats stats;
   stats.samples = batch;
-  stats.correct = session_device::download_i64(impl_->correct);
+  std::memcpy(&stats.correct, results.data() + impl_->correct_offset(), sizeof stats.correct);
   PairwiseStack loss_sum;
-  for (int64_t c = 0; c < static_cast<int64_t>(chunk_losses.size()); ++c) {
-    if (!std::isfinite(chunk_losses[c])) throw_non_finite_loss(images, c, chunk_losses[c]);
-    loss_sum.push(chunk_losses[c]);
+  for (int64_t c = 0; c < impl_->chunk_count; ++c) {
+    if (!std::isfinite(results[c])) throw_non_finite_loss(images, c, results[c]);
+    loss_sum.push(results[c]);
   }
   SessionComm& comm = *impl_->comm;
   stats.loss = comm.all_reduce_pairwise(loss_sum.result()) / static_cast<float>(batch);

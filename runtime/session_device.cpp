@@ -56,18 +56,6 @@ std::vector<float> download(const Tensor& t) {
   return out;
 }
 
-int64_t download_i64(const Tensor& t) {
-  DETNN_CHECK(t.dtype() == DType::i64 && t.numel() >= 1, internal, "download_i64: not an i64 tensor");
-  int64_t value = 0;
-  if (t.device().is_cuda()) {
-    const Tensor h = t.to(Device::cpu());
-    value = h.data<int64_t>()[0];
-  } else {
-    value = t.data<int64_t>()[0];
-  }
-  return value;
-}
-
 void fill_zero(Tensor& t, uintptr_t stream) {
   if (t.nbytes() == 0) return;
   if (t.device().is_cuda()) {

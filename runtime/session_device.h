@@ -18,8 +18,6 @@ Tensor upload(const float* host, const Shape& shape, Device device, uintptr_t st
 Tensor upload_labels(const int32_t* host, int64_t n, Device device, uintptr_t stream);
 // The f32 tensor's values in host memory (waits for the device).
 std::vector<float> download(const Tensor& t);
-// The first value of an i64 tensor (waits for the device).
-int64_t download_i64(const Tensor& t);
 // Zeroes the tensor (CUDA: asynchronously on `stream`).
 void fill_zero(Tensor& t, uintptr_t stream);
 
