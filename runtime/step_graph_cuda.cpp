@@ -68,6 +68,12 @@ StepGraph::~StepGraph() {
   }
   CudaDeviceGuard guard(device_);
   cudaStreamSynchronize(as_stream(stream_));
+  try {
+    // This thread's vendor workspace for the stream (the eager steps'): it would stay until the
+    // thread ends. Another thread's stays with that thread (freed when it ends).
+    kernels::release_vendor_workspace(as_stream(stream_));
+  } catch (...) {
+  }
   cudaStreamDestroy(as_stream(stream_));
 }
 
@@ -99,6 +105,8 @@ bool StepGraph::capture(const std::function<void()>& enqueue) {
         enqueue();
       } catch (const std::exception& e) {
         failure_ = e.what();
+      } catch (...) {  // whatever it is, the capture must still be ended
+        failure_ = "an exception that is not a std::exception";
       }
       const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
       if (ended != cudaSuccess && failure_.empty()) failure_ = cuda_error_text("cudaStreamEndCapture", ended);

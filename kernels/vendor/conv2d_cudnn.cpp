@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 #include "kernels/vendor/vendor_handles.h"
 #include "runtime/cuda_check.h"
@@ -49,6 +50,16 @@ std::vector<AlgoCandidate> candidates(const Perf* perf, int count, const char* (
     out.push_back(c);
   }
   return out;
+}
+
+// Room for every record cuDNN may return: its own maximum (an algorithm can come once per math
+// type), at least the algorithm count.
+template <typename Perf>
+std::vector<Perf> perf_records(cudnnStatus_t (*max_count)(cudnnHandle_t, int*), cudnnHandle_t handle,
+                               int algorithms) {
+  int capacity = 0;
+  DETNN_CUDNN_CHECK(max_count(handle, &capacity));
+  return std::vector<Perf>(static_cast<size_t>(std::max(capacity, algorithms)));
 }
 
 }  // namespace
@@ -126,14 +137,15 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
   const std::string shape = conv2d_shape_text(p);
 
   {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    auto records = perf_records<cudnnConvolutionFwdAlgoPerf_t>(cudnnGetConvolutionForwardAlgorithmMaxCount, handle,
+                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
+    cudnnConvolutionFwdAlgoPerf_t* perf = records.data();
+    const int room = static_cast<int>(records.size());
     int count = 0;
     if (timed)
-      DETNN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, d.x, d.w, d.fwd, d.y,
-                                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, d.x, d.w, d.fwd, d.y, room, &count, perf));
     else
-      DETNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x, d.w, d.fwd, d.y,
-                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x, d.w, d.fwd, d.y, room, &count, perf));
     const size_t i = pick_algorithm(candidates(perf, count, fwd_name, ampere), mode, kVendorWorkspaceLimit,
                                     layer + " conv2d forward " + shape);
     d.fwd_algo = perf[i].algo;
@@ -143,14 +155,17 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
                                                               &d.fwd_choice.workspace_bytes));
   }
   {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    auto records = perf_records<cudnnConvolutionBwdDataAlgoPerf_t>(cudnnGetConvolutionBackwardDataAlgorithmMaxCount,
+                                                                   handle, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
+    cudnnConvolutionBwdDataAlgoPerf_t* perf = records.data();
+    const int room = static_cast<int>(records.size());
     int count = 0;
     if (timed)
-      DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
-          handle, d.w, d.y, d.bwd_data, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(
+          cudnnFindConvolutionBackwardDataAlgorithm(handle, d.w, d.y, d.bwd_data, d.x, room, &count, perf));
     else
-      DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-          handle, d.w, d.y, d.bwd_data, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(
+          cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, d.w, d.y, d.bwd_data, d.x, room, &count, perf));
     const size_t i = pick_algorithm(candidates(perf, count, bwd_data_name, ampere), mode, kVendorWorkspaceLimit,
                                     layer + " conv2d backward-data " + shape);
     d.bwd_data_algo = perf[i].algo;
@@ -160,14 +175,17 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
                                                                    &d.bwd_data_choice.workspace_bytes));
   }
   {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    auto records = perf_records<cudnnConvolutionBwdFilterAlgoPerf_t>(
+        cudnnGetConvolutionBackwardFilterAlgorithmMaxCount, handle, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
+    cudnnConvolutionBwdFilterAlgoPerf_t* perf = records.data();
+    const int room = static_cast<int>(records.size());
     int count = 0;
     if (timed)
-      DETNN_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(
-          handle, d.x, d.y, d.bwd_filter, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(
+          cudnnFindConvolutionBackwardFilterAlgorithm(handle, d.x, d.y, d.bwd_filter, d.w, room, &count, perf));
     else
-      DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-          handle, d.x, d.y, d.bwd_filter, d.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf));
+      DETNN_CUDNN_CHECK(
+          cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, d.x, d.y, d.bwd_filter, d.w, room, &count, perf));
     const size_t i = pick_algorithm(candidates(perf, count, bwd_filter_name, ampere), mode, kVendorWorkspaceLimit,
                                     layer + " conv2d backward-filter " + shape);
     d.bwd_filter_algo = perf[i].algo;

@@ -18,6 +18,19 @@ cublasOperation_t op(Trans t) { return t == Trans::N ? CUBLAS_OP_N : CUBLAS_OP_T
 // recommendation for Hopper.
 constexpr size_t kGemmWorkspaceLimit = size_t{32} << 20;
 
+// One configuration attribute of `algo` (2- or 4-byte integers, read into the low bytes of a
+// zeroed 8-byte value; x86 and ARM are little-endian); -1 when cuBLASLt does not answer.
+int64_t config_value(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoConfigAttributes_t attr) {
+  size_t size = 0;
+  if (cublasLtMatmulAlgoConfigGetAttribute(&algo, attr, nullptr, 0, &size) != CUBLAS_STATUS_SUCCESS || size == 0 ||
+      size > sizeof(int64_t))
+    return -1;
+  uint64_t value = 0;
+  size_t written = 0;
+  if (cublasLtMatmulAlgoConfigGetAttribute(&algo, attr, &value, size, &written) != CUBLAS_STATUS_SUCCESS) return -1;
+  return static_cast<int64_t>(value);
+}
+
 }  // namespace
 
 int alignment_of_offset(int64_t bytes) {
@@ -89,18 +102,30 @@ CublasLtGemm::CublasLtGemm(const GemmShape& s, ComputeMode mode, const std::stri
   constexpr int kRequested = 8;
   cublasLtMatmulHeuristicResult_t results[kRequested] = {};
   int count = 0;
-  DETNN_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(cublaslt_handle(), d.desc, d.a, d.b, d.c, d.c, d.preference,
-                                                    kRequested, results, &count));
+  const cublasStatus_t found = cublasLtMatmulAlgoGetHeuristic(cublaslt_handle(), d.desc, d.a, d.b, d.c, d.c,
+                                                              d.preference, kRequested, results, &count);
+  // "No algorithm fits" comes back as NOT_SUPPORTED: pick_algorithm then names the call and shape.
+  if (found == CUBLAS_STATUS_NOT_SUPPORTED)
+    count = 0;
+  else
+    DETNN_CUBLAS_CHECK(found);
   // The heuristic's order depends on the shape, the GPU and the version only; cuBLASLt has no
   // timed search, so off takes the same first candidate (what cuBLAS itself would run).
   std::vector<AlgoCandidate> candidates;
   for (int i = 0; i < count; ++i) {
     AlgoCandidate c;
-    int id = 0;
-    size_t written = 0;
-    cublasLtMatmulAlgoConfigGetAttribute(&results[i].algo, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id, &written);
-    c.algo = id;
-    c.name = "cublasLt algo " + std::to_string(id) + " (heuristic #" + std::to_string(i) + ")";
+    const cublasLtMatmulAlgo_t& algo = results[i].algo;
+    const int64_t id = config_value(algo, CUBLASLT_ALGO_CONFIG_ID);
+    c.algo = static_cast<int>(id);
+    // The id alone does not name the kernel: the tile, stages, split-K and its reduction do.
+    c.name = "cublasLt algo " + std::to_string(id) + " tile " +
+             std::to_string(config_value(algo, CUBLASLT_ALGO_CONFIG_TILE_ID)) + " stages " +
+             std::to_string(config_value(algo, CUBLASLT_ALGO_CONFIG_STAGES_ID)) + " splitK " +
+             std::to_string(config_value(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM)) + " reduction " +
+             std::to_string(config_value(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME)) + " swizzle " +
+             std::to_string(config_value(algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING)) + " custom " +
+             std::to_string(config_value(algo, CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION)) + " (heuristic #" +
+             std::to_string(i) + ")";
     c.supported = results[i].state == CUBLAS_STATUS_SUCCESS;
     c.deterministic = true;  // fixed algorithm and workspace: the same bits every run
     c.tensor_cores = false;  // FP32 compute never uses them; TF32 compute is allowed by mode.tf32

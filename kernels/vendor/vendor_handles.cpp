@@ -20,6 +20,17 @@ std::string version_text(size_t v) {
   return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100);
 }
 
+// "NVIDIA H100 80GB HBM3, sm_90, 132 SMs": NVIDIA promises the same bits only on the same GPU
+// architecture and SM count (cuBLAS "Results reproducibility"; cuDNN: none across architectures),
+// so a choice recorded on one GPU must not look equal to the same choice on another.
+std::string device_text() {
+  const int device = current_device();
+  cudaDeviceProp p{};
+  DETNN_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
+         std::to_string(p.multiProcessorCount) + " SMs";
+}
+
 }  // namespace
 
 cudnnHandle_t cudnn_handle() {
@@ -36,15 +47,19 @@ cublasLtHandle_t cublaslt_handle() {
   return h;
 }
 
-std::string cudnn_library_name() { return "cuDNN " + version_text(cudnnGetVersion()); }
-std::string cublaslt_library_name() { return "cuBLASLt " + version_text(cublasLtGetVersion()); }
+std::string cudnn_library_name() { return "cuDNN " + version_text(cudnnGetVersion()) + " on " + device_text(); }
+std::string cublaslt_library_name() {
+  return "cuBLASLt " + version_text(cublasLtGetVersion()) + " on " + device_text();
+}
 
 namespace {
 
-Tensor& workspace_of(cudaStream_t stream) {
-  thread_local std::map<std::pair<int, cudaStream_t>, Tensor> workspaces;
-  return workspaces[{current_device(), stream}];
+std::map<std::pair<int, cudaStream_t>, Tensor>& workspaces() {
+  thread_local std::map<std::pair<int, cudaStream_t>, Tensor> by_device_and_stream;
+  return by_device_and_stream;
 }
+
+Tensor& workspace_of(cudaStream_t stream) { return workspaces()[{current_device(), stream}]; }
 
 // ScopedVendorWorkspace's replacements, by device and stream.
 std::map<std::pair<int, cudaStream_t>, Tensor>& workspace_overrides() {
@@ -66,6 +81,8 @@ void grow(Tensor& ws, size_t bytes, cudaStream_t stream) {
 }  // namespace
 
 void reserve_vendor_workspace(size_t bytes, cudaStream_t stream) { grow(workspace_of(stream), bytes, stream); }
+
+void release_vendor_workspace(cudaStream_t stream) { workspaces().erase({current_device(), stream}); }
 
 void* vendor_workspace(size_t bytes, cudaStream_t stream) {
   auto& overrides = workspace_overrides();

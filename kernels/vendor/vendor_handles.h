@@ -1,7 +1,8 @@
 // The cuDNN and cuBLASLt handles the fast and off modes call through: one per thread and device
 // (a handle is not safe to share between threads that set its stream), created on first use.
 // They are never destroyed: a handle destroyed at process exit can outlive the CUDA runtime it
-// needs (the order of static destructors), and a process makes only a few.
+// needs (the order of static destructors), and a process makes only a few (one pair per thread
+// that makes vendor calls: short-lived threads, as the tests' rank threads are, leave theirs).
 #pragma once
 
 #ifdef DETNN_HAVE_CUDA
@@ -19,7 +20,9 @@ namespace detnn::kernels {
 cudnnHandle_t cudnn_handle();
 cublasLtHandle_t cublaslt_handle();
 
-// "cuDNN 9.19.0", "cuBLASLt 13.0.2": what the manifest records with each choice.
+// "cuDNN 9.19.0 on NVIDIA H100 80GB HBM3, sm_90, 132 SMs", "cuBLASLt 13.0.2 on ...": what the
+// manifest records with each choice. The GPU is part of it because NVIDIA promises the same bits
+// only on the same architecture and SM count: a resume on another GPU must see other choices.
 std::string cudnn_library_name();
 std::string cublaslt_library_name();
 
@@ -37,6 +40,10 @@ inline constexpr size_t kVendorWorkspaceLimit = size_t{256} << 20;
 void reserve_vendor_workspace(size_t bytes, cudaStream_t stream);
 // At least `bytes`, for a call queued on `stream` now.
 void* vendor_workspace(size_t bytes, cudaStream_t stream);
+// Frees this thread's workspace for `stream` on the current device (stream-ordered), before the
+// stream is destroyed: a session's created stream (CUDA Graphs) would otherwise keep it until
+// the thread ends.
+void release_vendor_workspace(cudaStream_t stream);
 
 // While alive, vendor calls on `stream` from this thread use a workspace of the scope's own,
 // allocated when first needed and freed when the scope ends. A CUDA Graph captures its calls in

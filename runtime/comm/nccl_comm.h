@@ -76,6 +76,10 @@ class NcclComm final : public Comm {
 
   // Finalizes the NCCL communicator with a bounded wait (aborts it if that fails); never hangs.
   ~NcclComm() override;
+  // Starts the finalize without waiting for it. NCCL's finalize is an intra-node collective: it
+  // ends once every rank has started its own, so a process driving several ranks starts each
+  // one's before it destroys any (NcclGroup's destructor). Never throws.
+  void start_finalize() noexcept;
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;
 
@@ -144,6 +148,7 @@ class NcclComm final : public Comm {
   [[noreturn]] void stop_for(const std::string& failure);   // another rank's (or an earlier) failure
   void post_and_abort_locked(const std::string& message) noexcept;
   void abort_nccl_locked() noexcept;
+  void start_finalize_locked() noexcept;
   std::string group_failure();
   void* ensure(Scratch& scratch, size_t bytes);
 
@@ -171,6 +176,8 @@ class NcclComm final : public Comm {
   cudaEvent_t ready_ = nullptr;  // orders a bucket after the caller's work (and back)
   int64_t reserved_bucket_ = 0;  // the largest bucket the scratch holds
   Scratch rows_, gather_, staging_;
+  std::vector<void*> retired_;     // outgrown scratch blocks, freed by the destructor (see ensure)
+  bool finalize_started_ = false;  // ncclCommFinalize has been called
 };
 
 }  // namespace detnn

@@ -48,6 +48,10 @@ void pause(int64_t spins) {
   }
 }
 
+// How often a wait asks the FailureChannel: for launched ranks each poll is a round trip to rank
+// 0's store, and every rank of the job polls while it waits.
+constexpr std::chrono::milliseconds kFailurePollInterval{1};
+
 std::chrono::steady_clock::time_point deadline_after(double seconds) {
   // Clamped so that a huge timeout cannot overflow the clock's nanoseconds.
   const double s = std::min(seconds, 1e9);
@@ -80,6 +84,7 @@ void abort_all(const std::vector<ncclComm_t>& comms) noexcept {
 void wait_for_init(const std::vector<ncclComm_t>& comms, FailureChannel& failures, double timeout_seconds,
                    const char* what) {
   const auto deadline = deadline_after(timeout_seconds);
+  auto next_failure_poll = std::chrono::steady_clock::now();
   for (ncclComm_t c : comms) {
     for (int64_t spins = 0;; ++spins) {
       ncclResult_t state = ncclInProgress;
@@ -88,9 +93,13 @@ void wait_for_init(const std::vector<ncclComm_t>& comms, FailureChannel& failure
       if (state == ncclSuccess) break;
       if (state != ncclInProgress)
         DETNN_THROW(nccl, what, ": NCCL communicator initialization failed: ", nccl_error_text(state));
-      const std::string failure = failures.poll();
-      if (!failure.empty()) throw Error(ErrorCode::comm, failure);
-      if (std::chrono::steady_clock::now() >= deadline)
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_failure_poll) {  // at most once a millisecond (see poll_until)
+        const std::string failure = failures.poll();
+        if (!failure.empty()) throw Error(ErrorCode::comm, failure);
+        next_failure_poll = now + kFailurePollInterval;
+      }
+      if (now >= deadline)
         DETNN_THROW(comm, what, ": NCCL communicator initialization timed out after ", seconds_text(timeout_seconds),
                     " s");
       pause(spins);
@@ -212,26 +221,41 @@ std::unique_ptr<NcclComm> NcclComm::join(const NcclUniqueId& id, int rank, int s
   }
 }
 
+void NcclComm::start_finalize() noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int previous = -1;
+  const bool switched =
+      cudaGetDevice(&previous) == cudaSuccess && previous != device_ && cudaSetDevice(device_) == cudaSuccess;
+  start_finalize_locked();
+  if (switched) (void)cudaSetDevice(previous);
+}
+
+void NcclComm::start_finalize_locked() noexcept {
+  if (comm_ == nullptr || finalize_started_) return;
+  finalize_started_ = true;
+  // Non-blocking communicator: returns at once (ncclInProgress); the destructor polls.
+  const ncclResult_t started = ncclCommFinalize(comm_);
+  if (started != ncclSuccess && started != ncclInProgress) abort_nccl_locked();
+}
+
 NcclComm::~NcclComm() {
   std::lock_guard<std::mutex> lock(mutex_);
   int previous = -1;
   const bool switched =
       cudaGetDevice(&previous) == cudaSuccess && previous != device_ && cudaSetDevice(device_) == cudaSuccess;
+  start_finalize_locked();
   if (comm_ != nullptr) {
-    // Finalize waits only for this communicator's own work (every collective has completed or
-    // been aborted), so it ends quickly; the deadline is a guard, then abort.
-    bool finalized = false;
-    const ncclResult_t started = ncclCommFinalize(comm_);
-    if (started == ncclSuccess || started == ncclInProgress) {
-      const auto deadline = deadline_after(timeout_seconds_);
-      ncclResult_t state = ncclInProgress;
-      for (int64_t spins = 0; ncclCommGetAsyncError(comm_, &state) == ncclSuccess && state == ncclInProgress &&
-                              std::chrono::steady_clock::now() < deadline;
-           ++spins)
-        pause(spins);
-      finalized = state == ncclSuccess;
-    }
-    if (finalized) {
+    // Finalize is an intra-node collective (NCCL waits for every rank's finalize), so a process
+    // driving several ranks starts them all before it waits for one (NcclGroup's destructor);
+    // every collective has completed or been aborted, so it ends quickly; the deadline is a
+    // guard, then abort.
+    const auto deadline = deadline_after(timeout_seconds_);
+    ncclResult_t state = ncclInProgress;
+    for (int64_t spins = 0; ncclCommGetAsyncError(comm_, &state) == ncclSuccess && state == ncclInProgress &&
+                            std::chrono::steady_clock::now() < deadline;
+         ++spins)
+      pause(spins);
+    if (state == ncclSuccess) {
       (void)ncclCommDestroy(comm_);
     } else {
       (void)ncclCommAbort(comm_);
@@ -243,6 +267,7 @@ NcclComm::~NcclComm() {
   // cudaFree waits for the device: work still queued after an aborted collective ends first.
   for (Scratch* s : {&rows_, &gather_, &staging_})
     if (s->ptr != nullptr) (void)cudaFree(s->ptr);
+  for (void* p : retired_) (void)cudaFree(p);
   if (switched) (void)cudaSetDevice(previous);
 }
 
@@ -327,6 +352,7 @@ void NcclComm::collective(const char* what, const std::function<void()>& body) {
 }
 
 void NcclComm::poll_until(const std::function<bool(ncclResult_t state)>& done) {
+  auto next_failure_poll = Clock::now();
   for (int64_t spins = 0;; ++spins) {
     ncclResult_t state = ncclSuccess;
     const ncclResult_t got = ncclCommGetAsyncError(comm_, &state);
@@ -334,8 +360,13 @@ void NcclComm::poll_until(const std::function<bool(ncclResult_t state)>& done) {
     if (state != ncclSuccess && state != ncclInProgress)
       fail_comm(std::string(what_) + ": NCCL error: " + nccl_error_text(state));
     if (done(state)) return;
-    const std::string failure = failures_->poll();
-    if (!failure.empty()) stop_for(failure);
+    // The failure channel may be a round trip to rank 0's store (launched ranks): at most once a
+    // millisecond, as its contract asks (failure_channel.h).
+    if (const auto now = Clock::now(); now >= next_failure_poll) {
+      const std::string failure = failures_->poll();
+      if (!failure.empty()) stop_for(failure);
+      next_failure_poll = now + kFailurePollInterval;
+    }
     if (Clock::now() >= deadline_)
       fail_comm(std::string(what_) + " timed out after " + seconds_text(timeout_seconds_) +
                 " s waiting for the other ranks");
@@ -364,9 +395,12 @@ void NcclComm::wait_stream(cudaStream_t stream) {
 
 void* NcclComm::ensure(Scratch& scratch, size_t bytes) {
   if (bytes <= scratch.bytes) return scratch.ptr;
-  // Every earlier collective has completed (each one waits), so nothing queued uses the old block.
+  // The outgrown block is kept until the destructor, not freed here: in a process that drives
+  // several GPUs, cudaFree may wait for the peer GPUs, whose NCCL kernels can be waiting for this
+  // rank's next launch — a deadlock no deadline of ours would end (NVIDIA/nccl#744). Scratch grows
+  // rarely (whole MiB, only above every earlier size), so the kept blocks stay few.
   if (scratch.ptr != nullptr) {
-    DETNN_CUDA_CHECK(cudaFree(scratch.ptr));
+    retired_.push_back(scratch.ptr);
     scratch = {};
   }
   constexpr size_t kGranule = size_t{1} << 20;  // whole MiB: fewer regrowths for nearby sizes

@@ -27,6 +27,9 @@ namespace detnn {
 class NcclGroup final : public CommGroup {
  public:
   explicit NcclGroup(const std::vector<int>& devices, double timeout_seconds = NcclComm::kDefaultTimeoutSeconds);
+  // Starts every rank's finalize before it destroys the first communicator (NcclComm's
+  // destructor waits for its own, which needs all of them started).
+  ~NcclGroup() override;
 
   int size() const override { return static_cast<int>(comms_.size()); }
   Comm& comm(int rank) override { return nccl_comm(rank); }

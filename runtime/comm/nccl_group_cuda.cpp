@@ -9,6 +9,12 @@ NcclGroup::NcclGroup(const std::vector<int>& devices, double timeout_seconds)
   comms_ = NcclComm::create_local(devices_, failures_, timeout_seconds);
 }
 
+NcclGroup::~NcclGroup() {
+  for (auto& c : comms_)
+    if (c != nullptr) c->start_finalize();
+  comms_.clear();
+}
+
 NcclComm& NcclGroup::nccl_comm(int rank) {
   DETNN_CHECK(rank >= 0 && rank < size(), invalid_argument, "NcclGroup: rank ", rank, " is not in [0, ", size(), ")");
   return *comms_[rank];
