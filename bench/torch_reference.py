@@ -3,7 +3,9 @@
 the same way as detnn-bench (median time of a training step: forward, loss, backward, optimizer
 update, after warm-up steps). Modes: PyTorch's default FP32, its deterministic mode FP32
 (torch.use_deterministic_algorithms, cudnn.deterministic), and on CUDA both with TF32.
-Prints {"results": [{"mode", "ms_per_step", "images_per_s"}...], "note": ...} as JSON.
+Prints {"results": [{"mode", "ms_per_step", "images_per_s"}...], "note": ...} as JSON; a mode
+that failed has "error" instead of the times, and a deterministic mode that ran an op PyTorch has
+no deterministic implementation of lists it in "nondeterministic_ops".
 
     python3 bench/torch_reference.py --model examples/cifar_convnet.json --device cuda --steps 20
 """
@@ -11,7 +13,9 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
+import warnings
 
 # Must be set before CUDA is initialized for cuBLAS to be deterministic.
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -64,6 +68,15 @@ class Residual(nn.Module):
         return self.activation(y) if self.activation is not None else y
 
 
+class GlobalAvgPool(nn.Module):
+    """detnn's global_avgpool, (C, H, W) -> (C, 1, 1), as a mean: nn.AdaptiveAvgPool2d's CUDA
+    backward has no deterministic implementation (PyTorch refuses it in deterministic mode), and
+    the mean computes the same function."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3), keepdim=True)
+
+
 def build(layers, shape):
     """nn.Sequential from detnn's layer list; shape = (C, H, W) of the input."""
     modules = []
@@ -95,7 +108,7 @@ def build(layers, shape):
             h = (h + 2 * p[0] - k[0]) // s[0] + 1
             w = (w + 2 * p[1] - k[1]) // s[1] + 1
         elif t == "global_avgpool":
-            m = nn.AdaptiveAvgPool2d(1)
+            m = GlobalAvgPool()
             h = w = 1
         elif t == "flatten":
             m = nn.Flatten()
@@ -122,15 +135,17 @@ def optimizer_for(spec, params):
     o = spec.get("optimizer", {})
     kind, lr = o.get("type", "sgd"), o.get("lr", 1e-3)
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=o.get("momentum", 0.0), nesterov=o.get("nesterov", False),
-                               weight_decay=o.get("weight_decay", 0.0))
-    betas = tuple(o.get("betas", [0.9, 0.999]))
+        return torch.optim.SGD(params, lr=lr, momentum=o.get("momentum", 0.0), dampening=o.get("dampening", 0.0),
+                               nesterov=o.get("nesterov", False), weight_decay=o.get("weight_decay", 0.0))
+    betas = (o.get("beta1", 0.9), o.get("beta2", 0.999))  # detnn's names (docs/optimizers.md)
     cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
     return cls(params, lr=lr, betas=betas, eps=o.get("eps", 1e-8), weight_decay=o.get("weight_decay", 0.01 if kind == "adamw" else 0.0))
 
 
 def time_mode(spec, device, steps, warmup, deterministic, tf32):
-    torch.use_deterministic_algorithms(deterministic)
+    # warn_only: an op without a deterministic implementation runs (and is named in the result)
+    # instead of stopping the whole comparison.
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = False
     torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -175,9 +190,21 @@ def main():
         modes += [("default tf32", False, True), ("deterministic tf32", True, True)]
     results = []
     for name, det, tf32 in modes:
-        r = time_mode(spec, device, a.steps, a.warmup, det, tf32)
+        # One mode's failure (out of memory, an unsupported op) must not hide the others' figures.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                r = time_mode(spec, device, a.steps, a.warmup, det, tf32)
+            except Exception as e:  # noqa: BLE001 - reported in the result, per mode
+                r = {"error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")}
+        nondeterministic = sorted({str(w.message).split(" does not have")[0] for w in caught
+                                   if "does not have a deterministic implementation" in str(w.message)})
+        if nondeterministic:
+            r["nondeterministic_ops"] = nondeterministic
         r["mode"] = name
         results.append(r)
+        if "error" in r:
+            print("torch_reference.py: %s: %s" % (name, r["error"]), file=sys.stderr)
     where = torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"
     print(json.dumps({"results": results, "note": "torch %s on %s" % (torch.__version__, where)}))
 

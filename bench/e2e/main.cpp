@@ -109,13 +109,27 @@ int main(int argc, char** argv) {
       if (check && reproducible && !r.identical_reruns) failed = true;
       if (check && !same_as_eager) failed = true;
     }
+    std::vector<std::string> torch_lines;
     for (const auto& t : torch_results) {
+      const std::string label = "pytorch " + t.mode;
+      if (!t.error.empty()) {
+        std::printf("%-28s %s\n", label.c_str(), ("failed: " + t.error).c_str());
+        out["pytorch"].push_back({{"mode", t.mode}, {"error", t.error}});
+        continue;
+      }
       const double ratio = off_ms > 0 ? off_ms / t.ms_per_step : 0;
-      std::printf("%-28s %10.2f %12.0f %9s %10s %12s\n", ("pytorch " + t.mode).c_str(), t.ms_per_step, t.images_per_s,
+      std::printf("%-28s %10.2f %12.0f %9s %10s %12s\n", label.c_str(), t.ms_per_step, t.images_per_s,
                   off_ms > 0 ? (std::to_string(ratio).substr(0, 4) + "x").c_str() : "-", "-", "-");
-      out["pytorch"].push_back({{"mode", t.mode}, {"ms_per_step", t.ms_per_step}, {"images_per_s", t.images_per_s}});
+      out["pytorch"].push_back({{"mode", t.mode}, {"ms_per_step", t.ms_per_step}, {"images_per_s", t.images_per_s},
+                                {"nondeterministic_ops", t.nondeterministic_ops}});
+      if (!t.nondeterministic_ops.empty()) {
+        std::string ops;
+        for (const auto& op : t.nondeterministic_ops) ops += (ops.empty() ? "" : ", ") + op;
+        torch_lines.push_back(label + ": ran without a deterministic implementation: " + ops);
+      }
     }
     for (const std::string& line : graph_lines) std::printf("%s\n", line.c_str());
+    for (const std::string& line : torch_lines) std::printf("%s\n", line.c_str());
     if (torch && !torch_note.empty()) {
       std::printf("pytorch: %s\n", torch_note.c_str());
       out["pytorch_note"] = torch_note;

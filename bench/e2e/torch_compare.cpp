@@ -2,7 +2,10 @@
 
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +17,15 @@ std::string quoted(const std::string& s) {
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
+
+// The last non-empty line of a file ("" when there is none).
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
 }  // namespace
 
 std::vector<TorchResult> run_torch_reference(const std::string& script, const std::string& model_file,
@@ -23,9 +35,13 @@ std::vector<TorchResult> run_torch_reference(const std::string& script, const st
     note = "PyTorch is not importable here (python3 -c 'import torch' failed)";
     return out;
   }
+  // Its stderr goes to a file: the last line says why it failed (a traceback's last line).
+  char errors[] = "/tmp/detnn-torch-reference-XXXXXX";
+  const int fd = ::mkstemp(errors);
+  if (fd >= 0) ::close(fd);
   const std::string cmd = "python3 " + quoted(script) + " --model " + quoted(model_file) + " --device " +
                           quoted(device) + " --steps " + std::to_string(steps) + " --warmup " +
-                          std::to_string(warmup) + " 2>/dev/null";
+                          std::to_string(warmup) + " 2>" + (fd >= 0 ? quoted(errors) : std::string("/dev/null"));
   std::FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) {
     note = "could not start python3";
@@ -36,8 +52,10 @@ std::vector<TorchResult> run_torch_reference(const std::string& script, const st
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
   const int status = ::pclose(p);
+  const std::string why = fd >= 0 ? last_line(errors) : "";
+  if (fd >= 0) ::unlink(errors);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    note = "bench/torch_reference.py failed (run it by hand to see why)";
+    note = "bench/torch_reference.py failed" + (why.empty() ? std::string(" (run it by hand to see why)") : ": " + why);
     return out;
   }
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
@@ -45,8 +63,14 @@ std::vector<TorchResult> run_torch_reference(const std::string& script, const st
     note = "bench/torch_reference.py printed no JSON result";
     return out;
   }
-  for (const auto& r : j["results"])
-    out.push_back({r.value("mode", ""), r.value("ms_per_step", 0.0), r.value("images_per_s", 0.0)});
+  for (const auto& r : j["results"]) {
+    TorchResult t{r.value("mode", ""), r.value("ms_per_step", 0.0), r.value("images_per_s", 0.0),
+                  r.value("error", ""), {}};
+    if (r.contains("nondeterministic_ops") && r["nondeterministic_ops"].is_array())
+      for (const auto& op : r["nondeterministic_ops"])
+        if (op.is_string()) t.nondeterministic_ops.push_back(op.get<std::string>());
+    out.push_back(t);
+  }
   note = j.value("note", "");
   return out;
 }
