@@ -1,5 +1,7 @@
 #include "runtime/environment.h"
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "detnn_git_info.h"
@@ -15,6 +17,21 @@ namespace detnn {
 const char* version_string() { return DETNN_VERSION_STRING; }
 const char* git_commit() { return DETNN_GIT_COMMIT; }
 bool git_dirty() { return DETNN_GIT_DIRTY; }
+
+namespace {
+// The environment variables that change what a run computes or where: NVIDIA_TF32_OVERRIDE=0
+// turns TF32 off inside cuDNN and cuBLAS whatever the plans say (fast/off bits), the CUDA
+// ones pick devices and cuBLAS's workspace, detnn's its own defaults. Only those set appear.
+nlohmann::ordered_json numerics_environment() {
+  static const char* const kNames[] = {"NVIDIA_TF32_OVERRIDE", "CUBLAS_WORKSPACE_CONFIG", "CUDA_VISIBLE_DEVICES",
+                                       "CUDA_DEVICE_ORDER",    "DETNN_NUM_THREADS",       "DETNN_CUDA_GRAPH",
+                                       "DETNN_NO_CACHING"};
+  nlohmann::ordered_json set = nlohmann::ordered_json::object();
+  for (const char* name : kNames)
+    if (const char* value = std::getenv(name)) set[name] = value;
+  return set;
+}
+}  // namespace
 
 std::string environment_fingerprint_json(int indent) {
   nlohmann::ordered_json j;
@@ -51,6 +68,7 @@ std::string environment_fingerprint_json(int indent) {
     devices.push_back(e);
   }
   j["devices"] = devices;
+  j["environment_variables"] = numerics_environment();
   return j.dump(indent);
 }
 

@@ -1,7 +1,8 @@
+#include <cstdlib>
+#include <string>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include <string>
 
 #include "detnn/detnn.h"
 #include "runtime/error.h"
@@ -25,6 +26,25 @@ TEST(CApi, NullOutputIsAnErrorWithAMessage) {
   EXPECT_EQ(detnn_cuda_device_count(&count), DETNN_OK);
   EXPECT_STREQ(detnn_last_error(), "");  // a successful call clears the message
   EXPECT_GE(count, 0);
+}
+
+TEST(CApi, EnvironmentFingerprintRecordsTheVariablesThatChangeNumerics) {
+  const auto variables = [] {
+    const char* text = nullptr;
+    EXPECT_EQ(detnn_environment_json(&text), DETNN_OK);
+    return nlohmann::json::parse(text)["environment_variables"];
+  };
+  const char* before = std::getenv("NVIDIA_TF32_OVERRIDE");
+  const std::string saved = before != nullptr ? before : "";
+  ::unsetenv("NVIDIA_TF32_OVERRIDE");
+  EXPECT_TRUE(variables().is_object());
+  EXPECT_FALSE(variables().contains("NVIDIA_TF32_OVERRIDE"));  // only those set appear
+  ::setenv("NVIDIA_TF32_OVERRIDE", "0", 1);
+  EXPECT_EQ(variables()["NVIDIA_TF32_OVERRIDE"], "0");
+  if (before != nullptr)
+    ::setenv("NVIDIA_TF32_OVERRIDE", saved.c_str(), 1);
+  else
+    ::unsetenv("NVIDIA_TF32_OVERRIDE");
 }
 
 TEST(CApi, EnvironmentFingerprintHasTheRequiredFields) {
