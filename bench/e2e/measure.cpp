@@ -49,6 +49,21 @@ void synchronize(const Device& device) {
 #endif
 }
 
+// Starts this mode's peak afresh: the earlier modes' sessions are gone, so their cached segments
+// go back to the device and the allocator's peak restarts from what is left (on the CPU the
+// process's peak resident size cannot be reset: it only grows from mode to mode).
+void reset_peak_bytes(const Device& device) {
+#ifdef DETNN_HAVE_CUDA
+  if (device.is_cuda()) {
+    alloc::CachingAllocator& allocator = alloc::cuda_allocator(device.index);
+    allocator.empty_cache();
+    allocator.reset_peak();
+  }
+#else
+  (void)device;
+#endif
+}
+
 uint64_t peak_bytes(const Device& device) {
 #ifdef DETNN_HAVE_CUDA
   if (device.is_cuda()) return alloc::cuda_allocator(device.index).stats().peak_reserved_bytes;
@@ -94,6 +109,7 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   o.cuda_graph = options.cuda_graph;
   const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
   std::vector<double> ms;
+  reset_peak_bytes(parse_device(options.device));
   try {
     r.weights_sha256 = run(spec, o, b, options.warmup + options.steps, &ms, &r.graph_status);
   } catch (const Error& e) {

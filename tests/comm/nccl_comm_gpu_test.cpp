@@ -84,6 +84,9 @@ std::vector<std::vector<float>> all_reduce(NcclGroup& group, const std::vector<s
     DETNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     {
       DeviceBuffer<float> data(static_cast<size_t>(count));
+      // DeviceBuffer's guard fill runs on the legacy stream, which a non-blocking stream does
+      // not wait for: it must be done before the copies below.
+      DETNN_CUDA_CHECK(cudaDeviceSynchronize());
       if (count > 0) {  // queued, not synchronized: the all-reduce must come after them on the stream
         DETNN_CUDA_CHECK(cudaMemsetAsync(data.get(), 0, count * sizeof(float), stream));
         DETNN_CUDA_CHECK(

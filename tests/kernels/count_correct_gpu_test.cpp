@@ -27,6 +27,15 @@ TEST(CountCorrectGpu, MatchesTheCpuCount) {
       const std::vector<float> u = test::random_floats(n, 11 + n, 0.0f, 1.0f);
       std::vector<int32_t> labels(n);
       for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(std::min<int64_t>(u[i] * k, k - 1));
+      // Every third sample is labelled with its first maximum (NaN never wins), so that every
+      // case has correct samples: random labels alone leave none for n=1 (k=10, 100) and n=32,
+      // 33 (k=100).
+      for (int64_t i = 0; i < n; i += 3) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < k; ++c)
+          if (z[i * k + c] > z[i * k + best]) best = c;
+        labels[i] = static_cast<int32_t>(best);
+      }
       int64_t want = 3;
       count_correct_cpu(z.data(), labels.data(), n, k, &want);
       DeviceBuffer<float> dz(z);

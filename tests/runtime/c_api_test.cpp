@@ -1,4 +1,3 @@
-#include <cstdlib>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -6,6 +5,7 @@
 
 #include "detnn/detnn.h"
 #include "runtime/error.h"
+#include "support/test_util.h"
 
 namespace {
 
@@ -34,17 +34,13 @@ TEST(CApi, EnvironmentFingerprintRecordsTheVariablesThatChangeNumerics) {
     EXPECT_EQ(detnn_environment_json(&text), DETNN_OK);
     return nlohmann::json::parse(text)["environment_variables"];
   };
-  const char* before = std::getenv("NVIDIA_TF32_OVERRIDE");
-  const std::string saved = before != nullptr ? before : "";
-  ::unsetenv("NVIDIA_TF32_OVERRIDE");
-  EXPECT_TRUE(variables().is_object());
-  EXPECT_FALSE(variables().contains("NVIDIA_TF32_OVERRIDE"));  // only those set appear
-  ::setenv("NVIDIA_TF32_OVERRIDE", "0", 1);
+  {
+    const detnn::test::ScopedEnvironment unset("NVIDIA_TF32_OVERRIDE", nullptr);
+    EXPECT_TRUE(variables().is_object());
+    EXPECT_FALSE(variables().contains("NVIDIA_TF32_OVERRIDE"));  // only those set appear
+  }
+  const detnn::test::ScopedEnvironment tf32_off("NVIDIA_TF32_OVERRIDE", "0");
   EXPECT_EQ(variables()["NVIDIA_TF32_OVERRIDE"], "0");
-  if (before != nullptr)
-    ::setenv("NVIDIA_TF32_OVERRIDE", saved.c_str(), 1);
-  else
-    ::unsetenv("NVIDIA_TF32_OVERRIDE");
 }
 
 TEST(CApi, EnvironmentFingerprintHasTheRequiredFields) {

@@ -18,6 +18,7 @@
 #include "runtime/alloc/caching_allocator.h"
 #include "runtime/alloc/fake_raw_device.h"
 #include "runtime/error.h"
+#include "support/test_util.h"
 
 namespace detnn::alloc {
 namespace {
@@ -544,43 +545,20 @@ TEST(CachingAllocator, NoCachingPassesEveryCallToTheDevice) {
   EXPECT_EQ(allocator.stats().oom_retries, 0u);
 }
 
-// Sets or unsets an environment variable for one scope, restoring it afterwards.
-class ScopedEnvironment {
- public:
-  ScopedEnvironment(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnvironment() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 TEST(CachingAllocator, ReadsDetnnNoCachingFromTheEnvironment) {
   FakeRawDevice device(4 * MiB);
   {
-    ScopedEnvironment env("DETNN_NO_CACHING", "1");
+    test::ScopedEnvironment env("DETNN_NO_CACHING", "1");
     EXPECT_FALSE(CachingAllocator(device).caching_enabled());
     EXPECT_TRUE(CachingAllocator(device, CachingMode::caching).caching_enabled());
   }
   {
-    ScopedEnvironment env("DETNN_NO_CACHING", "0");
+    test::ScopedEnvironment env("DETNN_NO_CACHING", "0");
     EXPECT_TRUE(CachingAllocator(device).caching_enabled());
   }
   {
-    ScopedEnvironment env("DETNN_NO_CACHING", nullptr);
+    test::ScopedEnvironment env("DETNN_NO_CACHING", nullptr);
     EXPECT_TRUE(CachingAllocator(device).caching_enabled());
     EXPECT_FALSE(CachingAllocator(device, CachingMode::no_caching).caching_enabled());
   }

@@ -229,6 +229,7 @@ TEST(ModelFile, PrecisionIsFp32OrTf32AndTf32NeedsAVendorMode) {
 }
 
 TEST(ModelFile, CudaGraphIsOffOrAuto) {
+  const test::ScopedEnvironment unset("DETNN_CUDA_GRAPH", nullptr);  // the caller's value comes back after
   auto with_training = [](const std::string& training) {
     return R"({"name": "m", "input": [1, 4, 4], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2}],
                "optimizer": {"type": "sgd", "lr": 0.1}, "training": )" + training + "}";
