@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True  # nothing written into the source tree
 source_dir, model_file = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_torch"))
 spec = importlib.util.spec_from_file_location("torch_reference", os.path.join(source_dir, "bench", "torch_reference.py"))
