@@ -18,6 +18,10 @@
 #include "runtime/kernel_choice.h"
 #include "runtime/tensor.h"
 
+namespace detnn {
+class StepProfiler;  // runtime/step_profiler.h
+}  // namespace detnn
+
 namespace detnn::layers {
 
 // Per-sample feature shape C x H x W.
@@ -53,6 +57,9 @@ struct ExecContext {
   // CUDA: `step` in device memory, read by the kernels when set (dropout), so that a training
   // step captured in a CUDA Graph draws each replayed step's masks (runtime/step_graph.h).
   const int64_t* step_on_device = nullptr;
+  // Set while a benchmark profiles the step (runtime/step_profiler.h): the trunk's layers time
+  // their forward and backward as parts. Null otherwise.
+  StepProfiler* profiler = nullptr;
 
   bool cuda() const { return device.is_cuda(); }
   bool uses_vendor() const { return cuda() && mode.vendor(); }  // fast / off on CUDA

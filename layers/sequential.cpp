@@ -2,7 +2,16 @@
 
 #include <cmath>
 
+#include "runtime/step_profiler.h"
+
 namespace detnn::layers {
+
+namespace {
+// "layers.3 conv2d forward": a profiled part (only when a profiler is set: no string otherwise).
+std::string part_name(const ExecContext& ctx, const Layer& layer, const char* phase) {
+  return ctx.profiler != nullptr ? layer.name() + " " + layer.type() + " " + phase : std::string();
+}
+}  // namespace
 
 Sequential::Sequential(std::string name, FeatureShape input, std::vector<std::unique_ptr<Layer>> layers)
     : Layer("sequential", std::move(name), input), layers_(std::move(layers)) {
@@ -19,7 +28,10 @@ void Sequential::collect_buffers(std::vector<BufferSlot*>& out) {
 
 Tensor Sequential::forward(const ExecContext& ctx, const Tensor& x) {
   Tensor h = x;
-  for (auto& l : layers_) h = l->forward(ctx, h);
+  for (auto& l : layers_) {
+    const ProfiledPart part(ctx.profiler, part_name(ctx, *l, "forward"));
+    h = l->forward(ctx, h);
+  }
   return h;
 }
 
@@ -31,7 +43,10 @@ Tensor Sequential::backward(const ExecContext& ctx, const Tensor& dy, bool need_
                             const std::function<void(size_t layer)>& after_layer) {
   Tensor g = dy;
   for (size_t i = layers_.size(); i-- > 0;) {
-    g = layers_[i]->backward(ctx, g, need_dx || i > 0);
+    {
+      const ProfiledPart part(ctx.profiler, part_name(ctx, *layers_[i], "backward"));
+      g = layers_[i]->backward(ctx, g, need_dx || i > 0);
+    }
     if (after_layer) after_layer(i);
   }
   return g;

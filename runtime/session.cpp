@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "kernels/count_correct.h"
 #include "kernels/cross_entropy.h"
@@ -16,6 +17,7 @@
 #include "runtime/session_device.h"
 #include "runtime/sha256.h"
 #include "runtime/step_graph.h"
+#include "runtime/step_profiler.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn {
@@ -44,6 +46,7 @@ struct Session::Impl {
   bool graph_warmed_up = false;  // one eager pass ran (lazy module loading, library set-up)
   bool graph_failed = false;     // CUDA refused the capture: eager from then on
   std::string graph_status;
+  StepProfiler* profiler = nullptr;  // set_profiler: the steps' parts are timed
 };
 
 namespace {
@@ -164,6 +167,15 @@ void Session::start_cuda_graph(CudaGraphSetting setting) {
 
 std::string Session::cuda_graph_status() const { return impl_->graph_status; }
 
+void Session::set_profiler(StepProfiler* profiler) {
+  DETNN_CHECK(profiler == nullptr || impl_->graph == nullptr, invalid_argument,
+              "a step profiler times eager steps; this session replays its steps from a CUDA Graph "
+              "(set training.cuda_graph to \"off\")");
+  impl_->profiler = profiler;
+}
+
+uintptr_t Session::stream() const { return impl_->stream; }
+
 void Session::set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps) {
   DETNN_CHECK(steps_per_epoch >= 1 && total_steps >= 1, invalid_argument,
               "schedule horizon: steps_per_epoch and total_steps must be >= 1, got ", steps_per_epoch, " and ",
@@ -189,7 +201,11 @@ StepStats Session::train_step_on_this_rank(const float* images, const int32_t* l
   };
   layers::ExecContext ctx = context(true, batch, 0, 0);
   if (impl_->comm->several()) ctx.all_reduce_stats = &all_reduce_stats;
-  model_->net().finish_step(ctx, split_.chunks_per_batch);
+  {
+    const ProfiledPart part(impl_->profiler, "batch-norm running statistics");
+    model_->net().finish_step(ctx, split_.chunks_per_batch);
+  }
+  const ProfiledPart part(impl_->profiler, "optimizer (norm, clip, update)");
   optimizer_->step(model_->flat_params().data<float>(), impl_->grads.data<float>(), steps_, steps_per_epoch_,
                    total_steps_, reinterpret_cast<void*>(impl_->stream));
   stats.lr = optimizer_->last_lr();
@@ -278,16 +294,20 @@ void Session::enqueue_gradient_pass(int64_t batch) {
     ctx.first_sample = ctx.first_chunk * chunk;
     ctx.samples = chunks * chunk;
     const int64_t staged_first = local_first * chunk;  // within this rank's staged samples
+    std::optional<ProfiledPart> part;
+    part.emplace(impl_->profiler, "upload the batch");
     const Tensor x = impl_->staging->images_on_device(
         staged_first, Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w}, impl_->stream);
     const Tensor y = impl_->staging->labels_on_device(staged_first, ctx.samples, impl_->stream);
+    part.reset();
 
     const Tensor logits = net.forward(ctx, x);
+    part.emplace(impl_->profiler, "loss, top-1 count, loss gradient");
     const kernels::CrossEntropyParams xp{ctx.samples, classes, static_cast<float>(spec_.loss.label_smoothing), batch};
     session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, impl_->chunk_losses() + local_first, ctx);
     session_device::count_correct(logits, y, classes, impl_->correct(), ctx);
-
     const Tensor dlogits = session_device::cross_entropy_grad(logits, y, xp, ctx);
+    part.reset();
     Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
     model_->bind_grad_partials(partials.data<float>(), chunks);
 
@@ -314,6 +334,7 @@ void Session::enqueue_gradient_pass(int64_t batch) {
       net.backward(ctx, dlogits, false);
     }
 
+    part.emplace(impl_->profiler, "combine the chunk partials");
     if (reduced_in_buckets) {
       // Combined and all-reduced bucket by bucket above.
     } else if (passes == 1) {
@@ -335,17 +356,26 @@ void Session::enqueue_gradient_pass(int64_t batch) {
       }
     }
   }
-  if (passes > 1) impl_->accumulator->result(grads);
+  if (passes > 1) {
+    const ProfiledPart part(impl_->profiler, "combine the chunk partials");
+    impl_->accumulator->result(grads);
+  }
 
   // This rank's nodes (level log2 k of the pairwise trees) combined over the ranks in rank order
   // (already done bucket by bucket when the rank had one pass).
-  if (!reduced_in_buckets) comm.all_reduce_pairwise(grads, P);
+  if (!reduced_in_buckets) {
+    const ProfiledPart part(impl_->profiler, "gradient all-reduce");
+    comm.all_reduce_pairwise(grads, P);
+  }
 }
 
 // The pass's loss and correct count, read once the pass has run: a non-finite chunk loss is an
 // error (before any update), the loss and count are combined over the ranks.
 StepStats Session::finish_gradient(const float* images, int64_t batch) {
+  std::optional<ProfiledPart> part;
+  part.emplace(impl_->profiler, "read back the loss and count");
   const std::vector<float> results = session_device::download(impl_->step_results);
+  part.reset();
   StepStats stats;
   stats.samples = batch;
   std::memcpy(&stats.correct, results.data() + impl_->correct_offset(), sizeof stats.correct);
@@ -390,6 +420,7 @@ layers::ExecContext Session::context(bool training, int64_t samples, int64_t fir
   layers::ExecContext ctx{device_,           impl_->stream, training, samples, training ? chunk_ : 1,
                           spec_.training.seed, steps_,      first_sample, first_chunk};
   ctx.mode = mode_;
+  ctx.profiler = impl_->profiler;
   if (mode_.determinism == Determinism::fast) ctx.vendor_call = spec_.training.chunk_size;
   if (impl_->step_counter.defined()) ctx.step_on_device = impl_->step_counter.data<int64_t>();
   return ctx;

@@ -130,6 +130,13 @@ class Session {
   // "waiting: …" (before the capture), "replaying (N kernels per step)", or "eager: the capture
   // failed: <CUDA's reason>".
   std::string cuda_graph_status() const;
+  // Times the parts of the following training steps into `profiler` (made for this session's
+  // device() and stream(); null stops): the trunk's layers forward and backward, the upload, the
+  // loss, the combine, the batch-norm statistics, the optimizer (runtime/step_profiler.h).
+  // Eager steps only: Error(invalid_argument) when training.cuda_graph is "auto".
+  void set_profiler(StepProfiler* profiler);
+  // The stream the session enqueues on (a cudaStream_t; 0: the legacy default stream).
+  uintptr_t stream() const;
 
   // A parameter by name: copy out / in (host floats, `count` must equal its size).
   const std::vector<layers::TensorEntry>& parameters() const { return model_->params(); }

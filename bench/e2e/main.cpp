@@ -5,6 +5,7 @@
 // and deterministic modes on the same model and batch size from the same run
 // (bench/torch_reference.py). --json writes the same as JSON. --check exits non-zero when an
 // available mode that promises reproducibility (strict, fast) gave different bits on a rerun.
+// --profile adds, per mode, the device time of each part of an eager step (bench/e2e/profile_table.h).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 
 #include "layers/model_spec.h"
 #include "measure.h"
+#include "profile_table.h"
 #include "runtime/environment.h"
 #include "torch_compare.h"
 
@@ -34,7 +36,7 @@ int main(int argc, char** argv) {
   CLI::App app{"detnn-bench: training throughput per determinism mode, beside PyTorch"};
   std::string model, modes = "strict,fast,off", json_file;
   detnn::bench::MeasureOptions o;
-  bool torch = false, check = false;
+  bool torch = false, check = false, profile = false;
   app.add_option("--model", model, "Model file (examples/*.json)")->required();
   app.add_option("--modes", modes,
                  "Comma-separated modes: strict, fast, off, and fast-tf32, off-tf32 (TF32 tensor cores allowed)");
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"off", "auto", "both"}));
   app.add_flag("--torch", torch, "Also time PyTorch (bench/torch_reference.py) when it is importable");
   app.add_flag("--check", check, "Exit 1 if a reproducible mode gave different bits on a rerun");
+  app.add_flag("--profile", profile,
+               "Also time each part of an eager step per mode (every top-level layer's forward and backward, the "
+               "loss, the combine, the optimizer): where the time goes");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -137,6 +142,11 @@ int main(int argc, char** argv) {
     if (torch && !torch_note.empty()) {
       std::printf("pytorch: %s\n", torch_note.c_str());
       out["pytorch_note"] = torch_note;
+    }
+    if (profile) {
+      std::vector<detnn::bench::PartTimes> parts;
+      for (const std::string& m : split(modes)) parts.push_back(detnn::bench::profile_mode(spec, m, o));
+      detnn::bench::print_profile(parts, out);
     }
     if (!json_file.empty()) std::ofstream(json_file) << out.dump(2) << "\n";
     return failed ? 1 : 0;

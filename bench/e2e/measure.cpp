@@ -9,6 +9,7 @@
 #include "data/readers.h"
 #include "runtime/error.h"
 #include "runtime/session.h"
+#include "runtime/step_profiler.h"
 #ifdef DETNN_HAVE_CUDA
 #include <cuda_runtime.h>
 
@@ -89,16 +90,8 @@ std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Ba
   return s.weights_sha256();
 }
 
-}  // namespace
-
-ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
-  ModeResult r;
-  r.mode = mode;
-  r.cuda_graph = options.cuda_graph;
-  if (!parse_device(options.device).is_cuda() && mode != "strict") {
-    r.reason = "the CPU runs the strict mode only (fast and off pick cuDNN / cuBLASLt algorithms)";
-    return r;
-  }
+// The session options of `mode` ("strict", "fast", "off", "fast-tf32", "off-tf32").
+SessionOptions session_options(const std::string& mode, const MeasureOptions& options) {
   SessionOptions o;
   o.device = options.device;
   // "fast-tf32" / "off-tf32": the mode with TF32 tensor cores allowed.
@@ -107,6 +100,22 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   o.precision = dash == std::string::npos ? "fp32" : mode.substr(dash + 1);
   o.threads = options.threads;
   o.cuda_graph = options.cuda_graph;
+  return o;
+}
+
+const char* kCpuModesOnly = "the CPU runs the strict mode only (fast and off pick cuDNN / cuBLASLt algorithms)";
+
+}  // namespace
+
+ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
+  ModeResult r;
+  r.mode = mode;
+  r.cuda_graph = options.cuda_graph;
+  if (!parse_device(options.device).is_cuda() && mode != "strict") {
+    r.reason = kCpuModesOnly;
+    return r;
+  }
+  const SessionOptions o = session_options(mode, options);
   const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
   std::vector<double> ms;
   reset_peak_bytes(parse_device(options.device));
@@ -125,6 +134,35 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   r.peak_bytes = peak_bytes(parse_device(options.device));
   r.identical_reruns = run(spec, o, b, options.warmup + options.steps, nullptr, nullptr) == r.weights_sha256;
   return r;
+}
+
+PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
+  PartTimes t;
+  t.mode = mode;
+  if (!parse_device(options.device).is_cuda() && mode != "strict") {
+    t.reason = kCpuModesOnly;
+    return t;
+  }
+  SessionOptions o = session_options(mode, options);
+  o.cuda_graph = "off";  // the parts of an eager step (a replay has no parts to time)
+  const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
+  try {
+    Session s(spec, o);
+    const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
+    StepProfiler profiler(s.device(), s.stream());
+    for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
+      if (i == options.warmup) s.set_profiler(&profiler);
+      s.train_step(b.images.data() + (i % n) * B * s.sample_size(), b.labels.data() + (i % n) * B, B);
+      profiler.collect();
+    }
+    s.set_profiler(nullptr);
+    for (const auto& [part, ms] : profiler.totals())
+      t.ms_per_step.emplace_back(part, ms / static_cast<double>(std::max<int64_t>(options.steps, 1)));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::unsupported) throw;
+    t.reason = e.what();
+  }
+  return t;
 }
 
 }  // namespace detnn::bench

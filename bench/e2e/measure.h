@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "layers/model_spec.h"
 
@@ -32,5 +34,15 @@ struct MeasureOptions {
 };
 
 ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
+
+// Where an eager step of `mode` spends its time (runtime/step_profiler.h): device time per part
+// (each top-level layer's forward and backward, the loss, the combine, the optimizer, ...),
+// milliseconds per step averaged over options.steps steps after options.warmup.
+struct PartTimes {
+  std::string mode;
+  std::string reason;  // not empty: the mode does not run here
+  std::vector<std::pair<std::string, double>> ms_per_step;  // in the step's order
+};
+PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
 
 }  // namespace detnn::bench
