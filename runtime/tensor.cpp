@@ -5,6 +5,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "runtime/alloc/host_cache.h"
+
 namespace detnn {
 
 Shape::Shape(std::initializer_list<int64_t> dims) {
@@ -59,19 +61,14 @@ Storage::~Storage() {
 }
 
 namespace {
-constexpr size_t kHostAlignment = 64;  // a cache line: full-width vector loads never split
-
-void release_host(void* p, Device) { std::free(p); }
+void release_host(void* p, Device) { alloc::host_release(p); }
 
 std::shared_ptr<Storage> allocate_storage(size_t bytes, Device device, uintptr_t stream) {
   if (device.is_cuda()) {
     void* p = bytes ? detail::cuda_storage_allocate(device.index, bytes, stream) : nullptr;
     return std::make_shared<Storage>(p, bytes, device, &detail::cuda_storage_release);
   }
-  const size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
-  void* p = rounded ? std::aligned_alloc(kHostAlignment, rounded) : nullptr;
-  DETNN_CHECK(rounded == 0 || p != nullptr, out_of_memory, "out of host memory: tried to allocate ",
-              bytes, " bytes");
+  void* p = bytes ? alloc::host_allocate(bytes) : nullptr;  // large blocks are reused (host_cache.h)
   return std::make_shared<Storage>(p, bytes, device, &release_host);
 }
 }  // namespace

@@ -64,15 +64,77 @@ int64_t avg_divisor(const PoolParams& p, int64_t h0, int64_t h1, int64_t w0, int
   return p.count_include_pad ? p.kernel_h * p.kernel_w : (h1 - h0) * (w1 - w0);
 }
 
+// Windows that tile the plane: stride = kernel, no padding (every example model's max pooling).
+// Each input is then covered by at most one window and every window is whole, so the plain loops
+// below compute exactly what the general ones do (the same taps in the same order), without their
+// per-window bounds and per-input cover searches.
+bool windows_tile(const PoolParams& p) {
+  return p.stride_h == p.kernel_h && p.stride_w == p.kernel_w && p.pad_h == 0 && p.pad_w == 0;
+}
+
+// max_offer for a window whose first tap is already in (best_index >= 0), without branches, so
+// that the 2x2 loop below vectorizes: the same choice, NaN and tie rules included.
+inline void offer_after_first(float v, int32_t idx, float& best, int32_t& best_index) {
+  const bool take = v > best || (v != v && best == best);
+  best = take ? v : best;
+  best_index = take ? idx : best_index;
+}
+
+void maxpool_tiles_forward(const PoolParams& p, const float* xp, float* yp, int32_t* ap) {
+  const int64_t W = p.width, OH = p.out_h(), OW = p.out_w(), KH = p.kernel_h, KW = p.kernel_w;
+  if (KH == 2 && KW == 2) {  // the common case, taps in scan order: (0,0), (0,1), (1,0), (1,1)
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const float* r0 = xp + 2 * oh * W;
+      const float* r1 = r0 + W;
+      const int32_t row = static_cast<int32_t>(2 * oh * W);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int32_t i = row + static_cast<int32_t>(2 * ow);
+        float best = r0[2 * ow];
+        int32_t best_index = i;
+        offer_after_first(r0[2 * ow + 1], i + 1, best, best_index);
+        offer_after_first(r1[2 * ow], i + static_cast<int32_t>(W), best, best_index);
+        offer_after_first(r1[2 * ow + 1], i + static_cast<int32_t>(W) + 1, best, best_index);
+        yp[oh * OW + ow] = best;
+        ap[oh * OW + ow] = best_index;
+      }
+    }
+    return;
+  }
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      float best = 0.0f;
+      int32_t best_index = -1;
+      const int64_t first = oh * KH * W + ow * KW;
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const int64_t i = first + kh * W + kw;
+          max_offer(xp[i], static_cast<int32_t>(i), best, best_index);
+        }
+      yp[oh * OW + ow] = best;
+      ap[oh * OW + ow] = best_index;
+    }
+}
+
+// dx = 0.0f + dy at each window's argmax, 0.0f elsewhere (inputs past the last whole window
+// included): the general gather's `acc = 0.0f; acc = acc + g` for the one covering window.
+void maxpool_tiles_backward(const PoolParams& p, const float* gp, const int32_t* ap, float* dp) {
+  const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  std::fill(dp, dp + H * W, 0.0f);
+  for (int64_t o = 0; o < OH * OW; ++o)
+    if (ap[o] >= 0) dp[ap[o]] = 0.0f + gp[o];
+}
+
 }  // namespace
 
 void maxpool2d_forward_cpu(const PoolParams& p, const float* x, float* y, int32_t* argmax) {
   p.validate();
   const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  const bool tiles = windows_tile(p);
   for_each_plane(p.planes(), OH * OW * p.kernel_h * p.kernel_w, [&](int64_t plane) {
     const float* xp = x + plane * H * W;
     float* yp = y + plane * OH * OW;
     int32_t* ap = argmax + plane * OH * OW;
+    if (tiles) return maxpool_tiles_forward(p, xp, yp, ap);
     for (int64_t oh = 0; oh < OH; ++oh) {
       int64_t h0, h1;
       window_taps(oh * p.stride_h - p.pad_h, p.kernel_h, H, h0, h1);
@@ -94,6 +156,12 @@ void maxpool2d_forward_cpu(const PoolParams& p, const float* x, float* y, int32_
 void maxpool2d_backward_cpu(const PoolParams& p, const float* dy, const int32_t* argmax, float* dx) {
   p.validate();
   const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+  if (windows_tile(p)) {
+    for_each_plane(p.planes(), H * W, [&](int64_t plane) {
+      maxpool_tiles_backward(p, dy + plane * OH * OW, argmax + plane * OH * OW, dx + plane * H * W);
+    });
+    return;
+  }
   const AxisCover rows(H, p.kernel_h, p.stride_h, p.pad_h, OH), cols(W, p.kernel_w, p.stride_w, p.pad_w, OW);
   for_each_plane(p.planes(), H * W, [&](int64_t plane) {
     const float* gp = dy + plane * OH * OW;

@@ -355,6 +355,48 @@ TEST(Pool2d, MaxPoolPropagatesTheFirstNaN) {
   }
 }
 
+// Windows that tile the plane (stride = kernel, no padding) take a fast path on the CPU: it must
+// give the general rule's bits — forward: pool_rules::max_offer over the taps in scan order;
+// backward: `acc = 0.0f; acc = acc + g` for the window whose argmax the input is — on inputs full
+// of ties, NaNs, infinities and signed zeros, with rows and columns past the last whole window.
+TEST(Pool2d, TilingWindowsGiveTheGeneralRulesBits) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float values[] = {-1.0f, 0.0f, -0.0f, 1.0f, 2.0f, nan, inf, -inf};
+  PoolParams rect = PoolParams::square(2, 3, 9, 11, 2, 2, 0);
+  rect.kernel_w = rect.stride_w = 3;
+  uint32_t seed = 900;
+  for (const PoolParams& p : {PoolParams::square(2, 3, 9, 11, 2, 2, 0), PoolParams::square(1, 2, 8, 8, 2, 2, 0),
+                              PoolParams::square(2, 1, 10, 7, 3, 3, 0), PoolParams::square(1, 1, 5, 5, 1, 1, 0),
+                              rect}) {
+    const auto pick = random_floats(p.input_size() + p.output_size(), seed++, 0.0f, 8.0f);
+    std::vector<float> x(p.input_size()), dy(p.output_size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = values[static_cast<int>(pick[i])];
+    for (size_t i = 0; i < dy.size(); ++i) dy[i] = values[static_cast<int>(pick[x.size() + i])];
+    const MaxOut f = run_max(p, x);
+    const std::vector<float> dx = run_max_backward(p, dy, f.argmax);
+    const int64_t H = p.height, W = p.width, OH = p.out_h(), OW = p.out_w();
+    for (int64_t pl = 0; pl < p.planes(); ++pl) {
+      std::vector<float> want_dx(static_cast<size_t>(H * W), 0.0f);
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float best = 0.0f;
+          int32_t best_index = -1;
+          for (int64_t kh = 0; kh < p.kernel_h; ++kh)
+            for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+              const int64_t i = (oh * p.kernel_h + kh) * W + ow * p.kernel_w + kw;
+              pool_rules::max_offer(x[pl * H * W + i], static_cast<int32_t>(i), best, best_index);
+            }
+          const int64_t o = pl * OH * OW + oh * OW + ow;
+          ASSERT_EQ(f.argmax[o], best_index) << "output " << o;
+          ASSERT_EQ(float_bits(f.y[o]), float_bits(best)) << "output " << o;
+          want_dx[best_index] = 0.0f + dy[o];
+        }
+      for (int64_t i = 0; i < H * W; ++i)
+        ASSERT_EQ(float_bits(dx[pl * H * W + i]), float_bits(want_dx[i])) << "plane " << pl << " input " << i;
+    }
+  }
+}
+
 // ---- invariances --------------------------------------------------------------------------------
 
 TEST(Pool2d, SampleAloneEqualsSampleInABatchOf64) {
