@@ -40,7 +40,7 @@ Optimizer::Optimizer(const OptimizerSpec& spec, int64_t param_count, const Devic
 }
 
 void Optimizer::step(float* params, const float* grads, int64_t updates_done, int64_t steps_per_epoch,
-                     int64_t total_steps, void* cuda_stream) {
+                     int64_t total_steps, void* cuda_stream, bool norm_ready) {
   DETNN_CHECK(updates_done >= 0, invalid_argument, "optimizer: updates_done must be >= 0, got ", updates_done);
   const float lr = scheduled_lr(spec_.schedule, spec_.lr, updates_done, steps_per_epoch, total_steps);
   // t counts this update: t == 1 initializes the SGD momentum buffer, and Adam's bias
@@ -57,17 +57,29 @@ void Optimizer::step(float* params, const float* grads, int64_t updates_done, in
     s.adam = kernels::adam_step_scalars(p, t);
   }
   if (device_.is_cuda()) {
-    step_cuda(params, grads, s, cuda_stream);
+    step_cuda(params, grads, s, cuda_stream, norm_ready);
     last_stream_ = cuda_stream;
     norm_pending_ = true;
   } else {
-    step_cpu(params, grads, s);
+    step_cpu(params, grads, s, norm_ready);
   }
   last_lr_ = lr;
 }
 
-void Optimizer::step_cpu(float* params, const float* grads, const UpdateScalars& s) {
-  last_norm_ = kernels::global_grad_norm_cpu(grads, n_);
+void Optimizer::compute_norm(const float* grads, float* norm_out, void* cuda_stream) {
+  if (device_.is_cuda()) {
+    norm_cuda(grads, cuda_stream);
+    copy_norm_cuda(norm_out, cuda_stream);
+    last_stream_ = cuda_stream;
+    norm_pending_ = true;
+  } else {
+    last_norm_ = kernels::global_grad_norm_cpu(grads, n_);
+    *norm_out = last_norm_;
+  }
+}
+
+void Optimizer::step_cpu(float* params, const float* grads, const UpdateScalars& s, bool norm_ready) {
+  if (!norm_ready) last_norm_ = kernels::global_grad_norm_cpu(grads, n_);
   const float max_norm = static_cast<float>(spec_.clip_grad_norm);
   const float scale = max_norm > 0.0f ? kernels::clip_factor_cpu(last_norm_, max_norm) : 1.0f;
   float* m = state1_.defined() ? state1_.data<float>() : nullptr;
@@ -95,7 +107,9 @@ std::vector<std::pair<std::string, Tensor*>> Optimizer::state_tensors() {
 
 #ifndef DETNN_HAVE_CUDA
 void Optimizer::finish_init_cuda() { DETNN_THROW(unsupported, "optimizer: this build has no CUDA"); }
-void Optimizer::step_cuda(float*, const float*, const UpdateScalars&, void*) {
+void Optimizer::norm_cuda(const float*, void*) { DETNN_THROW(unsupported, "optimizer: this build has no CUDA"); }
+void Optimizer::copy_norm_cuda(float*, void*) { DETNN_THROW(unsupported, "optimizer: this build has no CUDA"); }
+void Optimizer::step_cuda(float*, const float*, const UpdateScalars&, void*, bool) {
   DETNN_THROW(unsupported, "optimizer: this build has no CUDA");
 }
 float Optimizer::read_norm_cuda() { DETNN_THROW(unsupported, "optimizer: this build has no CUDA"); }

@@ -53,8 +53,17 @@ class Optimizer {
   // total_steps (updates in the whole run) feed the schedule (scheduled_lr). The gradient norm
   // is always computed; with clip_grad_norm > 0 its clip factor scales the gradients inside
   // the update kernel (the gradient buffer is not rewritten).
+  // norm_ready: compute_norm() has already queued (or, replayed from a CUDA Graph, run) the norm
+  // and clip factor of these `grads`, after their last change; the update then uses them.
   void step(float* params, const float* grads, int64_t updates_done, int64_t steps_per_epoch,
-            int64_t total_steps, void* cuda_stream = nullptr);
+            int64_t total_steps, void* cuda_stream = nullptr, bool norm_ready = false);
+
+  // The global gradient norm of grads[0, n) and its clip factor, computed for the next step()
+  // (norm_ready), and the norm also written to *norm_out (a float on the optimizer's device). A
+  // session queues it at the end of its gradient pass, so that one read-back brings the loss,
+  // the count and the norm, and a CUDA Graph of the pass holds it: the update needs no other
+  // host round trip. CUDA: asynchronous on `cuda_stream`.
+  void compute_norm(const float* grads, float* norm_out, void* cuda_stream = nullptr);
 
   // The lr of the last step (NaN before the first).
   float last_lr() const { return last_lr_; }
@@ -77,10 +86,12 @@ class Optimizer {
     kernels::SgdStep sgd;
     kernels::AdamStep adam;
   };
-  void step_cpu(float* params, const float* grads, const UpdateScalars& s);
+  void step_cpu(float* params, const float* grads, const UpdateScalars& s, bool norm_ready);
   // optimizer_cuda.cpp; throw Error(unsupported) in a CPU-only build.
   void finish_init_cuda();
-  void step_cuda(float* params, const float* grads, const UpdateScalars& s, void* stream);
+  void norm_cuda(const float* grads, void* stream);  // into norm_and_factor_
+  void copy_norm_cuda(float* norm_out, void* stream);
+  void step_cuda(float* params, const float* grads, const UpdateScalars& s, void* stream, bool norm_ready);
   float read_norm_cuda();
 
   OptimizerSpec spec_;

@@ -42,6 +42,9 @@ struct Session::Impl {
   int64_t correct_offset() const { return (chunk_count + 1) / 2 * 2; }  // k', in floats
   float* chunk_losses() const { return step_results.data<float>(); }
   int64_t* correct() const { return reinterpret_cast<int64_t*>(step_results.data<float>() + correct_offset()); }
+  // The gradient's global norm, after the count (Optimizer::compute_norm writes it).
+  int64_t grad_norm_offset() const { return correct_offset() + 2; }
+  float* grad_norm() const { return step_results.data<float>() + grad_norm_offset(); }
   Tensor step_counter;  // CUDA, i64 [1]: steps_ for the kernels (dropout), refilled each step
   bool graph_warmed_up = false;  // one eager pass ran (lazy module loading, library set-up)
   bool graph_failed = false;     // CUDA refused the capture: eager from then on
@@ -137,8 +140,7 @@ Session::Session(const layers::ModelSpec& spec, const SessionOptions& options, C
   const int64_t local_samples = split_.chunks_per_rank * chunk_;
   impl_->staging = std::make_unique<session_device::StepStaging>(device_, local_samples * sample_size(), local_samples);
   impl_->chunk_count = split_.chunks_per_rank;
-  impl_->step_results =
-      Tensor::zeros(Shape{impl_->correct_offset() + 2}, DType::f32, device_, impl_->stream);
+  impl_->step_results = Tensor::zeros(Shape{impl_->grad_norm_offset() + 1}, DType::f32, device_, impl_->stream);
   if (device_.is_cuda()) impl_->step_counter = Tensor::zeros(Shape{1}, DType::i64, device_, impl_->stream);
   total_steps_ = std::max<int64_t>(1, t.epochs);
 }
@@ -205,11 +207,10 @@ StepStats Session::train_step_on_this_rank(const float* images, const int32_t* l
     const ProfiledPart part(impl_->profiler, "batch-norm running statistics");
     model_->net().finish_step(ctx, split_.chunks_per_batch);
   }
-  const ProfiledPart part(impl_->profiler, "optimizer (norm, clip, update)");
+  const ProfiledPart part(impl_->profiler, "optimizer update");
   optimizer_->step(model_->flat_params().data<float>(), impl_->grads.data<float>(), steps_, steps_per_epoch_,
-                   total_steps_, reinterpret_cast<void*>(impl_->stream));
-  stats.lr = optimizer_->last_lr();
-  stats.grad_norm = optimizer_->last_grad_norm();
+                   total_steps_, reinterpret_cast<void*>(impl_->stream), /*norm_ready=*/true);
+  stats.lr = optimizer_->last_lr();  // stats.grad_norm came with the loss (finish_gradient)
   ++steps_;
   return stats;
 }
@@ -367,6 +368,10 @@ void Session::enqueue_gradient_pass(int64_t batch) {
     const ProfiledPart part(impl_->profiler, "gradient all-reduce");
     comm.all_reduce_pairwise(grads, P);
   }
+  // The norm (and clip factor) for the update, here so that the pass's one read-back brings it
+  // and a CUDA Graph of the pass holds it.
+  const ProfiledPart part(impl_->profiler, "gradient norm");
+  optimizer_->compute_norm(grads, impl_->grad_norm(), reinterpret_cast<void*>(impl_->stream));
 }
 
 // The pass's loss and correct count, read once the pass has run: a non-finite chunk loss is an
@@ -379,6 +384,7 @@ StepStats Session::finish_gradient(const float* images, int64_t batch) {
   StepStats stats;
   stats.samples = batch;
   std::memcpy(&stats.correct, results.data() + impl_->correct_offset(), sizeof stats.correct);
+  stats.grad_norm = results[impl_->grad_norm_offset()];
   PairwiseStack loss_sum;
   for (int64_t c = 0; c < impl_->chunk_count; ++c) {
     if (!std::isfinite(results[c])) throw_non_finite_loss(images, c, results[c]);

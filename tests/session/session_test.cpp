@@ -283,6 +283,31 @@ TEST(Session, CudaGraphAutoOnTheCpuRunsEagerly) {
   EXPECT_EQ(shas[0], shas[1]);
 }
 
+// The session computes the gradient norm (and clip factor) with its gradient pass and hands it
+// to the update (Optimizer::compute_norm, then step with norm_ready): the weights after a clipped
+// step and the reported norm must be the bits of the optimizer computing them itself from the
+// same gradient.
+TEST(Session, ClippedStepUsesTheNormOfItsOwnPass) {
+  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(
+      16, 4, 0, R"({"type": "sgd", "lr": 0.1, "momentum": 0.9, "clip_grad_norm": 0.01})"));
+  const auto data = synthetic_batches(16, 5, 2, 12, 12, 9);
+  Session trained(spec, SessionOptions{});
+  const StepStats st = trained.train_step(data.images.data(), data.labels.data(), 16);
+
+  Session reference(spec, SessionOptions{});  // the same initial weights (same seed)
+  reference.forward_backward(data.images.data(), data.labels.data(), 16);
+  const std::vector<float> grads = reference.gradient();
+  std::vector<float> params(static_cast<size_t>(reference.param_count()));
+  for (const auto& e : reference.parameters()) reference.read_parameter(e.name, params.data() + e.offset, e.size);
+  optim::Optimizer opt(spec.optimizer, reference.param_count(), Device::cpu());
+  opt.step(params.data(), grads.data(), 0, 1, spec.training.epochs);  // computes the norm itself
+  EXPECT_GT(opt.last_grad_norm(), 0.01f);                              // so the step was clipped
+  EXPECT_EQ(test::float_bits(st.grad_norm), test::float_bits(opt.last_grad_norm()));
+  std::vector<float> got(params.size());
+  for (const auto& e : trained.parameters()) trained.read_parameter(e.name, got.data() + e.offset, e.size);
+  EXPECT_EQ(test::first_bit_difference(got.data(), params.data(), params.size()), -1);
+}
+
 TEST(ModelFile, ExampleModelsParseWithPyTorchParameterCounts) {
   const std::string dir = DETNN_SOURCE_DIR "/examples/";
   // PyTorch's counts: sum(p.numel() for p in model.parameters()) of the same architectures.
