@@ -51,8 +51,8 @@ class Optimizer {
   // there the step is asynchronous on `cuda_stream`, a cudaStream_t, nullptr = the default
   // stream). updates_done: updates before this one (0 for the first). steps_per_epoch and
   // total_steps (updates in the whole run) feed the schedule (scheduled_lr). The gradient norm
-  // is always computed; with clip_grad_norm > 0 its clip factor scales the gradients inside
-  // the update kernel (the gradient buffer is not rewritten).
+  // is computed here unless norm_ready (always one per update); with clip_grad_norm > 0 its clip
+  // factor scales the gradients inside the update kernel (the gradient buffer is not rewritten).
   // norm_ready: compute_norm() has already queued (or, replayed from a CUDA Graph, run) the norm
   // and clip factor of these `grads`, after their last change; the update then uses them.
   void step(float* params, const float* grads, int64_t updates_done, int64_t steps_per_epoch,

@@ -426,7 +426,7 @@ layers::ExecContext Session::context(bool training, int64_t samples, int64_t fir
   layers::ExecContext ctx{device_,           impl_->stream, training, samples, training ? chunk_ : 1,
                           spec_.training.seed, steps_,      first_sample, first_chunk};
   ctx.mode = mode_;
-  ctx.profiler = impl_->profiler;
+  ctx.profiler = training ? impl_->profiler : nullptr;  // evaluations between steps are not parts
   if (mode_.determinism == Determinism::fast) ctx.vendor_call = spec_.training.chunk_size;
   if (impl_->step_counter.defined()) ctx.step_on_device = impl_->step_counter.data<int64_t>();
   return ctx;
