@@ -1,6 +1,7 @@
 #include "kernels/vendor/vendor_handles.h"
 
 #include <map>
+#include <mutex>
 #include <utility>
 
 #include "runtime/cuda_check.h"
@@ -23,12 +24,20 @@ std::string version_text(size_t v) {
 // "NVIDIA H100 80GB HBM3, sm_90, 132 SMs": NVIDIA promises the same bits only on the same GPU
 // architecture and SM count (cuBLAS "Results reproducibility"; cuDNN: none across architectures),
 // so a choice recorded on one GPU must not look equal to the same choice on another.
+// Read once per device (cudaGetDeviceProperties is slow, and every recorded choice names it).
 std::string device_text() {
+  static std::mutex mutex;
+  static std::map<int, std::string> texts;
   const int device = current_device();
-  cudaDeviceProp p{};
-  DETNN_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
-  return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
-         std::to_string(p.multiProcessorCount) + " SMs";
+  std::lock_guard<std::mutex> lock(mutex);
+  std::string& text = texts[device];
+  if (text.empty()) {
+    cudaDeviceProp p{};
+    DETNN_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+    text = std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
+           std::to_string(p.multiProcessorCount) + " SMs";
+  }
+  return text;
 }
 
 }  // namespace
