@@ -74,10 +74,15 @@ uint64_t peak_bytes(const Device& device) {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
+// The learning-rate schedule spans the steps the benchmark runs: a session's default horizon is
+// the model's epochs at one step each, which a per-step schedule (onecycle) outruns at once.
+void span_schedule(Session& s, int64_t steps) { s.set_schedule_horizon(steps, steps); }
+
 // Runs warm-up + timed steps in a fresh session; returns the weights' SHA-256.
 std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
                 std::vector<double>* step_ms, std::string* graph_status) {
   Session s(spec, o);
+  span_schedule(s, steps);
   const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
   for (int64_t i = 0; i < steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -148,6 +153,7 @@ PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, c
   const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
   try {
     Session s(spec, o);
+    span_schedule(s, options.warmup + options.steps);
     const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
     StepProfiler profiler(s.device(), s.stream());
     for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
