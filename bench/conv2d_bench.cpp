@@ -141,6 +141,38 @@ BENCHMARK(BM_Conv2dCudaStrict)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
+// detnn strict on the MNIST CNN's two convolutions (batch 128, chunks of 32) by kernel path:
+// 0 automatic (what a training step runs), 1 direct, 2..5 tiled with tile 0..3 forced. Every
+// path gives the same bits (Conv2dGpu.MatchesCpuBitsOnOddShapesForEveryPath), so a path faster
+// than the automatic one is a free change of the rule. Long reductions over few outputs (the
+// first layer's weight gradient: 288 outputs, 25,088 terms per chunk) are where the rule is
+// least certain.
+void BM_Conv2dCudaStrictPaths(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  using detnn::kernels::Conv2dCudaPath;
+  const Shape& s = kMnist[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const int path_index = static_cast<int>(state.range(2));
+  static const Conv2dCudaPath kPaths[] = {Conv2dCudaPath::automatic, Conv2dCudaPath::direct, Conv2dCudaPath::tile0,
+                                          Conv2dCudaPath::tile1,     Conv2dCudaPath::tile2,  Conv2dCudaPath::tile3};
+  static const char* const kPathNames[] = {"automatic", "direct", "tile0", "tile1", "tile2", "tile3"};
+  const Conv2dCudaPath path = kPaths[path_index];
+  const Conv2dParams p = params(s);
+  DeviceTensors t(p);
+  state.SetLabel(std::string(s.name) + " " + kPassNames[pass] + " " + kPathNames[path_index]);
+  time_cuda(state, [&] {
+    if (pass == kForward) detnn::kernels::conv2d_forward_cuda(p, t.x, t.w, t.b, t.y, nullptr, path);
+    if (pass == kBackwardData) detnn::kernels::conv2d_backward_data_cuda(p, t.dy, t.w, t.dx, nullptr, path);
+    if (pass == kBackwardFilter)
+      detnn::kernels::conv2d_backward_filter_cuda(p, kChunk, t.x, t.dy, t.dw, t.db, nullptr, path);
+  });
+  report(state, p);
+}
+BENCHMARK(BM_Conv2dCudaStrictPaths)
+    ->ArgsProduct({{0, 1}, {0, 1, 2}, {0, 1, 2, 3, 4, 5}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
 // cuDNN: the fastest algorithm cudnnFind*AlgorithmEx measures for FP32 with CUDNN_FMA_MATH
 // (no TF32, no tensor cores), with the workspace it asks for. Forward includes no bias (cuDNN's
 // convolution alone); backward-filter is the weight gradient alone.
@@ -251,7 +283,11 @@ BENCHMARK(BM_Conv2dCudnnFastest)
 // plan pinned to a deterministic algorithm once per reduction chunk of 32 (16 calls at batch
 // 512) and combines the weight-gradient partials pairwise; off calls cudnnFind's fastest
 // algorithm (nondeterministic ones included) once on the whole batch. Modes: 0 fast FP32,
-// 1 off FP32, 2 fast TF32, 3 off TF32. Forward includes the bias, as in the layer.
+// 1 off FP32, 2 fast TF32, 3 off TF32, and 4 "fast-batch": fast's deterministic pick made and
+// called for the whole batch, as PyTorch's deterministic mode calls cuDNN (not how detnn trains:
+// a call per chunk is what keeps a sample's bits independent of the batch and rank count). 0
+// against 4 is the cost of chunk-sized calls, 4 against 1 the cost of deterministic algorithms.
+// Forward includes the bias, as in the layer.
 void BM_Conv2dVendor(benchmark::State& state) {
   if (!have_gpu(state)) return;
   using detnn::ComputeMode;
@@ -259,8 +295,10 @@ void BM_Conv2dVendor(benchmark::State& state) {
   const Shape& s = kCifar[state.range(0)];
   const Pass pass = static_cast<Pass>(state.range(1));
   const int mode_index = static_cast<int>(state.range(2));
-  const ComputeMode mode{mode_index % 2 == 0 ? Determinism::fast : Determinism::off, mode_index >= 2};
-  const bool fast = mode.determinism == Determinism::fast;
+  const bool whole_batch = mode_index == 4;
+  const bool tf32 = mode_index == 2 || mode_index == 3;
+  const ComputeMode mode{mode_index % 2 == 0 ? Determinism::fast : Determinism::off, tf32};
+  const bool fast = mode.determinism == Determinism::fast && !whole_batch;
   const Conv2dParams p = params(s);
   DeviceTensors t(p);
   Conv2dParams call = p;
@@ -282,13 +320,13 @@ void BM_Conv2dVendor(benchmark::State& state) {
   if (partials) cudaFree(partials);
   std::vector<detnn::KernelChoice> choices;
   plan.collect_choices(s.name, choices);
-  static const char* const kModes[] = {"fast", "off", "fast-tf32", "off-tf32"};
+  static const char* const kModes[] = {"fast", "off", "fast-tf32", "off-tf32", "fast-batch"};
   state.SetLabel(std::string(s.name) + " " + kPassNames[pass] + " " + kModes[mode_index] + " " +
                  choices[pass].algorithm.name);
   report(state, p);
 }
 BENCHMARK(BM_Conv2dVendor)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}, {0, 1, 2, 3}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}, {0, 1, 2, 3, 4}})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 #endif

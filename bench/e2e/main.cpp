@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,24 @@
 #include "torch_compare.h"
 
 namespace {
+
+// The pinned algorithms of a mode, counted per operation: "conv2d forward: IMPLICIT_GEMM 3,
+// FFT 1; linear forward: ..." (which algorithms a mode's time goes to; the JSON has each layer's).
+std::string algorithm_counts(const nlohmann::json& choices) {
+  std::map<std::string, std::map<std::string, int>> counts;
+  std::vector<std::string> ops;  // in the order first seen
+  for (const auto& c : choices) {
+    const std::string op = c.value("op", "?");
+    if (!counts.count(op)) ops.push_back(op);
+    ++counts[op][c.value("algorithm", "?")];
+  }
+  std::string out;
+  for (const std::string& op : ops) {
+    out += (out.empty() ? "" : "; ") + op + ":";
+    for (const auto& [algorithm, n] : counts[op]) out += " " + algorithm + " " + std::to_string(n);
+  }
+  return out;
+}
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -86,7 +105,7 @@ int main(int argc, char** argv) {
     nlohmann::json out = {{"model", spec.name}, {"batch_size", spec.training.batch_size}, {"device", o.device},
                           {"steps", o.steps}, {"detnn_version", detnn::version_string()}, {"modes", nlohmann::json::array()}};
     bool failed = false;
-    std::vector<std::string> graph_lines;
+    std::vector<std::string> graph_lines, choice_lines;
     for (const auto& r : results) {
       const std::string label = "detnn " + r.mode + (graphs == "both" && r.cuda_graph == "off" ? " eager" : "");
       if (!r.available) {
@@ -102,6 +121,8 @@ int main(int argc, char** argv) {
             e.available)
           same_as_eager = e.weights_sha256 == r.weights_sha256;
       graph_lines.push_back(label + ": cuda graph " + r.graph_status + (same_as_eager ? "" : "; BITS DIFFER FROM EAGER"));
+      const nlohmann::json choices = nlohmann::json::parse(r.kernel_choices.empty() ? "[]" : r.kernel_choices);
+      if (!choices.empty() && r.cuda_graph != "auto") choice_lines.push_back(label + ": " + algorithm_counts(choices));
       const double ratio = off_ms > 0 ? off_ms / r.ms_per_step : 0;
       std::printf("%-28s %10.2f %12.0f %9s %10s %12.1f\n", label.c_str(), r.ms_per_step, r.images_per_s,
                   off_ms > 0 ? (std::to_string(ratio).substr(0, 4) + "x").c_str() : "-",
@@ -110,7 +131,8 @@ int main(int argc, char** argv) {
                               {"images_per_s", r.images_per_s}, {"throughput_vs_off", ratio > 0 ? nlohmann::json(ratio) : nlohmann::json()},
                               {"identical_reruns", r.identical_reruns}, {"weights_sha256", r.weights_sha256},
                               {"peak_bytes", r.peak_bytes}, {"cuda_graph", r.cuda_graph},
-                              {"cuda_graph_status", r.graph_status}, {"bits_equal_eager", same_as_eager}});
+                              {"cuda_graph_status", r.graph_status}, {"bits_equal_eager", same_as_eager},
+                              {"kernel_choices", choices}});
       if (check && reproducible && !r.identical_reruns) failed = true;
       if (check && !same_as_eager) failed = true;
       // A graph row that never replayed compared the eager step with itself.
@@ -138,6 +160,7 @@ int main(int argc, char** argv) {
       }
     }
     for (const std::string& line : graph_lines) std::printf("%s\n", line.c_str());
+    for (const std::string& line : choice_lines) std::printf("%s\n", line.c_str());
     for (const std::string& line : torch_lines) std::printf("%s\n", line.c_str());
     if (torch && !torch_note.empty()) {
       std::printf("pytorch: %s\n", torch_note.c_str());

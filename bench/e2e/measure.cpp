@@ -8,6 +8,7 @@
 
 #include "data/readers.h"
 #include "runtime/error.h"
+#include "runtime/kernel_choice.h"
 #include "runtime/session.h"
 #include "runtime/step_profiler.h"
 #ifdef DETNN_HAVE_CUDA
@@ -75,12 +76,16 @@ uint64_t peak_bytes(const Device& device) {
 }
 
 // The learning-rate schedule spans the steps the benchmark runs: a session's default horizon is
-// the model's epochs at one step each, which a per-step schedule (onecycle) outruns at once.
-void span_schedule(Session& s, int64_t steps) { s.set_schedule_horizon(steps, steps); }
+// the model's epochs at one step each, which a per-step schedule (onecycle) outruns at once. At
+// least 100 steps: onecycle needs a few to place its phases in, and the rate is not measured.
+void span_schedule(Session& s, int64_t steps) {
+  const int64_t horizon = std::max<int64_t>(steps, 100);
+  s.set_schedule_horizon(horizon, horizon);
+}
 
 // Runs warm-up + timed steps in a fresh session; returns the weights' SHA-256.
 std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
-                std::vector<double>* step_ms, std::string* graph_status) {
+                std::vector<double>* step_ms, std::string* graph_status, std::string* kernel_choices = nullptr) {
   Session s(spec, o);
   span_schedule(s, steps);
   const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
@@ -92,6 +97,7 @@ std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Ba
       step_ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   if (graph_status != nullptr) *graph_status = s.cuda_graph_status();
+  if (kernel_choices != nullptr) *kernel_choices = kernel_choices_json(s.kernel_choices());
   return s.weights_sha256();
 }
 
@@ -125,7 +131,7 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   std::vector<double> ms;
   reset_peak_bytes(parse_device(options.device));
   try {
-    r.weights_sha256 = run(spec, o, b, options.warmup + options.steps, &ms, &r.graph_status);
+    r.weights_sha256 = run(spec, o, b, options.warmup + options.steps, &ms, &r.graph_status, &r.kernel_choices);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::unsupported) throw;
     r.reason = e.what();
