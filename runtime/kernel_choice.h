@@ -5,7 +5,13 @@
 //  - fast: the library's heuristic list (its order depends only on the call shape, the GPU model
 //    and the library version, never on a timing), the first candidate that is supported, is
 //    deterministic, fits the workspace limit and, unless TF32 is allowed, uses FP32 FMA math.
-//    Picking from a timed list (cudnnFind) could pick differently on the next run.
+//    Picking from a timed list (cudnnFind) could pick differently on the next run. Candidates
+//    that transform their operands on every call (FFT, FFT tiling, non-fused Winograd) come
+//    after all others: fast calls once per reduction chunk, so a transform's fixed cost (the
+//    whole filter or filter gradient, whatever the chunk's size) is paid chunks times per
+//    layer, which the heuristic, rating one call, does not see (on an H200, 2026-11-28, such
+//    picks made fast slower than strict on resnet18_cifar). They are taken when nothing else
+//    qualifies.
 //  - off: the timed list (fastest first), the first supported candidate within the limit,
 //    deterministic or not; TF32 only when allowed, as in fast.
 // No candidate is an error that names the call; there is no silent fallback (DESIGN §1).
@@ -25,6 +31,7 @@ struct AlgoCandidate {
   bool supported = true;         // the library can run it for this call
   bool deterministic = true;     // the library promises the same bits on every run
   bool tensor_cores = false;     // uses TF32 tensor cores (FP32 inputs)
+  bool transform = false;        // transforms its operands per call (FFT, non-fused Winograd)
   size_t workspace_bytes = 0;
   float ms = -1.0f;              // measured time (off), -1 when not measured
 };

@@ -157,6 +157,8 @@ TEST(Conv2dGpu, MatchesCpuBitsWithLongChunks) {
   check_against_cpu(make(batch, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1), 32, Conv2dCudaPath::automatic, 910);
   check_against_cpu(make(70, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1), 70, Conv2dCudaPath::automatic, 920);
   check_against_cpu(make(70, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1), 35, Conv2dCudaPath::automatic, 930);
+  // mnist_cnn's first layer: so few outputs that the automatic rule takes the deep K tile.
+  check_against_cpu(make(64, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1), 32, Conv2dCudaPath::automatic, 940);
 }
 
 // A chunk's results do not depend on the rest of the batch on the GPU either.
