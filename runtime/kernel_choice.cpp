@@ -6,31 +6,22 @@
 
 namespace detnn {
 
-namespace {
-
-// Why candidate c cannot run in `mode` (nullptr: it can).
-const char* refusal(const AlgoCandidate& c, ComputeMode mode, size_t workspace_limit) {
-  if (!c.supported) return "not supported";
-  if (mode.determinism == Determinism::fast && !c.deterministic) return "nondeterministic";
-  if (c.tensor_cores && !mode.tf32) return "TF32 tensor cores (precision is fp32)";
-  if (c.workspace_bytes > workspace_limit) return "workspace above the limit";
-  return nullptr;
-}
-
-}  // namespace
-
 size_t pick_algorithm(const std::vector<AlgoCandidate>& candidates, ComputeMode mode, size_t workspace_limit,
                       const std::string& call) {
   DETNN_CHECK(mode.vendor(), internal, call, ": the strict mode runs detnn's own kernels, not a vendor algorithm");
   const bool fast = mode.determinism == Determinism::fast;
-  // fast: the usable candidates without a per-call transform first, in the library's order.
-  if (fast)
-    for (size_t i = 0; i < candidates.size(); ++i)
-      if (!candidates[i].transform && refusal(candidates[i], mode, workspace_limit) == nullptr) return i;
   std::string refused;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const AlgoCandidate& c = candidates[i];
-    const char* why = refusal(c, mode, workspace_limit);
+    const char* why = nullptr;
+    if (!c.supported)
+      why = "not supported";
+    else if (fast && !c.deterministic)
+      why = "nondeterministic";
+    else if (c.tensor_cores && !mode.tf32)
+      why = "TF32 tensor cores (precision is fp32)";
+    else if (c.workspace_bytes > workspace_limit)
+      why = "workspace above the limit";
     if (why == nullptr) return i;
     refused += (refused.empty() ? "" : ", ") + (c.name.empty() ? std::to_string(c.algo) : c.name) + ": " + why;
   }

@@ -5,13 +5,11 @@
 //  - fast: the library's heuristic list (its order depends only on the call shape, the GPU model
 //    and the library version, never on a timing), the first candidate that is supported, is
 //    deterministic, fits the workspace limit and, unless TF32 is allowed, uses FP32 FMA math.
-//    Picking from a timed list (cudnnFind) could pick differently on the next run. Candidates
-//    that transform their operands on every call (FFT, FFT tiling, non-fused Winograd) come
-//    after all others: fast calls once per reduction chunk, so a transform's fixed cost (the
-//    whole filter or filter gradient, whatever the chunk's size) is paid chunks times per
-//    layer, which the heuristic, rating one call, does not see (on an H200, 2026-11-28, such
-//    picks made fast slower than strict on resnet18_cifar). They are taken when nothing else
-//    qualifies.
+//    Picking from a timed list (cudnnFind) could pick differently on the next run. Taking the
+//    algorithms that transform their operands per call (FFT, non-fused Winograd) last, since
+//    fast pays a transform once per chunk, was measured on an H200 (2026-11-28) and made every
+//    example slower (steps replayed from CUDA Graphs: resnet18_cifar 66.5 -> 73.9 ms,
+//    cifar_convnet 24.3 -> 36.2 ms, mnist_cnn 0.97 -> 1.76 ms): the heuristic's order stands.
 //  - off: the timed list (fastest first), the first supported candidate within the limit,
 //    deterministic or not; TF32 only when allowed, as in fast.
 // No candidate is an error that names the call; there is no silent fallback (DESIGN §1).
@@ -31,7 +29,6 @@ struct AlgoCandidate {
   bool supported = true;         // the library can run it for this call
   bool deterministic = true;     // the library promises the same bits on every run
   bool tensor_cores = false;     // uses TF32 tensor cores (FP32 inputs)
-  bool transform = false;        // transforms its operands per call (FFT, non-fused Winograd)
   size_t workspace_bytes = 0;
   float ms = -1.0f;              // measured time (off), -1 when not measured
 };

@@ -430,8 +430,10 @@ void launch_filter_gemm(const BackwardFilterOp& op, int z, cudaStream_t stream, 
     // from 576 blocks up, the 32 x 32 one at 7-10 TFLOP/s with 288-576 blocks, so the large
     // tile is taken as soon as it covers half the SMs. With under a quarter of the SMs busy even
     // in 16 x 16 tiles (mnist_cnn's first layer: 32 x 9 outputs per chunk of 25,088 terms, 8
-    // blocks), each block's loop over K tiles is bound by its loads' latency and its barriers
-    // (0.77 ms per step on an H200, 2026-11-28): the tile twice as deep makes half the trips.
+    // blocks of 2 warps), the tile twice as deep makes half the trips through the loads and
+    // barriers: 765 -> 727 us for that layer's batch of 128 on an H200 (2026-11-28,
+    // BM_Conv2dCudaStrictPaths). Little, because what bounds it is each chain's own length (one
+    // fmaf per term, in order) with two warps per SM to hide the latencies, not the trips.
     forced = blocks(64, 64) * 2 >= sms    ? 0
              : blocks(32, 32) >= 2 * sms  ? 1
              : blocks(16, 16) * 4 >= sms ? 2

@@ -34,13 +34,6 @@ const char* bwd_filter_name(int a) {
 }
 
 // cuDNN's perf records (one struct type per direction, same fields) as candidates.
-// The algorithms that transform their operands on every call (kernel_choice.h: fast takes them
-// last): FFT, FFT tiling and non-fused Winograd, by name in every direction.
-bool transforms_per_call(const char* name) {
-  const std::string n = name;
-  return n == "FFT" || n == "FFT_TILING" || n == "WINOGRAD_NONFUSED";
-}
-
 template <typename Perf>
 std::vector<AlgoCandidate> candidates(const Perf* perf, int count, const char* (*name)(int), bool ampere_or_newer) {
   std::vector<AlgoCandidate> out;
@@ -48,7 +41,6 @@ std::vector<AlgoCandidate> candidates(const Perf* perf, int count, const char* (
     AlgoCandidate c;
     c.algo = static_cast<int>(perf[i].algo);
     c.name = name(c.algo);
-    c.transform = transforms_per_call(c.name.c_str());
     c.supported = perf[i].status == CUDNN_STATUS_SUCCESS;
     c.deterministic = perf[i].determinism == CUDNN_DETERMINISTIC;
     // CUDNN_DEFAULT_MATH permits TF32 for FP32 data from Ampere on; only FMA math excludes it.

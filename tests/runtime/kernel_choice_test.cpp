@@ -43,24 +43,6 @@ TEST(KernelChoice, FastTakesTheFirstDeterministicFp32AlgorithmInTheLibrarysOrder
   EXPECT_EQ(pick_algorithm(list, kFastTf32, kLimit, "call"), 1u);
 }
 
-TEST(KernelChoice, FastTakesATransformingAlgorithmOnlyWhenNothingElseQualifies) {
-  auto transforming = [](AlgoCandidate c) {
-    c.transform = true;
-    return c;
-  };
-  const std::vector<AlgoCandidate> list = {transforming(candidate(0, true)),  // FFT-like, first in the list
-                                           candidate(1, false),               // nondeterministic
-                                           candidate(2, true),                // this one
-                                           candidate(3, true)};
-  EXPECT_EQ(pick_algorithm(list, kFast, kLimit, "call"), 2u);
-  // Off keeps the timed order: the fastest usable, transform or not.
-  EXPECT_EQ(pick_algorithm(list, kOff, kLimit, "call"), 0u);
-  // Only transforming algorithms qualify: the first of them.
-  const std::vector<AlgoCandidate> only = {candidate(0, false), transforming(candidate(1, true, false, 2 * kLimit)),
-                                           transforming(candidate(2, true))};
-  EXPECT_EQ(pick_algorithm(only, kFast, kLimit, "call"), 2u);
-}
-
 TEST(KernelChoice, OffTakesTheFirstUsableAlgorithmDeterministicOrNot) {
   const std::vector<AlgoCandidate> list = {candidate(7, true, false, 0, false), candidate(6, false, true),
                                            candidate(0, false), candidate(1, true)};
