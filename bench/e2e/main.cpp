@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
           same_as_eager = e.weights_sha256 == r.weights_sha256;
       graph_lines.push_back(label + ": cuda graph " + r.graph_status + (same_as_eager ? "" : "; BITS DIFFER FROM EAGER"));
       const nlohmann::json choices = nlohmann::json::parse(r.kernel_choices.empty() ? "[]" : r.kernel_choices);
-      if (!choices.empty() && r.cuda_graph != "auto") choice_lines.push_back(label + ": " + algorithm_counts(choices));
+      if (!choices.empty() && r.cuda_graph != "auto")
+        choice_lines.push_back(label + ": " + algorithm_counts(choices));
       const double ratio = off_ms > 0 ? off_ms / r.ms_per_step : 0;
       std::printf("%-28s %10.2f %12.0f %9s %10s %12.1f\n", label.c_str(), r.ms_per_step, r.images_per_s,
                   off_ms > 0 ? (std::to_string(ratio).substr(0, 4) + "x").c_str() : "-",

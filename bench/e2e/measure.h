@@ -23,7 +23,7 @@ struct ModeResult {
   uint64_t peak_bytes = 0;    // CUDA: the caching allocator's peak reserved; CPU: peak RSS of the process
   std::string cuda_graph;     // the setting: off | auto
   std::string graph_status;   // what it came to (Session::cuda_graph_status)
-  std::string kernel_choices; // fast/off: the pinned cuDNN/cuBLASLt algorithms (JSON array, as in the manifest)
+  std::string kernel_choices;  // fast/off: the pinned cuDNN/cuBLASLt algorithms (JSON array, as in the manifest)
 };
 
 struct MeasureOptions {

@@ -434,10 +434,7 @@ void launch_filter_gemm(const BackwardFilterOp& op, int z, cudaStream_t stream, 
     // barriers: 765 -> 727 us for that layer's batch of 128 on an H200 (2026-11-28,
     // BM_Conv2dCudaStrictPaths). Little, because what bounds it is each chain's own length (one
     // fmaf per term, in order) with two warps per SM to hide the latencies, not the trips.
-    forced = blocks(64, 64) * 2 >= sms    ? 0
-             : blocks(32, 32) >= 2 * sms  ? 1
-             : blocks(16, 16) * 4 >= sms ? 2
-                                          : 3;
+    forced = blocks(64, 64) * 2 >= sms ? 0 : blocks(32, 32) >= 2 * sms ? 1 : blocks(16, 16) * 4 >= sms ? 2 : 3;
   }
   switch (forced) {
     case 0: return launch_tiled<Large>(op, z, stream);
