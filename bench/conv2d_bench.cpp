@@ -119,47 +119,14 @@ struct DeviceTensors {
   }
 };
 
-// detnn strict: forward with bias; backward-filter = weight and bias partials per chunk of 32
-// + the pairwise combine (the full gradient, as a training step needs it).
-void BM_Conv2dCudaStrict(benchmark::State& state) {
-  if (!have_gpu(state)) return;
-  const Shape& s = kCifar[state.range(0)];
-  const Pass pass = static_cast<Pass>(state.range(1));
+// detnn strict, one pass of shape `s` through kernel path `path`: forward with bias;
+// backward-filter = weight and bias partials per chunk of 32 + the pairwise combine (the full
+// gradient, as a training step needs it).
+void time_strict(benchmark::State& state, const Shape& s, Pass pass, detnn::kernels::Conv2dCudaPath path,
+                 const std::string& label) {
   const Conv2dParams p = params(s);
   DeviceTensors t(p);
-  state.SetLabel(std::string(s.name) + " " + kPassNames[pass]);
-  time_cuda(state, [&] {
-    if (pass == kForward) detnn::kernels::conv2d_forward_cuda(p, t.x, t.w, t.b, t.y, nullptr);
-    if (pass == kBackwardData) detnn::kernels::conv2d_backward_data_cuda(p, t.dy, t.w, t.dx, nullptr);
-    if (pass == kBackwardFilter)
-      detnn::kernels::conv2d_backward_filter_cuda(p, kChunk, t.x, t.dy, t.dw, t.db, nullptr);
-  });
-  report(state, p);
-}
-BENCHMARK(BM_Conv2dCudaStrict)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}})
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
-
-// detnn strict on the MNIST CNN's two convolutions (batch 128, chunks of 32) by kernel path:
-// 0 automatic (what a training step runs), 1 direct, 2..5 tiled with tile 0..3 forced. Every
-// path gives the same bits (Conv2dGpu.MatchesCpuBitsOnOddShapesForEveryPath), so a path faster
-// than the automatic one is a free change of the rule. Long reductions over few outputs (the
-// first layer's weight gradient: 288 outputs, 25,088 terms per chunk) are where the rule is
-// least certain.
-void BM_Conv2dCudaStrictPaths(benchmark::State& state) {
-  if (!have_gpu(state)) return;
-  using detnn::kernels::Conv2dCudaPath;
-  const Shape& s = kMnist[state.range(0)];
-  const Pass pass = static_cast<Pass>(state.range(1));
-  const int path_index = static_cast<int>(state.range(2));
-  static const Conv2dCudaPath kPaths[] = {Conv2dCudaPath::automatic, Conv2dCudaPath::direct, Conv2dCudaPath::tile0,
-                                          Conv2dCudaPath::tile1,     Conv2dCudaPath::tile2,  Conv2dCudaPath::tile3};
-  static const char* const kPathNames[] = {"automatic", "direct", "tile0", "tile1", "tile2", "tile3"};
-  const Conv2dCudaPath path = kPaths[path_index];
-  const Conv2dParams p = params(s);
-  DeviceTensors t(p);
-  state.SetLabel(std::string(s.name) + " " + kPassNames[pass] + " " + kPathNames[path_index]);
+  state.SetLabel(label);
   time_cuda(state, [&] {
     if (pass == kForward) detnn::kernels::conv2d_forward_cuda(p, t.x, t.w, t.b, t.y, nullptr, path);
     if (pass == kBackwardData) detnn::kernels::conv2d_backward_data_cuda(p, t.dy, t.w, t.dx, nullptr, path);
@@ -167,6 +134,36 @@ void BM_Conv2dCudaStrictPaths(benchmark::State& state) {
       detnn::kernels::conv2d_backward_filter_cuda(p, kChunk, t.x, t.dy, t.dw, t.db, nullptr, path);
   });
   report(state, p);
+}
+
+// cifar_convnet's convolutions as a training step runs them (the automatic path).
+void BM_Conv2dCudaStrict(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  const Shape& s = kCifar[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const std::string label = std::string(s.name) + " " + kPassNames[pass];
+  time_strict(state, s, pass, detnn::kernels::Conv2dCudaPath::automatic, label);
+}
+BENCHMARK(BM_Conv2dCudaStrict)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1, 2}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The MNIST CNN's two convolutions (batch 128, chunks of 32) by kernel path: 0 automatic (what
+// a training step runs), 1 direct, 2..5 tiled with tile 0..3 forced. Every path gives the same
+// bits (Conv2dGpu.MatchesCpuBitsOnOddShapesForEveryPath), so a path faster than the automatic
+// one is a free change of the rule. Long reductions over few outputs (the first layer's weight
+// gradient: 288 outputs, 25,088 terms per chunk) are where the rule is least certain.
+void BM_Conv2dCudaStrictPaths(benchmark::State& state) {
+  if (!have_gpu(state)) return;
+  using detnn::kernels::Conv2dCudaPath;
+  static const Conv2dCudaPath kPaths[] = {Conv2dCudaPath::automatic, Conv2dCudaPath::direct, Conv2dCudaPath::tile0,
+                                          Conv2dCudaPath::tile1,     Conv2dCudaPath::tile2,  Conv2dCudaPath::tile3};
+  static const char* const kPathNames[] = {"automatic", "direct", "tile0", "tile1", "tile2", "tile3"};
+  const Shape& s = kMnist[state.range(0)];
+  const Pass pass = static_cast<Pass>(state.range(1));
+  const int path = static_cast<int>(state.range(2));
+  time_strict(state, s, pass, kPaths[path], std::string(s.name) + " " + kPassNames[pass] + " " + kPathNames[path]);
 }
 BENCHMARK(BM_Conv2dCudaStrictPaths)
     ->ArgsProduct({{0, 1}, {0, 1, 2}, {0, 1, 2, 3, 4, 5}})

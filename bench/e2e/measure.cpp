@@ -83,15 +83,20 @@ void span_schedule(Session& s, int64_t steps) {
   s.set_schedule_horizon(horizon, horizon);
 }
 
+// Training step `i` on the synthetic batches (they repeat).
+void train_step(Session& s, const Batches& b, int64_t i) {
+  const int64_t B = s.spec().training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
+  s.train_step(b.images.data() + (i % n) * B * s.sample_size(), b.labels.data() + (i % n) * B, B);
+}
+
 // Runs warm-up + timed steps in a fresh session; returns the weights' SHA-256.
 std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
                 std::vector<double>* step_ms, std::string* graph_status, std::string* kernel_choices = nullptr) {
   Session s(spec, o);
   span_schedule(s, steps);
-  const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
   for (int64_t i = 0; i < steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    s.train_step(b.images.data() + (i % n) * B * s.sample_size(), b.labels.data() + (i % n) * B, B);
+    train_step(s, b, i);
     synchronize(s.device());
     if (step_ms != nullptr)
       step_ms->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -160,11 +165,10 @@ PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, c
   try {
     Session s(spec, o);
     span_schedule(s, options.warmup + options.steps);
-    const int64_t B = spec.training.batch_size, n = static_cast<int64_t>(b.labels.size()) / B;
     StepProfiler profiler(s.device(), s.stream());
     for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
       if (i == options.warmup) s.set_profiler(&profiler);
-      s.train_step(b.images.data() + (i % n) * B * s.sample_size(), b.labels.data() + (i % n) * B, B);
+      train_step(s, b, i);
       profiler.collect();
     }
     s.set_profiler(nullptr);
