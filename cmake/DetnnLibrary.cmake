@@ -1,23 +1,19 @@
-# libdetnn.a: every source of the library folders. Host files whose name ends in _cuda.cpp
-# and all .cu files are built only when CUDA is on, so the CPU-only build needs no toolkit;
-# files ending in _mpi.cpp only when MPI is (cmake/DetnnMpi.cmake).
-set(_dirs runtime runtime/alloc runtime/comm kernels/cpu layers optim data)
+# libdetnn.a: every source of the library folders (DESIGN §9, docs/architecture.md). One rule for
+# every folder: .cu files and host files whose name ends in _cuda.cpp are built only when CUDA is
+# on, so the CPU-only build needs no toolkit; files ending in _mpi.cpp only when MPI is
+# (cmake/DetnnMpi.cmake).
+set(_dirs runtime runtime/alloc runtime/io runtime/comm kernels/cpu kernels/cuda kernels/vendor
+          layers optim data session capi)
 set(DETNN_SOURCES "")
 foreach(d ${_dirs})
-  file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/${d}/*.cpp")
+  file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/${d}/*.cpp" "${CMAKE_SOURCE_DIR}/${d}/*.cu")
   list(APPEND DETNN_SOURCES ${_s})
 endforeach()
-list(FILTER DETNN_SOURCES EXCLUDE REGEX "_cuda\\.cpp$")
+if(NOT DETNN_HAVE_CUDA)
+  list(FILTER DETNN_SOURCES EXCLUDE REGEX "(_cuda\\.cpp|\\.cu)$")
+endif()
 if(NOT DETNN_HAVE_MPI)
   list(FILTER DETNN_SOURCES EXCLUDE REGEX "_mpi\\.cpp$")
-endif()
-if(DETNN_HAVE_CUDA)
-  foreach(d ${_dirs} kernels/cuda kernels/vendor)
-    file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/${d}/*_cuda.cpp" "${CMAKE_SOURCE_DIR}/${d}/*.cu")
-    list(APPEND DETNN_SOURCES ${_s})
-  endforeach()
-  file(GLOB _s CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/kernels/vendor/*.cpp")
-  list(APPEND DETNN_SOURCES ${_s})
 endif()
 list(REMOVE_DUPLICATES DETNN_SOURCES)
 

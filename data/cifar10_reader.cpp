@@ -4,7 +4,7 @@
 #include "data/file_bytes.h"
 #include "data/readers.h"
 #include "runtime/error.h"
-#include "runtime/sha256.h"
+#include "runtime/io/sha256.h"
 
 namespace detnn::data {
 namespace {

@@ -8,7 +8,7 @@
 #include "data/file_bytes.h"
 #include "data/readers.h"
 #include "runtime/error.h"
-#include "runtime/sha256.h"
+#include "runtime/io/sha256.h"
 
 // stb_image: only the two decoders we use, no HDR (it would pull in libm's pow), and the plain
 // C paths, so the decoded bytes do not depend on the host's SIMD unit.

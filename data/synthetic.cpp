@@ -10,8 +10,8 @@
 // Blocky templates survive pooling, so a small CNN separates the classes within an epoch.
 #include "data/readers.h"
 #include "runtime/error.h"
+#include "runtime/io/sha256.h"
 #include "runtime/philox.h"
-#include "runtime/sha256.h"
 
 namespace detnn::data {
 namespace {

@@ -23,7 +23,7 @@
 #include "kernels/reduce.h"  // ReduceLaunch: the launch-shape knobs tests vary
 #endif
 
-#include "runtime/hd.h"
+#include "runtime/host_device.h"
 #include "runtime/philox.h"
 
 namespace detnn::kernels {

@@ -40,7 +40,7 @@
 #endif
 
 #include "runtime/dmath.h"
-#include "runtime/hd.h"
+#include "runtime/host_device.h"
 
 namespace detnn::kernels {
 

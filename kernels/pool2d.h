@@ -32,7 +32,7 @@
 #include <cuda_runtime.h>
 #endif
 
-#include "runtime/hd.h"
+#include "runtime/host_device.h"
 
 namespace detnn::kernels {
 

@@ -58,6 +58,9 @@ void canonical_sum_cuda(const float* x, float* out, const SumLayout& layout, voi
 
 void combine_chunk_partials_cuda(const float* partials, int64_t chunks, int64_t size, float* out,
                                  cudaStream_t stream, const ReduceLaunch& launch = {});
+
+// canonical_sum_cuda with its workspace from the caching allocator (runtime/scratch.h), on `stream`.
+void canonical_sum_cuda(const float* x, float* out, const SumLayout& layout, cudaStream_t stream);
 #endif
 
 }  // namespace detnn::kernels

@@ -2,7 +2,7 @@
 // nn.GELU; "none", the erf form, is the default).
 #include "kernels/activation.h"
 #include "layers/activation_layers.h"
-#include "layers/cuda_stream.h"
+#include "layers/device_dispatch.h"
 #include "layers/registry.h"
 
 namespace detnn::layers {

@@ -4,7 +4,7 @@
 // step at its end. Parameters weight (ones) and bias (zeros); buffers running_mean (zeros) and
 // running_var (ones), as PyTorch's BatchNorm2d.
 #include "kernels/batchnorm.h"
-#include "layers/cuda_stream.h"
+#include "layers/device_dispatch.h"
 #include "layers/registry.h"
 #include "runtime/scratch.h"
 
@@ -35,7 +35,7 @@ class BatchNormLayer : public Layer {
   // The step's chunk statistics are kept for this rank's chunks only, from its first chunk on.
   // The buffers are allocated once and kept between steps: a step captured in a CUDA Graph
   // writes them on every replay without running this host code, and finish_step must then read
-  // the same buffers (runtime/step_graph.h).
+  // the same buffers (session/step_graph.h).
   void begin_step(const ExecContext& ctx, int64_t local_chunks) override {
     first_chunk_ = ctx.first_chunk;
     const Shape shape{local_chunks, input_.c};

@@ -1,9 +1,8 @@
 // conv2d: {"type": "conv2d", "out_channels", "kernel", "stride", "padding", "dilation", "groups",
 // "bias", "in_channels" (optional check), "init", "bias_init"} with PyTorch's meaning and defaults.
 #include "kernels/conv2d.h"
-#include "layers/cuda_stream.h"
+#include "layers/engines.h"
 #include "layers/registry.h"
-#include "layers/vendor_plans.h"
 
 namespace detnn::layers {
 
@@ -12,7 +11,7 @@ namespace {
 class Conv2dLayer : public Layer {
  public:
   Conv2dLayer(const BuildContext& ctx, kernels::Conv2dParams p, bool bias, InitKind w_init, InitKind b_init)
-      : Layer("conv2d", ctx.name, ctx.input), p_(p), has_bias_(bias) {
+      : Layer("conv2d", ctx.name, ctx.input), p_(p), has_bias_(bias), engine_(make_conv2d_engine(ctx.engine, ctx.name, p)) {
     output_ = {p.out_channels, p.out_h(), p.out_w()};
     declare_weight_and_bias(name_, {p.out_channels, p.in_channels_per_group(), p.kernel_h, p.kernel_w}, w_init,
                             b_init, weight_, bias_);
@@ -25,55 +24,26 @@ class Conv2dLayer : public Layer {
 
   Tensor forward(const ExecContext& ctx, const Tensor& x) override {
     check_input(*this, ctx, x, input_);
-    kernels::Conv2dParams p = params(ctx);
     Tensor y = new_activation(ctx, ctx.samples, output_);
-    const float* b = has_bias_ ? bias_.data : nullptr;
-    DETNN_DISPATCH_MODES(ctx, kernels::conv2d_forward_cpu(p, x.data<float>(), weight_.data, b, y.data<float>()),
-                         kernels::conv2d_forward_cuda(p, x.data<float>(), weight_.data, b, y.data<float>(),
-                                                      cuda_stream(ctx)),
-                         vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>()));
+    engine_->forward(ctx, params(ctx), x.data<float>(), weight_.data, has_bias_ ? bias_.data : nullptr,
+                     y.data<float>());
     if (ctx.training) x_ = x;
     return y;
   }
 
   Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) override {
-    kernels::Conv2dParams p = params(ctx);
-    float* db = has_bias_ ? bias_.grad_partials : nullptr;
     Tensor dx = need_dx ? new_activation(ctx, ctx.samples, input_) : Tensor();
-    float* dx_data = need_dx ? dx.data<float>() : nullptr;
-    DETNN_DISPATCH_MODES(
-        ctx,
-        kernels::conv2d_backward_filter_partials_cpu(p, ctx.chunk_size, x_.data<float>(), dy.data<float>(),
-                                                     weight_.grad_partials, db),
-        kernels::conv2d_backward_filter_partials_cuda(p, ctx.chunk_size, x_.data<float>(), dy.data<float>(),
-                                                      weight_.grad_partials, db, cuda_stream(ctx)),
-        vendor().backward(ctx, x_.data<float>(), dy.data<float>(), weight_.data, weight_.grad_partials, db, dx_data));
-    if (need_dx && !ctx.uses_vendor())  // the vendor call wrote dx itself
-      DETNN_DISPATCH(ctx, kernels::conv2d_backward_data_cpu(p, dy.data<float>(), weight_.data, dx_data),
-                     kernels::conv2d_backward_data_cuda(p, dy.data<float>(), weight_.data, dx_data, cuda_stream(ctx)));
+    engine_->backward(ctx, params(ctx), x_.data<float>(), dy.data<float>(), weight_.data, weight_.grad_partials,
+                      has_bias_ ? bias_.grad_partials : nullptr, need_dx ? dx.data<float>() : nullptr);
     x_ = Tensor();
     return dx;
   }
 
   void release() override { x_ = Tensor(); }
-
-#ifdef DETNN_HAVE_CUDA
-  void prepare(const ExecContext& ctx) override {
-    if (ctx.uses_vendor()) vendor().prepare(ctx);
-  }
-  void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
-    if (vendor_) vendor_->collect_choices(out);
-  }
-#endif
+  void prepare(const ExecContext& ctx) override { engine_->prepare(ctx); }
+  void collect_kernel_choices(std::vector<KernelChoice>& out) const override { engine_->collect_choices(out); }
 
  private:
-#ifdef DETNN_HAVE_CUDA
-  Conv2dVendor& vendor() {
-    if (!vendor_) vendor_ = std::make_unique<Conv2dVendor>(name_, p_);
-    return *vendor_;
-  }
-  std::unique_ptr<Conv2dVendor> vendor_;  // fast / off: the cuDNN plans
-#endif
   kernels::Conv2dParams params(const ExecContext& ctx) const {
     kernels::Conv2dParams p = p_;
     p.batch = ctx.samples;
@@ -82,6 +52,7 @@ class Conv2dLayer : public Layer {
 
   kernels::Conv2dParams p_;
   bool has_bias_;
+  std::unique_ptr<Conv2dEngine> engine_;  // chosen once, when the model is built
   ParamSlot weight_, bias_;
   Tensor x_;
 };

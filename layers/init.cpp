@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "runtime/error.h"
-#include "runtime/json_fields.h"
+#include "runtime/io/json_fields.h"
 #include "runtime/philox.h"
 
 namespace detnn::layers {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/vendor/algorithm_choice.h"
 #include "layers/init.h"
 #include "runtime/determinism.h"
-#include "runtime/kernel_choice.h"
 #include "runtime/tensor.h"
 
 namespace detnn {
@@ -55,14 +55,13 @@ struct ExecContext {
   // call of a layer runs the same pinned algorithm on the same shape. 0: the whole call (off).
   int64_t vendor_call = 0;
   // CUDA: `step` in device memory, read by the kernels when set (dropout), so that a training
-  // step captured in a CUDA Graph draws each replayed step's masks (runtime/step_graph.h).
+  // step captured in a CUDA Graph draws each replayed step's masks (session/step_graph.h).
   const int64_t* step_on_device = nullptr;
   // Set while a benchmark profiles the step (runtime/step_profiler.h): the trunk's layers time
   // their forward and backward as parts. Null otherwise.
   StepProfiler* profiler = nullptr;
 
   bool cuda() const { return device.is_cuda(); }
-  bool uses_vendor() const { return cuda() && mode.vendor(); }  // fast / off on CUDA
   int64_t chunks() const { return samples / chunk_size; }
 };
 

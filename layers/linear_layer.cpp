@@ -1,25 +1,21 @@
 // linear: {"type": "linear", "out_features", "in_features" (optional check), "bias", "init",
-// "bias_init"}. y = x W^T + b on a flat input [n, F] (PyTorch's nn.Linear).
-//  - forward:  GEMM NT, one fmaf chain over the input features, then + bias;
-//  - backward: dx = dy W (GEMM NN); per chunk, dW_c = dy_c^T x_c (batched GEMM TN: the chain runs
-//    over the chunk's samples in order) and db_c = the canonical sum of dy_c over its samples.
-#include "kernels/gemm.h"
-#include "kernels/reduce.h"
-#include "layers/cuda_stream.h"
+// "bias_init"}. y = x W^T + b on a flat input [n, F] (PyTorch's nn.Linear), computed by the
+// layer's engine (layers/engines.h).
+#include "layers/engines.h"
 #include "layers/registry.h"
-#include "layers/vendor_plans.h"
-#include "runtime/scratch.h"
 
 namespace detnn::layers {
 
 namespace {
 
-using kernels::Trans;
-
 class LinearLayer : public Layer {
  public:
   LinearLayer(const BuildContext& ctx, int64_t out, bool bias, InitKind w_init, InitKind b_init)
-      : Layer("linear", ctx.name, ctx.input), in_(ctx.input.c), out_(out), has_bias_(bias) {
+      : Layer("linear", ctx.name, ctx.input),
+        in_(ctx.input.c),
+        out_(out),
+        has_bias_(bias),
+        engine_(make_linear_engine(ctx.engine, ctx.name, ctx.input.c, out, bias)) {
     output_ = {out, 1, 1};
     declare_weight_and_bias(name_, {out_, in_}, w_init, b_init, weight_, bias_);
   }
@@ -32,71 +28,28 @@ class LinearLayer : public Layer {
   Tensor forward(const ExecContext& ctx, const Tensor& x) override {
     check_input(*this, ctx, x, input_);
     Tensor y = new_activation(ctx, ctx.samples, output_);
-    const float* b = has_bias_ ? bias_.data : nullptr;
-    const int64_t n = ctx.samples;
-    DETNN_DISPATCH_MODES(ctx,
-                         kernels::gemm_cpu(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data, in_,
-                                           y.data<float>(), out_, b),
-                         kernels::gemm_cuda(Trans::N, Trans::T, n, out_, in_, x.data<float>(), in_, weight_.data,
-                                            in_, y.data<float>(), out_, b, cuda_stream(ctx)),
-                         vendor().forward(ctx, x.data<float>(), weight_.data, b, y.data<float>()));
+    engine_->forward(ctx, x.data<float>(), weight_.data, bias(), y.data<float>());
     if (ctx.training) x_ = x;
     return y;
   }
 
   Tensor backward(const ExecContext& ctx, const Tensor& dy, bool need_dx) override {
-    const int64_t n = ctx.samples, c = ctx.chunk_size, chunks = ctx.chunks();
-    const float* g = dy.data<float>();
-    const float* x = x_.data<float>();
-    Tensor dx = need_dx ? new_activation(ctx, n, input_) : Tensor();
-    float* dx_data = need_dx ? dx.data<float>() : nullptr;
-    DETNN_DISPATCH_MODES(ctx,
-                         kernels::gemm_batched_cpu(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
-                                                   c * in_, weight_.grad_partials, in_, out_ * in_, chunks),
-                         kernels::gemm_batched_cuda(Trans::T, Trans::N, out_, in_, c, g, out_, c * out_, x, in_,
-                                                    c * in_, weight_.grad_partials, in_, out_ * in_, chunks, nullptr,
-                                                    cuda_stream(ctx)),
-                         vendor().backward(ctx, x, g, weight_.data, weight_.grad_partials, dx_data));
-    if (need_dx && !ctx.uses_vendor())  // the vendor call wrote dx itself
-      DETNN_DISPATCH(ctx, kernels::gemm_cpu(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_),
-                     kernels::gemm_cuda(Trans::N, Trans::N, n, in_, out_, g, out_, weight_.data, in_, dx_data, in_,
-                                        nullptr, cuda_stream(ctx)));
-    if (has_bias_) {
-      // Every mode: output o of chunk k sums dy[k*c + i, o] over i (outer stride out_, output
-      // stride 1) by the canonical rule.
-      const kernels::SumLayout layout{out_, c, 1, out_, 1};
-      for (int64_t k = 0; k < chunks; ++k) {
-        const float* src = g + k * c * out_;
-        float* dst = bias_.grad_partials + k * out_;
-        DETNN_DISPATCH(ctx, kernels::canonical_sum_cpu(src, dst, layout),
-                       canonical_sum_on_stream(src, dst, layout, cuda_stream(ctx)));
-      }
-    }
+    Tensor dx = need_dx ? new_activation(ctx, ctx.samples, input_) : Tensor();
+    engine_->backward(ctx, x_.data<float>(), dy.data<float>(), weight_.data, weight_.grad_partials,
+                      has_bias_ ? bias_.grad_partials : nullptr, need_dx ? dx.data<float>() : nullptr);
     x_ = Tensor();
     return dx;
   }
 
   void release() override { x_ = Tensor(); }
-
-#ifdef DETNN_HAVE_CUDA
-  void prepare(const ExecContext& ctx) override {
-    if (ctx.uses_vendor()) vendor().prepare(ctx, weight_.data, has_bias_ ? bias_.data : nullptr);
-  }
-  void collect_kernel_choices(std::vector<KernelChoice>& out) const override {
-    if (vendor_) vendor_->collect_choices(out);
-  }
-#endif
+  void prepare(const ExecContext& ctx) override { engine_->prepare(ctx, weight_.data, bias()); }
+  void collect_kernel_choices(std::vector<KernelChoice>& out) const override { engine_->collect_choices(out); }
 
  private:
-#ifdef DETNN_HAVE_CUDA
-  LinearVendor& vendor() {
-    if (!vendor_) vendor_ = std::make_unique<LinearVendor>(name_, in_, out_, has_bias_);
-    return *vendor_;
-  }
-  std::unique_ptr<LinearVendor> vendor_;  // fast / off: the cuBLASLt plans
-#endif
+  const float* bias() const { return has_bias_ ? bias_.data : nullptr; }
   int64_t in_, out_;
   bool has_bias_;
+  std::unique_ptr<LinearEngine> engine_;  // chosen once, when the model is built
   ParamSlot weight_, bias_;
   Tensor x_;
 };

@@ -7,8 +7,10 @@
 
 namespace detnn::layers {
 
-Model::Model(const ModelSpec& spec, Device device, uintptr_t stream) : device_(device) {
-  net_ = build_sequence(spec.layers, "layers", "layers", spec.input);
+Model::Model(FeatureShape input, const nlohmann::json& layers, uint64_t seed, Device device, ComputeMode mode,
+             uintptr_t stream)
+    : device_(device) {
+  net_ = build_sequence(layers, "layers", "layers", input, engine_for(device, mode));
   net_->collect_params(param_slots_);
   net_->collect_buffers(buffer_slots_);
 
@@ -31,7 +33,7 @@ Model::Model(const ModelSpec& spec, Device device, uintptr_t stream) : device_(d
   Tensor host_params = Tensor::empty(Shape{param_count_}, DType::f32, Device::cpu());
   for (size_t i = 0; i < param_slots_.size(); ++i) {
     const ParamSlot& s = *param_slots_[i];
-    init_parameter(s.init, s.name, s.shape, s.fan, spec.training.seed, host_params.data<float>() + params_[i].offset);
+    init_parameter(s.init, s.name, s.shape, s.fan, seed, host_params.data<float>() + params_[i].offset);
   }
   Tensor host_buffers = Tensor::empty(Shape{buffer_floats}, DType::f32, Device::cpu());
   for (size_t i = 0; i < buffer_slots_.size(); ++i)

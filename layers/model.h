@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "layers/model_spec.h"
+#include <nlohmann/json.hpp>
+
+#include "layers/engines.h"
 #include "layers/sequential.h"
 
 namespace detnn::layers {
@@ -21,9 +23,12 @@ struct TensorEntry {
 
 class Model {
  public:
-  // Builds the layers and initializes the parameters from `seed` (computed on the host, DESIGN
-  // §4). `stream` is the CUDA stream for the uploads (0 on the CPU).
-  Model(const ModelSpec& spec, Device device, uintptr_t stream = 0);
+  // Builds the layers of the model file's "layers" array for `device` and `mode` (each conv2d and
+  // linear layer gets its engine now, layers/engines.h) and initializes the parameters from
+  // `seed` (computed on the host, DESIGN §4). `stream` is the CUDA stream for the uploads (0 on
+  // the CPU).
+  Model(FeatureShape input, const nlohmann::json& layers, uint64_t seed, Device device, ComputeMode mode,
+        uintptr_t stream = 0);
 
   Sequential& net() { return *net_; }
   Device device() const { return device_; }

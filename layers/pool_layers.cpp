@@ -2,7 +2,7 @@
 // "count_include_pad" (avgpool only, true)} with PyTorch's meaning (floor mode); global_avgpool:
 // {"type": "global_avgpool"} -> [n, C, 1, 1].
 #include "kernels/pool2d.h"
-#include "layers/cuda_stream.h"
+#include "layers/device_dispatch.h"
 #include "layers/registry.h"
 
 namespace detnn::layers {

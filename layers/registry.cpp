@@ -45,13 +45,13 @@ std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContex
 }
 
 std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
-                                           const std::string& name_prefix, FeatureShape input) {
+                                           const std::string& name_prefix, FeatureShape input, Engine engine) {
   json_array(array, json_path);
   DETNN_CHECK(!array.empty(), format, json_path, ": expected at least one layer, got []");
   std::vector<std::unique_ptr<Layer>> layers;
   FeatureShape shape = input;
   for (size_t i = 0; i < array.size(); ++i) {
-    BuildContext ctx{name_prefix + "." + std::to_string(i), json_index_path(json_path, i), shape};
+    BuildContext ctx{name_prefix + "." + std::to_string(i), json_index_path(json_path, i), shape, engine};
     layers.push_back(build_layer(array[i], ctx));
     shape = layers.back()->output_shape();
   }

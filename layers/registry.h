@@ -9,8 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "layers/engines.h"
 #include "layers/sequential.h"
-#include "runtime/json_fields.h"
+#include "runtime/io/json_fields.h"
 
 namespace detnn::layers {
 
@@ -18,6 +19,7 @@ struct BuildContext {
   std::string name;       // stable name of the layer, e.g. "layers.3"
   std::string json_path;  // where it is in the model file, e.g. "layers[3]"
   FeatureShape input;     // per-sample input shape
+  Engine engine = Engine::cpu;  // how conv2d and linear compute (layers/engines.h)
 };
 
 using LayerFactory = std::unique_ptr<Layer> (*)(JsonObject& spec, const BuildContext& ctx);
@@ -28,9 +30,10 @@ std::vector<std::string> layer_types();
 // One layer from its JSON object ({"type": ..., fields}).
 std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx);
 
-// A chain from a JSON array; layer i is named "<name_prefix>.<i>" at "<json_path>[i]".
+// A chain from a JSON array; layer i is named "<name_prefix>.<i>" at "<json_path>[i]", built for
+// `engine`.
 std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
-                                           const std::string& name_prefix, FeatureShape input);
+                                           const std::string& name_prefix, FeatureShape input, Engine engine);
 
 // Throws Error(format) "<path>: <message>" for shape mismatches found while building.
 [[noreturn]] void throw_shape_error(const BuildContext& ctx, const std::string& message);

@@ -3,7 +3,7 @@
 // y = act(body(x) + shortcut(x)); the projection is a 1x1 convolution (no bias, stride s) and a
 // batch norm, as in ResNet. Children are named "<name>.body.<i>" and "<name>.shortcut.{0,1}".
 #include "layers/activation_layers.h"
-#include "layers/cuda_stream.h"
+#include "layers/device_dispatch.h"
 #include "layers/registry.h"
 
 namespace detnn::layers {
@@ -96,7 +96,7 @@ class ResidualLayer : public Layer {
 
 std::unique_ptr<Layer> make_residual(JsonObject& spec, const BuildContext& ctx) {
   std::unique_ptr<Sequential> body =
-      build_sequence(spec.required("body"), spec.child_path("body"), ctx.name + ".body", ctx.input);
+      build_sequence(spec.required("body"), spec.child_path("body"), ctx.name + ".body", ctx.input, ctx.engine);
   const FeatureShape out = body->output_shape();
   std::unique_ptr<Sequential> shortcut;
   const nlohmann::json* sc = spec.optional("shortcut");
@@ -114,7 +114,7 @@ std::unique_ptr<Layer> make_residual(JsonObject& spec, const BuildContext& ctx) 
     const nlohmann::json layers = nlohmann::json::array(
         {{{"type", "conv2d"}, {"out_channels", out.c}, {"kernel", 1}, {"stride", stride}, {"bias", false}},
          {{"type", "batchnorm2d"}}});
-    shortcut = build_sequence(layers, sc_path, ctx.name + ".shortcut", ctx.input);
+    shortcut = build_sequence(layers, sc_path, ctx.name + ".shortcut", ctx.input, ctx.engine);
     if (!(shortcut->output_shape() == out))
       throw_shape_error(ctx, "the projection shortcut (stride " + std::to_string(stride) + ") gives " +
                                  shortcut->output_shape().to_string() + " but the body gives " + out.to_string());

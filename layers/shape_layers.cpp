@@ -2,7 +2,7 @@
 // dropout: {"type": "dropout", "p": 0.5} (identity in evaluation; the mask is Philox keyed by
 // step, layer name, the sample's position in the global batch and the element, DESIGN §4).
 #include "kernels/dropout.h"
-#include "layers/cuda_stream.h"
+#include "layers/device_dispatch.h"
 #include "layers/registry.h"
 #include "runtime/philox.h"
 

@@ -2,7 +2,7 @@
 // finish() reports another type's key ("momentum" on adam) as unknown rather than ignoring it.
 #include "optim/optimizer.h"
 #include "runtime/error.h"
-#include "runtime/json_fields.h"
+#include "runtime/io/json_fields.h"
 
 namespace detnn::optim {
 

@@ -4,7 +4,7 @@
 
 #include "optim/schedule.h"
 #include "runtime/error.h"
-#include "runtime/json_fields.h"
+#include "runtime/io/json_fields.h"
 
 namespace detnn::optim {
 

@@ -59,7 +59,7 @@
 #endif
 
 #include "runtime/fp_contract.h"  // refuses -ffast-math
-#include "runtime/hd.h"           // DETNN_HD: __host__ __device__ __forceinline__ under nvcc
+#include "runtime/host_device.h"           // DETNN_HD: __host__ __device__ __forceinline__ under nvcc
 
 namespace detnn::dmath {
 

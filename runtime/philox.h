@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "runtime/dmath.h"
-#include "runtime/hd.h"
+#include "runtime/host_device.h"
 
 namespace detnn {
 

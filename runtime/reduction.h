@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "runtime/hd.h"
+#include "runtime/host_device.h"
 
 namespace detnn {
 

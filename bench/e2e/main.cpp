@@ -15,10 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "layers/model_spec.h"
 #include "measure.h"
 #include "profile_table.h"
 #include "runtime/environment.h"
+#include "session/model_file.h"
 #include "torch_compare.h"
 
 namespace {
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    const detnn::layers::ModelSpec spec = detnn::layers::parse_model_file(model);
+    const detnn::ModelSpec spec = detnn::parse_model_file(model);
     std::vector<detnn::bench::ModeResult> results;
     for (const std::string& m : split(modes)) {
       if (m != "strict" && m != "fast" && m != "off" && m != "fast-tf32" && m != "off-tf32")

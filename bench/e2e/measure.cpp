@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "data/readers.h"
+#include "kernels/vendor/algorithm_choice.h"
 #include "runtime/error.h"
-#include "runtime/kernel_choice.h"
-#include "runtime/session.h"
 #include "runtime/step_profiler.h"
+#include "session/session.h"
 #ifdef DETNN_HAVE_CUDA
 #include <cuda_runtime.h>
 
@@ -27,7 +27,7 @@ struct Batches {
 };
 
 // `count` global batches of synthetic samples of the model's input shape.
-Batches synthetic(const layers::ModelSpec& spec, int64_t count) {
+Batches synthetic(const ModelSpec& spec, int64_t count) {
   data::SyntheticSpec s;
   s.count = count * spec.training.batch_size;
   s.classes = static_cast<int32_t>(spec.output.c);
@@ -90,7 +90,7 @@ void train_step(Session& s, const Batches& b, int64_t i) {
 }
 
 // Runs warm-up + timed steps in a fresh session; returns the weights' SHA-256.
-std::string run(const layers::ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
+std::string run(const ModelSpec& spec, const SessionOptions& o, const Batches& b, int64_t steps,
                 std::vector<double>* step_ms, std::string* graph_status, std::string* kernel_choices = nullptr) {
   Session s(spec, o);
   span_schedule(s, steps);
@@ -112,10 +112,10 @@ SessionOptions session_options(const std::string& mode, const MeasureOptions& op
   o.device = options.device;
   // "fast-tf32" / "off-tf32": the mode with TF32 tensor cores allowed.
   const size_t dash = mode.find('-');
-  o.determinism = mode.substr(0, dash);
-  o.precision = dash == std::string::npos ? "fp32" : mode.substr(dash + 1);
-  o.threads = options.threads;
-  o.cuda_graph = options.cuda_graph;
+  o.set("training.determinism", mode.substr(0, dash));
+  o.set("training.precision", dash == std::string::npos ? "fp32" : mode.substr(dash + 1));
+  if (options.threads >= 0) o.threads = options.threads;
+  o.set("training.cuda_graph", options.cuda_graph);
   return o;
 }
 
@@ -123,7 +123,7 @@ const char* kCpuModesOnly = "the CPU runs the strict mode only (fast and off pic
 
 }  // namespace
 
-ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
+ModeResult measure_mode(const ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
   ModeResult r;
   r.mode = mode;
   r.cuda_graph = options.cuda_graph;
@@ -152,7 +152,7 @@ ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, 
   return r;
 }
 
-PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
+PartTimes profile_mode(const ModelSpec& spec, const std::string& mode, const MeasureOptions& options) {
   PartTimes t;
   t.mode = mode;
   if (!parse_device(options.device).is_cuda() && mode != "strict") {
@@ -160,7 +160,7 @@ PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, c
     return t;
   }
   SessionOptions o = session_options(mode, options);
-  o.cuda_graph = "off";  // the parts of an eager step (a replay has no parts to time)
+  o.cuda_graph = CudaGraphSetting::off;  // the parts of an eager step (a replay has no parts to time)
   const Batches b = synthetic(spec, std::min<int64_t>(8, options.warmup + options.steps));
   try {
     Session s(spec, o);

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "layers/model_spec.h"
+#include "session/model_file.h"
 
 namespace detnn::bench {
 
@@ -34,7 +34,7 @@ struct MeasureOptions {
   std::string cuda_graph = "auto";  // training.cuda_graph for every mode
 };
 
-ModeResult measure_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
+ModeResult measure_mode(const ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
 
 // Where an eager step of `mode` spends its time (runtime/step_profiler.h): device time per part
 // (each top-level layer's forward and backward, the loss, the combine, the optimizer, ...),
@@ -44,6 +44,6 @@ struct PartTimes {
   std::string reason;  // not empty: the mode does not run here
   std::vector<std::pair<std::string, double>> ms_per_step;  // in the step's order
 };
-PartTimes profile_mode(const layers::ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
+PartTimes profile_mode(const ModelSpec& spec, const std::string& mode, const MeasureOptions& options);
 
 }  // namespace detnn::bench

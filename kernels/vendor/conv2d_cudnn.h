@@ -1,6 +1,6 @@
 // cuDNN convolution for the fast and off modes (DESIGN §1, docs/determinism-modes.md). One plan
 // serves calls of exactly `p.batch` samples: descriptors, the three algorithms picked once
-// (runtime/kernel_choice.h) and one workspace for them, kept for the plan's lifetime.
+// (kernels/vendor/algorithm_choice.h) and one workspace for them, kept for the plan's lifetime.
 //
 // fast calls a plan with one reduction chunk at a time (p.batch = the chunk size), so a sample's
 // outputs and a chunk's weight gradient never depend on how many chunks a rank holds: the same
@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/vendor/algorithm_choice.h"
 #include "runtime/determinism.h"
-#include "runtime/kernel_choice.h"
 
 namespace detnn::kernels {
 

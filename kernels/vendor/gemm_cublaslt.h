@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/vendor/algorithm_choice.h"
 #include "runtime/determinism.h"
-#include "runtime/kernel_choice.h"
 
 namespace detnn::kernels {
 

@@ -48,7 +48,7 @@ void release_vendor_workspace(cudaStream_t stream);
 // While alive, vendor calls on `stream` from this thread use a workspace of the scope's own,
 // allocated when first needed and freed when the scope ends. A CUDA Graph captures its calls in
 // such a scope: allocated during the capture, the workspace comes from the graph's private pool,
-// so its address stays the graph's whatever later reservations do (runtime/step_graph.h).
+// so its address stays the graph's whatever later reservations do (session/step_graph.h).
 // Not nestable for one stream.
 class ScopedVendorWorkspace {
  public:

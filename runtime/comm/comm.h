@@ -43,7 +43,7 @@ class Comm {
   virtual void abort(const std::string& message) noexcept = 0;
 
   // Device memory. A communicator that moves device buffers itself (NcclComm) says so here; the
-  // others get device buffers staged through host memory by their caller (runtime/session_comm.h).
+  // others get device buffers staged through host memory by their caller (session/session_comm.h).
   virtual bool takes_device_memory() const { return false; }
   // In place, `count` floats of device memory, ordered on `stream` (a cudaStream_t): the same
   // bits as all_reduce_pairwise. Returns when the result is in `data`. Only when

@@ -5,8 +5,8 @@
 // runs every step.
 #include <algorithm>
 
-#include "kernels/rank_sum.h"
 #include "runtime/comm/nccl_comm.h"
+#include "runtime/comm/rank_sum_cuda.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
 
@@ -92,7 +92,7 @@ void NcclComm::enqueue_pairwise(float* data, int64_t count, cudaStream_t stream,
   send_slices_to_owners(data, count, chunk, rows, row_stride, stream);
   // 2. The rank-order sum of slice r. In place, it overwrites data's slice r, which nobody reads
   // any more: the sends above took the other slices, row r holds this rank's own copy.
-  if (mine > 0) kernels::rank_sum_cuda(rows, p, row_stride, mine, gathered + r * chunk, stream);
+  if (mine > 0) rank_sum_cuda(rows, p, row_stride, mine, gathered + r * chunk, stream);
   // 3. All-gather the P reduced slices (padding included: it is never copied back).
   enqueued("ncclAllGather", ncclAllGather(gathered + r * chunk, gathered, static_cast<size_t>(chunk), ncclFloat,
                                           comm_, stream));

@@ -8,7 +8,7 @@
 //   1. reduce-scatter: rank r copies its own slice r into row r of a [P, chunk] device scratch and,
 //      in grouped ncclSend/ncclRecv (an all-to-all), sends its slice q to rank q and receives rank
 //      q's copy of slice r into row q, for every q != r;
-//   2. kernels/rank_sum.h combines the P rows in rank order into the reduced slice r;
+//   2. runtime/comm/rank_sum_cuda.h combines the P rows in rank order into the reduced slice r;
 //   3. ncclAllGather of the P reduced slices (in place on the data when P divides count, else
 //      through a padded [P, chunk] buffer and a copy back).
 // Each rank sends and receives (P-1)/P of the data in step 1 and again in step 3: the traffic of a

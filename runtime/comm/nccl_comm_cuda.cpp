@@ -6,8 +6,8 @@
 #include <cstring>
 #include <thread>
 
-#include "kernels/rank_sum.h"
 #include "runtime/comm/nccl_comm.h"
+#include "runtime/comm/rank_sum_cuda.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
@@ -64,8 +64,8 @@ void check_creation(const std::shared_ptr<FailureChannel>& failures, double time
   DETNN_CHECK(failures != nullptr, invalid_argument, what, ": no FailureChannel");
   DETNN_CHECK(std::isfinite(timeout_seconds) && timeout_seconds > 0, invalid_argument, what,
               ": the timeout must be a positive number of seconds, got ", timeout_seconds);
-  DETNN_CHECK(ranks >= 1 && ranks <= kernels::kRankSumMaxRanks, invalid_argument, what, ": ranks must be in [1, ",
-              kernels::kRankSumMaxRanks, "], got ", ranks);
+  DETNN_CHECK(ranks >= 1 && ranks <= kRankSumMaxRanks, invalid_argument, what, ": ranks must be in [1, ",
+              kRankSumMaxRanks, "], got ", ranks);
 }
 
 void check_device(int device, int rank, const char* what) {

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "capi_test_util.h"
+#include "support/capi_test_util.h"
 
 namespace detnn::capi_test {
 namespace {

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "capi_test_util.h"
+#include "support/capi_test_util.h"
 
 namespace detnn::capi_test {
 namespace {

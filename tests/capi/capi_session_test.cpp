@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "capi_test_util.h"
 #include "detnn/detnn.hpp"
+#include "support/capi_test_util.h"
 
 namespace detnn::capi_test {
 namespace {

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_spec.h"
-#include "data_test_util.h"
-#include "runtime/sha256.h"
+#include "runtime/io/sha256.h"
+#include "support/data_test_util.h"
 
 namespace detnn::data {
 namespace {

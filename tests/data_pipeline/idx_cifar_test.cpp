@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "data/readers.h"
-#include "data_test_util.h"
-#include "runtime/sha256.h"
+#include "runtime/io/sha256.h"
+#include "support/data_test_util.h"
 
 namespace detnn::data {
 namespace {

@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "data/readers.h"
-#include "data_test_util.h"
-#include "runtime/sha256.h"
+#include "runtime/io/sha256.h"
+#include "support/data_test_util.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC

@@ -10,8 +10,8 @@
 #include "data/prefetcher.h"
 #include "data/readers.h"
 #include "data/sampling.h"
-#include "data_test_util.h"
 #include "runtime/philox.h"
+#include "support/data_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn::data {

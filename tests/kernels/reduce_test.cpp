@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "kernels/reduce.h"
-#include "runtime/batch_split.h"
 #include "runtime/error.h"
 #include "runtime/reduction.h"
 #include "runtime/thread_pool.h"
+#include "session/batch_split.h"
 #include "support/reduce_reference.h"
 #include "support/test_util.h"
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/dmath_eval.h"
 #include "runtime/dmath.h"
-#include "runtime/dmath_test_util.h"
+#include "support/cuda/dmath_eval.h"
+#include "support/dmath_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {

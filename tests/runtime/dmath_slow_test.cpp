@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "runtime/dmath.h"
-#include "runtime/dmath_test_util.h"
+#include "support/dmath_test_util.h"
 
 namespace detnn {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/dmath_test_util.h"
+#include "support/dmath_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "cuda/fp_probe.h"
+#include "support/cuda/fp_probe.h"
 #include "support/test_util.h"
 
 namespace detnn {

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "cuda/philox_eval.h"
+#include "support/cuda/philox_eval.h"
 #include "support/test_util.h"
 
 namespace detnn {

@@ -1,4 +1,4 @@
-// CUDA Graphs of the training step (runtime/step_graph.h, docs/cuda-graphs.md): a session with
+// CUDA Graphs of the training step (session/step_graph.h, docs/cuda-graphs.md): a session with
 // training.cuda_graph "auto" runs its first step eagerly, captures the second and replays it
 // from then on; every step must give the eager session's bits — the weights, the loss and the
 // correct count — in strict (where those are also the CPU's bits) and in fast, with dropout (its
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/session.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -30,9 +30,9 @@ SessionOptions options(const std::string& device, const std::string& mode, const
                        int64_t chunks_per_pass = -1) {
   SessionOptions o;
   o.device = device;
-  o.determinism = mode;
-  o.cuda_graph = graph;
-  o.chunks_per_pass = chunks_per_pass;
+  o.set("training.determinism", mode);
+  o.set("training.cuda_graph", graph);
+  if (chunks_per_pass >= 0) o.chunks_per_pass = chunks_per_pass;
   return o;
 }
 
@@ -45,7 +45,7 @@ struct Trace {
 
 // kSteps steps; between steps 3 and 4 an evaluation with another batch size (new call shapes,
 // a larger vendor workspace in fast) that must change nothing.
-Trace train(const layers::ModelSpec& spec, const SessionOptions& o) {
+Trace train(const ModelSpec& spec, const SessionOptions& o) {
   Session s(spec, o);
   const int64_t b = spec.training.batch_size;
   const auto data =
@@ -84,7 +84,7 @@ void expect_same_steps(const Trace& got, const Trace& want, const std::string& w
 TEST(CudaGraphGpu, ReplaysGiveTheEagerBitsInStrictAndFast) {
   DETNN_REQUIRE_GPU();
   for (int64_t per_pass : {int64_t{0}, int64_t{1}, int64_t{3}}) {
-    const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 4, per_pass));
+    const ModelSpec spec = parse_test_model(every_layer_model_json(16, 4, per_pass));
     for (const char* mode : {"strict", "fast"}) {
       const std::string what = std::string(mode) + ", chunks_per_pass " + std::to_string(per_pass);
       const Trace eager = train(spec, options("cuda", mode, "off"));
@@ -100,7 +100,7 @@ TEST(CudaGraphGpu, ReplaysGiveTheEagerBitsInStrictAndFast) {
 
 TEST(CudaGraphGpu, OffModeReplaysToo) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   const Trace graph = train(spec, options("cuda", "off", "auto"));
   expect_replaying(graph.graph_status, "off");
   for (uint32_t bits : graph.losses) {
@@ -115,7 +115,7 @@ TEST(CudaGraphGpu, OffModeReplaysToo) {
 // with the eager session's bits. A checkpoint load between replays is seen by the next replay.
 TEST(CudaGraphGpu, RefusedStepsAndLoadedStatesKeepTheEagerBits) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   const int64_t b = spec.training.batch_size;
   std::vector<std::string> runs;
   for (const char* graph : {"off", "auto"}) {

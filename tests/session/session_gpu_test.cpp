@@ -2,8 +2,8 @@
 // steps of every example model and of the every-layer test model (DESIGN §1: CPU vs GPU).
 #include <gtest/gtest.h>
 
-#include "runtime/session.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -17,10 +17,10 @@ struct Case {
   int64_t batch;  // 0: the model file's
 };
 
-std::string run(const layers::ModelSpec& spec, const std::string& device, int steps, int64_t batch) {
+std::string run(const ModelSpec& spec, const std::string& device, int steps, int64_t batch) {
   SessionOptions o;
   o.device = device;
-  layers::ModelSpec s = spec;
+  ModelSpec s = spec;
   if (batch > 0) s.training.batch_size = batch;
   Session session(s, o);
   const auto data = testing::synthetic_batches(s.training.batch_size * steps, static_cast<int32_t>(session.classes()),
@@ -42,8 +42,8 @@ TEST(SessionGpu, StrictCudaGivesTheCpuWeights) {
     cases.push_back({"resnet18_cifar", dir + "resnet18_cifar.json", true, 1, 0});
   }
   for (const Case& c : cases) {
-    const layers::ModelSpec spec =
-        c.is_file ? layers::parse_model_file(c.json_or_file) : testing::parse_test_model(c.json_or_file);
+    const ModelSpec spec =
+        c.is_file ? parse_model_file(c.json_or_file) : testing::parse_test_model(c.json_or_file);
     const std::string cpu = run(spec, "cpu", c.steps, c.batch);
     const std::string gpu = run(spec, "cuda", c.steps, c.batch);
     EXPECT_EQ(cpu, gpu) << c.name << " after " << c.steps << " steps";

@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "runtime/comm/local_comm.h"
-#include "runtime/session.h"
-#include "rank_threads.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/rank_threads.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -31,14 +31,14 @@ constexpr int kSteps = 3;
 SessionOptions options(const std::string& mode, const std::string& precision = "fp32", int64_t chunks_per_pass = -1) {
   SessionOptions o;
   o.device = "cuda";
-  o.determinism = mode;
-  o.precision = precision;
-  o.chunks_per_pass = chunks_per_pass;
+  o.set("training.determinism", mode);
+  o.set("training.precision", precision);
+  if (chunks_per_pass >= 0) o.chunks_per_pass = chunks_per_pass;
   return o;
 }
 
 // kSteps training steps on one rank; the weights' SHA-256.
-std::string train(const layers::ModelSpec& spec, const SessionOptions& o) {
+std::string train(const ModelSpec& spec, const SessionOptions& o) {
   Session s(spec, o);
   const int64_t b = spec.training.batch_size;
   const auto data =
@@ -49,7 +49,7 @@ std::string train(const layers::ModelSpec& spec, const SessionOptions& o) {
 }
 
 // The same on `ranks` LocalComm ranks sharing the GPU; every rank must end with these weights.
-std::string train_ranks(const layers::ModelSpec& spec, const SessionOptions& o, int ranks) {
+std::string train_ranks(const ModelSpec& spec, const SessionOptions& o, int ranks) {
   LocalCommGroup group(ranks, 120.0);
   return testing::train_in_rank_threads(spec, std::vector<SessionOptions>(ranks, o),
                                         [&](int r) { return &group.comm(r); }, &group, kSteps, 5);
@@ -70,7 +70,7 @@ struct GradientAndLogits {
   std::vector<float> gradient, logits;
 };
 
-GradientAndLogits gradient_and_logits(const layers::ModelSpec& spec, const SessionOptions& o) {
+GradientAndLogits gradient_and_logits(const ModelSpec& spec, const SessionOptions& o) {
   Session s(spec, o);
   const int64_t b = spec.training.batch_size;
   const auto data =
@@ -90,7 +90,7 @@ TEST(SessionModesGpu, FastAndOffComputeWhatStrictComputes) {
   DETNN_REQUIRE_GPU();
   // One chunk per batch, so that strict's ghost batch norm normalizes over the same samples as
   // off's (off gives a rank one chunk: its whole batch).
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 16));
+  const ModelSpec spec = parse_test_model(every_layer_model_json(16, 16));
   const GradientAndLogits strict = gradient_and_logits(spec, options("strict"));
   // Tolerances: FP32 with other summation orders (and FFT / Winograd transforms) through eleven
   // layers stays within 1e-3 of the largest value; TF32 keeps 10 mantissa bits (2^-11 = 5e-4
@@ -114,7 +114,7 @@ TEST(SessionModesGpu, FastAndOffComputeWhatStrictComputes) {
 // value: sums of at most 50 terms in other orders (off may pick FFT or Winograd).
 TEST(SessionModesGpu, OddlyPlacedParametersComputeWhatStrictComputes) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(R"({"name": "odd_places", "input": [1, 5, 5],
+  const ModelSpec spec = parse_test_model(R"({"name": "odd_places", "input": [1, 5, 5],
     "layers": [{"type": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1}, {"type": "relu"},
                {"type": "conv2d", "out_channels": 2, "kernel": 3, "padding": 1}, {"type": "flatten"},
                {"type": "linear", "out_features": 6}, {"type": "relu"}, {"type": "linear", "out_features": 3}],
@@ -130,12 +130,12 @@ TEST(SessionModesGpu, OddlyPlacedParametersComputeWhatStrictComputes) {
 
 TEST(SessionModesGpu, FastRerunsAreBitIdentical) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(kModel);
+  const ModelSpec spec = parse_test_model(kModel);
   for (const char* precision : {"fp32", "tf32"}) {
     const std::string a = train(spec, options("fast", precision));
     EXPECT_EQ(train(spec, options("fast", precision)), a) << precision;
   }
-  const layers::ModelSpec mnist = layers::parse_model_file(DETNN_SOURCE_DIR "/examples/mnist_cnn.json");
+  const ModelSpec mnist = parse_model_file(DETNN_SOURCE_DIR "/examples/mnist_cnn.json");
   EXPECT_EQ(train(mnist, options("fast")), train(mnist, options("fast"))) << "mnist_cnn";
 }
 
@@ -143,7 +143,7 @@ TEST(SessionModesGpu, FastRerunsAreBitIdentical) {
 // own: the vendor calls' workspace (per thread) must be there on the training thread too.
 TEST(SessionModesGpu, FastTrainsOnAnotherThreadThanItWasCreatedOn) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(kModel);
+  const ModelSpec spec = parse_test_model(kModel);
   const std::string here = train(spec, options("fast"));
   Session s(spec, options("fast"));
   const int64_t b = spec.training.batch_size;
@@ -165,7 +165,7 @@ TEST(SessionModesGpu, FastTrainsOnAnotherThreadThanItWasCreatedOn) {
 
 TEST(SessionModesGpu, FastIsBatchInvariantAndRankCountInvariant) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(kModel);
+  const ModelSpec spec = parse_test_model(kModel);
   const std::string all = train(spec, options("fast", "fp32", 0));  // 8 chunks per call
   EXPECT_EQ(train(spec, options("fast", "fp32", 1)), all) << "one chunk per pass";
   EXPECT_EQ(train(spec, options("fast", "fp32", 3)), all) << "passes of 3, 3 and 2 chunks";
@@ -177,7 +177,7 @@ TEST(SessionModesGpu, FastLogitsDoNotDependOnTheEvaluationBatchSize) {
   DETNN_REQUIRE_GPU();
   std::vector<std::vector<float>> logits;
   for (int64_t eval_batch : {32, 7, 45}) {  // whole chunks; tails of 7 and 13 samples padded
-    layers::ModelSpec spec = parse_test_model(kModel);
+    ModelSpec spec = parse_test_model(kModel);
     spec.training.eval_batch_size = eval_batch;
     Session s(spec, options("fast"));
     const auto data = synthetic_batches(45, 5, spec.input.c, spec.input.h, spec.input.w, 11);
@@ -190,7 +190,7 @@ TEST(SessionModesGpu, FastLogitsDoNotDependOnTheEvaluationBatchSize) {
 
 TEST(SessionModesGpu, FastPinsDeterministicAlgorithmsAndReportsThem) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(kModel);
+  const ModelSpec spec = parse_test_model(kModel);
   Session fast(spec, options("fast"));
   const nlohmann::json choices = nlohmann::json::parse(kernel_choices_json(fast.kernel_choices()));
   // 6 conv2d layers (3 calls each) and 2 linear layers (3 GEMMs each), pinned at construction.

@@ -9,9 +9,9 @@
 #include "runtime/comm/local_comm.h"
 #include "runtime/comm/nccl_group.h"
 #include "runtime/device.h"
-#include "runtime/session.h"
-#include "rank_threads.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/rank_threads.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {

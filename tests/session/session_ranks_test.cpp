@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "runtime/comm/local_comm.h"
-#include "runtime/gradient_buckets.h"
 #include "runtime/error.h"
-#include "runtime/session.h"
-#include "session_test_util.h"
+#include "session/gradient_buckets.h"
+#include "session/session.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -36,7 +36,7 @@ struct RunResult {
 // Trains `steps` steps on `ranks` LocalComm ranks (threads); every rank's result must agree, and
 // rank 0's is returned.
 RunResult train_on_ranks(const std::string& model_json, int ranks, int steps, int64_t bucket_floats = 0) {
-  const layers::ModelSpec spec = parse_test_model(model_json);
+  const ModelSpec spec = parse_test_model(model_json);
   const int64_t b = spec.training.batch_size;
   const auto data = synthetic_batches(b * steps, 5, 2, 12, 12);
   LocalCommGroup group(ranks, 120.0);
@@ -105,8 +105,8 @@ TEST(SessionRanks, GradientBucketsOfAnySizeGiveTheOneRankBits) {
 }
 
 TEST(GradientBuckets, EveryParameterIsInOneBucketInBackwardOrder) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 4));
-  layers::Model model(spec, Device::cpu());
+  const ModelSpec spec = parse_test_model(every_layer_model_json(16, 4));
+  layers::Model model(spec.input, spec.layers, spec.training.seed, Device::cpu(), ComputeMode{});
   const auto& entries = model.params();
   for (const int64_t target : {int64_t{1}, int64_t{100}, int64_t{300}, int64_t{1} << 30}) {
     const std::vector<GradientBucket> buckets = plan_gradient_buckets(model.net(), entries, target);
@@ -139,7 +139,7 @@ TEST(SessionRanks, AccumulationInsideARankGivesTheSameBits) {
 }
 
 TEST(SessionRanks, AnIncompatibleBatchIsRefusedNamingTheNumbers) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(24, 4));  // 6 chunks
+  const ModelSpec spec = parse_test_model(every_layer_model_json(24, 4));  // 6 chunks
   for (const auto& [ranks, expected] : std::vector<std::pair<int, std::string>>{
            {4, "B=24, C=4 gives 6 chunks, which P=4 ranks cannot share equally"},
            {2, "B=24, C=4, P=2 gives k=B/(C*P)=3 chunks per rank; with more than one rank k must be a power of two"}}) {
@@ -155,7 +155,7 @@ TEST(SessionRanks, AnIncompatibleBatchIsRefusedNamingTheNumbers) {
 }
 
 TEST(SessionRanks, AFailingRankStopsEveryRankWithItsError) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 4));  // 4 ranks of 1 chunk
+  const ModelSpec spec = parse_test_model(every_layer_model_json(16, 4));  // 4 ranks of 1 chunk
   const int64_t b = 16;
   const auto data = synthetic_batches(b, 5, 2, 12, 12);
   LocalCommGroup group(4, 60.0);

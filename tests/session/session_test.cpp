@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "runtime/error.h"
-#include "runtime/session.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -20,7 +20,7 @@ using testing::synthetic_batches;
 
 // Trains `steps` steps over consecutive batches and returns the weights' SHA-256.
 std::string train_sha(const std::string& model_json, int steps, SessionOptions options = {}) {
-  const layers::ModelSpec spec = parse_test_model(model_json);
+  const ModelSpec spec = parse_test_model(model_json);
   Session s(spec, options);
   const int64_t b = spec.training.batch_size;
   const auto data = synthetic_batches(b * steps, 5, 2, 12, 12);
@@ -76,7 +76,7 @@ TEST(Session, ChunkOfOneSampleAndWholeBatchChunk) {
 // shortcut gradient, a chunk offset) gives errors of 100%.
 TEST(Session, WholeModelGradientMatchesFiniteDifferences) {
   const std::string json = every_layer_model_json(8, 4, 0, R"({"type": "sgd", "lr": 0.1})");
-  const layers::ModelSpec spec = parse_test_model(json);
+  const ModelSpec spec = parse_test_model(json);
   Session s(spec);
   const auto data = synthetic_batches(8, 5, 2, 12, 12, 11);
   s.forward_backward(data.images.data(), data.labels.data(), 8);
@@ -115,7 +115,7 @@ TEST(Session, WholeModelGradientMatchesFiniteDifferences) {
 
 TEST(Session, LearnsASyntheticTask) {
   const std::string json = every_layer_model_json(32, 8, 0, R"({"type": "adam", "lr": 0.01})");
-  const layers::ModelSpec spec = parse_test_model(json);
+  const ModelSpec spec = parse_test_model(json);
   Session s(spec);
   // One synthetic dataset (its seed fixes the class patterns): 1280 samples to train, 200 held out.
   const auto all = synthetic_batches(32 * 40 + 200, 5, 2, 12, 12, 5);
@@ -133,7 +133,7 @@ TEST(Session, EvaluationDoesNotDependOnItsBatchSize) {
   const auto held = synthetic_batches(50, 5, 2, 12, 12, 6);
   std::vector<float> first;
   for (int eval_batch : {50, 7, 1}) {
-    layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+    ModelSpec spec = parse_test_model(every_layer_model_json());
     spec.training.eval_batch_size = eval_batch;
     Session s(spec);
     std::vector<float> logits(50 * 5);
@@ -144,7 +144,7 @@ TEST(Session, EvaluationDoesNotDependOnItsBatchSize) {
 }
 
 TEST(Session, NonFiniteLossNamesTheLayerAndChangesNothing) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   Session s(spec);
   const auto data = synthetic_batches(16, 5, 2, 12, 12);
   // An infinite weight in the second convolution: its output is the first non-finite one.
@@ -165,7 +165,7 @@ TEST(Session, NonFiniteLossNamesTheLayerAndChangesNothing) {
 }
 
 TEST(Session, BadInputsAreRejected) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   Session s(spec);
   auto data = synthetic_batches(16, 5, 2, 12, 12);
   EXPECT_THROW(s.train_step(data.images.data(), data.labels.data(), 8), Error);  // not the batch size
@@ -181,10 +181,10 @@ TEST(Session, BadInputsAreRejected) {
 }
 
 TEST(Session, FastAndOffOnTheCpuAndTf32InStrictAreRefusedByName) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   for (const char* mode : {"fast", "off"}) {
     SessionOptions o;
-    o.determinism = mode;
+    o.set("training.determinism", mode);
     try {
       Session s(spec, o);
       FAIL() << mode << " on the CPU";
@@ -195,7 +195,7 @@ TEST(Session, FastAndOffOnTheCpuAndTf32InStrictAreRefusedByName) {
     }
   }
   SessionOptions tf32;
-  tf32.precision = "tf32";
+  tf32.precision = Precision::tf32;
   try {
     Session s(spec, tf32);
     FAIL() << "tf32 in strict";
@@ -214,8 +214,8 @@ TEST(ModelFile, PrecisionIsFp32OrTf32AndTf32NeedsAVendorMode) {
     return R"({"name": "m", "input": [1, 4, 4], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2}],
                "optimizer": {"type": "sgd", "lr": 0.1}, "training": )" + training + "}";
   };
-  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.precision, "fp32");
-  EXPECT_EQ(parse_test_model(with_training(R"({"determinism": "fast", "precision": "tf32"})")).training.precision, "tf32");
+  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.precision, Precision::fp32);
+  EXPECT_EQ(parse_test_model(with_training(R"({"determinism": "fast", "precision": "tf32"})")).training.precision, Precision::tf32);
   for (const auto& [training, expected] :
        std::vector<std::pair<std::string, std::string>>{{R"({"precision": "tf32"})", "training.precision"},
                                                         {R"({"precision": "bf16"})", "training.precision"}}) {
@@ -234,8 +234,8 @@ TEST(ModelFile, CudaGraphIsOffOrAuto) {
     return R"({"name": "m", "input": [1, 4, 4], "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2}],
                "optimizer": {"type": "sgd", "lr": 0.1}, "training": )" + training + "}";
   };
-  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.cuda_graph, "off");
-  EXPECT_EQ(parse_test_model(with_training(R"({"cuda_graph": "auto"})")).training.cuda_graph, "auto");
+  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.cuda_graph, CudaGraphSetting::off);
+  EXPECT_EQ(parse_test_model(with_training(R"({"cuda_graph": "auto"})")).training.cuda_graph, CudaGraphSetting::automatic);
   try {
     parse_test_model(with_training(R"({"cuda_graph": true})"));
     FAIL();
@@ -244,8 +244,8 @@ TEST(ModelFile, CudaGraphIsOffOrAuto) {
   }
   // DETNN_CUDA_GRAPH sets the default; a file's own value wins.
   ::setenv("DETNN_CUDA_GRAPH", "auto", 1);
-  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.cuda_graph, "auto");
-  EXPECT_EQ(parse_test_model(with_training(R"({"cuda_graph": "off"})")).training.cuda_graph, "off");
+  EXPECT_EQ(parse_test_model(with_training(R"({"batch_size": 4})")).training.cuda_graph, CudaGraphSetting::automatic);
+  EXPECT_EQ(parse_test_model(with_training(R"({"cuda_graph": "off"})")).training.cuda_graph, CudaGraphSetting::off);
   ::setenv("DETNN_CUDA_GRAPH", "yes", 1);
   try {
     parse_test_model(with_training(R"({"batch_size": 4})"));
@@ -255,8 +255,8 @@ TEST(ModelFile, CudaGraphIsOffOrAuto) {
   }
   ::unsetenv("DETNN_CUDA_GRAPH");
   SessionOptions bad;
-  bad.cuda_graph = "on";
   try {
+    bad.set("training.cuda_graph", "on");
     Session s(parse_test_model(with_training(R"({"batch_size": 4})")), bad);
     FAIL();
   } catch (const Error& e) {
@@ -268,12 +268,12 @@ TEST(ModelFile, CudaGraphIsOffOrAuto) {
 
 // On the CPU "auto" runs every step eagerly (the steps and their bits are those of "off").
 TEST(Session, CudaGraphAutoOnTheCpuRunsEagerly) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   const auto data = synthetic_batches(32, 5, 2, 12, 12);
   std::vector<std::string> shas;
   for (const char* graph : {"off", "auto"}) {
     SessionOptions o;
-    o.cuda_graph = graph;
+    o.set("training.cuda_graph", graph);
     Session s(spec, o);
     EXPECT_EQ(s.cuda_graph_status(), std::string(graph) == "off" ? "off (training.cuda_graph)"
                                                                   : "off: CUDA Graphs need a CUDA device");
@@ -288,7 +288,7 @@ TEST(Session, CudaGraphAutoOnTheCpuRunsEagerly) {
 // step and the reported norm must be the bits of the optimizer computing them itself from the
 // same gradient.
 TEST(Session, ClippedStepUsesTheNormOfItsOwnPass) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(
+  const ModelSpec spec = parse_test_model(every_layer_model_json(
       16, 4, 0, R"({"type": "sgd", "lr": 0.1, "momentum": 0.9, "clip_grad_norm": 0.01})"));
   const auto data = synthetic_batches(16, 5, 2, 12, 12, 9);
   Session trained(spec, SessionOptions{});
@@ -311,9 +311,9 @@ TEST(Session, ClippedStepUsesTheNormOfItsOwnPass) {
 TEST(ModelFile, ExampleModelsParseWithPyTorchParameterCounts) {
   const std::string dir = DETNN_SOURCE_DIR "/examples/";
   // PyTorch's counts: sum(p.numel() for p in model.parameters()) of the same architectures.
-  EXPECT_EQ(layers::parse_model_file(dir + "mnist_cnn.json").parameter_count, 421642);
-  EXPECT_EQ(layers::parse_model_file(dir + "resnet18_cifar.json").parameter_count, 11173962);
-  const layers::ModelSpec cifar = layers::parse_model_file(dir + "cifar_convnet.json");
+  EXPECT_EQ(parse_model_file(dir + "mnist_cnn.json").parameter_count, 421642);
+  EXPECT_EQ(parse_model_file(dir + "resnet18_cifar.json").parameter_count, 11173962);
+  const ModelSpec cifar = parse_model_file(dir + "cifar_convnet.json");
   // conv 3*32*9; 32*64*9 + 64*64*9; 64*256*9 + 256*256*9; 256*256*9 * 2; BN 2*(32+64*2+256*4); linear 256*10
   EXPECT_EQ(cifar.parameter_count, 864 + 18432 + 36864 + 147456 + 589824 + 589824 + 589824 + 2 * (32 + 128 + 1024) + 2560);
 }

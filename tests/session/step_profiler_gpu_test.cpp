@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "runtime/error.h"
-#include "runtime/session.h"
 #include "runtime/step_profiler.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/session_test_util.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -20,7 +20,7 @@ using testing::synthetic_batches;
 
 TEST(StepProfilerGpu, TimesTheStepOnTheDeviceAndKeepsItsBits) {
   DETNN_REQUIRE_GPU();
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json());
+  const ModelSpec spec = parse_test_model(every_layer_model_json());
   const auto data = synthetic_batches(48, 5, 2, 12, 12, 3);
   for (const char* mode : {"strict", "fast"}) {
     std::vector<std::string> shas;
@@ -28,8 +28,8 @@ TEST(StepProfilerGpu, TimesTheStepOnTheDeviceAndKeepsItsBits) {
     for (bool profiled : {false, true}) {
       SessionOptions o;
       o.device = "cuda";
-      o.determinism = mode;
-      o.cuda_graph = "off";
+      o.set("training.determinism", mode);
+      o.cuda_graph = CudaGraphSetting::off;
       Session s(spec, o);
       StepProfiler p(s.device(), s.stream());
       if (profiled) s.set_profiler(&p);
@@ -53,7 +53,7 @@ TEST(StepProfilerGpu, ASessionReplayingGraphsRefusesIt) {
   DETNN_REQUIRE_GPU();
   SessionOptions o;
   o.device = "cuda";
-  o.cuda_graph = "auto";
+  o.cuda_graph = CudaGraphSetting::automatic;
   Session s(parse_test_model(every_layer_model_json()), o);
   StepProfiler p(s.device(), s.stream());
   try {

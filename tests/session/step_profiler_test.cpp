@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "runtime/error.h"
-#include "runtime/session.h"
-#include "session_test_util.h"
+#include "session/session.h"
+#include "support/session_test_util.h"
 
 namespace detnn {
 namespace {
@@ -56,7 +56,7 @@ TEST(StepProfiler, MisuseIsAnInternalError) {
 }
 
 TEST(StepProfiler, ASessionNamesItsPartsAndKeepsItsBits) {
-  const layers::ModelSpec spec = parse_test_model(every_layer_model_json(16, 4, 2));  // two passes per step
+  const ModelSpec spec = parse_test_model(every_layer_model_json(16, 4, 2));  // two passes per step
   const auto data = synthetic_batches(48, 5, 2, 12, 12, 3);
   std::vector<std::string> shas;
   std::vector<std::string> names;

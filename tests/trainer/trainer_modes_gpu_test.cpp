@@ -6,7 +6,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "runtime/safetensors.h"
+#include "runtime/io/safetensors.h"
 #include "support/test_util.h"
 #include "support/trainer_runner.h"
 

@@ -1,0 +1,108 @@
+#include "session/checkpoint.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "runtime/environment.h"
+#include "runtime/error.h"
+#include "runtime/io/safetensors.h"
+
+namespace detnn {
+
+namespace {
+
+int64_t integer_key(const std::map<std::string, std::string>& metadata, const char* key, const std::string& path) {
+  auto it = metadata.find(key);
+  DETNN_CHECK(it != metadata.end(), format, path, ": checkpoint metadata has no \"", key, "\" key");
+  const std::string& text = it->second;
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  DETNN_CHECK(ec == std::errc() && end == text.data() + text.size() && value >= 0, format, path,
+              ": checkpoint metadata \"", key, "\" is \"", text, "\", expected a non-negative integer");
+  return value;
+}
+
+std::string key_or_empty(const std::map<std::string, std::string>& metadata, const char* key) {
+  auto it = metadata.find(key);
+  return it == metadata.end() ? std::string() : it->second;
+}
+
+CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
+  auto it = file.metadata.find("format");
+  DETNN_CHECK(it != file.metadata.end(), format, path,
+              ": not a detnn checkpoint (a safetensors file without the \"format\" metadata key)");
+  DETNN_CHECK(it->second == kCheckpointFormat, format, path, ": checkpoint format is \"", it->second,
+              "\", this build reads \"", kCheckpointFormat, "\"");
+  CheckpointInfo info;
+  info.step = integer_key(file.metadata, "step", path);
+  info.epoch = integer_key(file.metadata, "epoch", path);
+  info.batch_in_epoch = integer_key(file.metadata, "batch_in_epoch", path);
+  info.metadata = file.metadata;
+  return info;
+}
+
+// "ab12cd34…": enough of a hash to tell two apart in a message.
+std::string short_hash(const std::string& hex) { return hex.size() > 12 ? hex.substr(0, 12) + "…" : hex; }
+
+}  // namespace
+
+void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& info) {
+  DETNN_CHECK(info.epoch >= 0 && info.batch_in_epoch >= 0, invalid_argument, "save_checkpoint ", path,
+              ": epoch and batch_in_epoch must be >= 0, got ", info.epoch, " and ", info.batch_in_epoch);
+  const std::vector<NamedTensor> state = s.state_tensors();
+  std::vector<SafetensorsTensorView> views;
+  views.reserve(state.size());
+  for (const NamedTensor& t : state) views.push_back({t.name, DType::f32, t.shape, t.values.data()});
+
+  std::map<std::string, std::string> metadata = info.metadata;
+  const TrainingSpec& training = s.spec().training;
+  metadata["format"] = kCheckpointFormat;
+  metadata["step"] = std::to_string(s.steps_done());
+  metadata["epoch"] = std::to_string(info.epoch);
+  metadata["batch_in_epoch"] = std::to_string(info.batch_in_epoch);
+  metadata["seed"] = std::to_string(training.seed);
+  metadata["determinism"] = determinism_name(training.determinism);
+  metadata["precision"] = precision_name(training.precision);
+  // fast / off: the pinned vendor algorithms (DESIGN §1: the mode, the library versions and the
+  // device model go into every checkpoint); strict pins none.
+  const std::vector<KernelChoice> choices = s.kernel_choices();
+  if (!choices.empty()) metadata["kernel_choices"] = kernel_choices_json(choices);
+  metadata["model_sha256"] = s.spec().source_sha256;
+  metadata["data_fingerprint"] = key_or_empty(info.metadata, "data_fingerprint");
+  metadata["detnn_version"] = version_string();
+  metadata["detnn_commit"] = git_commit();
+  write_safetensors(path, views, metadata);
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) { return info_from(read_safetensors(path), path); }
+
+CheckpointInfo load_checkpoint(Session& s, const std::string& path, bool check_model) {
+  const SafetensorsFile file = read_safetensors(path);
+  CheckpointInfo info = info_from(file, path);
+  if (check_model) {
+    const std::string saved = key_or_empty(info.metadata, "model_sha256");
+    const std::string& mine = s.spec().source_sha256;
+    if (saved != mine)
+      DETNN_THROW(format, path, ": checkpoint was written for model file sha256 ", short_hash(saved),
+                  ", this model file is ", short_hash(mine),
+                  " (another model, or the model file was edited since; every byte counts)");
+    const std::string seed = key_or_empty(info.metadata, "seed");
+    if (seed != std::to_string(s.spec().training.seed))
+      DETNN_THROW(format, path, ": checkpoint was written with seed ", seed.empty() ? "(none)" : seed,
+                  ", this session uses seed ", s.spec().training.seed);
+  }
+  std::vector<NamedTensor> tensors;
+  tensors.reserve(file.tensors.size());
+  for (const SafetensorsTensor& st : file.tensors) {
+    DETNN_CHECK(st.dtype == DType::f32, format, path, ": tensor ", st.name, " is ", dtype_name(st.dtype),
+                ", checkpoints hold F32");
+    NamedTensor t{st.name, st.shape, std::vector<float>(static_cast<size_t>(st.element_count()))};
+    if (!st.bytes.empty()) std::memcpy(t.values.data(), st.bytes.data(), st.bytes.size());
+    tensors.push_back(std::move(t));
+  }
+  s.load_state_tensors(tensors, path);  // checks everything before replacing anything
+  s.set_steps_done(info.step);
+  return info;
+}
+
+}  // namespace detnn
