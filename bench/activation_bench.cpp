@@ -1,5 +1,5 @@
 // Activations and residual add: CPU (thread pool, wall time) and strict CUDA. Bytes = read + written;
-// compare the CUDA numbers with BM_DeviceCopyCuda (bench/reduce_bench.cpp) of the same run.
+// compare the CUDA numbers with BM_DeviceCopyCuda (bench/canonical_sum_bench.cpp) of the same run.
 #include <benchmark/benchmark.h>
 
 #include <vector>

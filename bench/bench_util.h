@@ -1,6 +1,6 @@
 // Helpers shared by the benchmarks: Philox-filled inputs, and CUDA timing with events
 // (manual time) plus device buffers. For the memory-bound ops: Bytes processed = bytes read + bytes written, as BM_DeviceCopyCuda counts them
-// (bench/reduce_bench.cpp), so the GB/s compare directly with that ceiling.
+// (bench/canonical_sum_bench.cpp), so the GB/s compare directly with that ceiling.
 #pragma once
 
 #include <benchmark/benchmark.h>

@@ -15,7 +15,7 @@
 #ifdef DETNN_HAVE_CUDA
 #include <cudnn.h>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "kernels/vendor/conv2d_cudnn.h"
 #include "runtime/cuda_check.h"
 #endif

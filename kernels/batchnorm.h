@@ -5,7 +5,7 @@
 //
 // Segment (k, c) is the chunk's channel-c values in (n, h, w) order, count = chunk_size * H * W
 // elements; every sum over a segment is the canonical leaf-blocked pairwise sum (DESIGN §3,
-// kernels/reduce.h: equal to canonical_sum_cpu with SumLayout::channels(chunk_size, C, H * W) on
+// kernels/canonical_sum.h: equal to canonical_sum_cpu with SumLayout::channels(chunk_size, C, H * W) on
 // the chunk). Per-(chunk, channel) arrays are [K, C] row-major. All float operations below are
 // separate IEEE operations unless written fmaf; n = (float)count.
 //
@@ -19,7 +19,7 @@
 //   a        = (gamma * invstd) / n
 //   dx       = a * ((n * dy - dbeta_k) - xhat * dgamma_k)
 // using the chunk's OWN sums; the [K, C] partials are combined into the parameter gradients by
-// combine_chunk_partials_{cpu,cuda} (kernels/reduce.h), which keeps rank/pass accumulation exact.
+// combine_chunk_partials_{cpu,cuda} (kernels/canonical_sum.h), which keeps rank/pass accumulation exact.
 // Inference forward, per channel: invstd = 1.0f / sqrtf(running_var + eps),
 //   y = fmaf((x - running_mean) * invstd, gamma, beta).
 // Running statistics (PyTorch's convention), two steps so several ranks can combine step 1's

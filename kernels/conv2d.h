@@ -11,9 +11,9 @@
 //              (ih + ph - kh*dh = oh*sh and iw + pw - kw*dw = ow*sw with 0 <= oh < OH, 0 <= ow < OW).
 //  - backward-filter, per reduction chunk c of `chunk_size` samples: dw_partials[c,co,ci,kh,kw] =
 //              chain over K = (n, oh, ow), n inside the chunk (increasing), of dy[n,co,oh,ow] * x at
-//              the tap; db_partials[c, co] = the leaf-blocked canonical sum (runtime/reduction.h)
+//              the tap; db_partials[c, co] = the leaf-blocked canonical sum (runtime/reduction_rules.h)
 //              of dy[n, co, oh, ow] over (n, oh, ow) inside the chunk. combine_chunk_partials_*
-//              (kernels/reduce.h) then combines the chunks pairwise in chunk order.
+//              (kernels/canonical_sum.h) then combines the chunks pairwise in chunk order.
 // Taps in the padding (forward, backward-filter) and taps that do not land on an output
 // (backward-data) contribute nothing. Both implementations feed them to the chain as a product
 // with 0.0f, at the same K positions, so the CPU and CUDA bits agree for every input; for finite

@@ -4,7 +4,7 @@
 // Per sample i, with z = logits row i, y = label, K classes:
 //   m     = max_k z_k, then m = m + 0.0f (turns -0 into +0, so the order of the max is moot)
 //   s     = canonical sum over k of dmath::exp(z_k - m)   (leaves of 256 classes summed in k
-//           order, leaf sums combined pairwise: runtime/reduction.h)
+//           order, leaf sums combined pairwise: runtime/reduction_rules.h)
 //   ls    = dmath::log(s)                                 (log-sum-exp minus m)
 //   nll   = ls - (z_y - m)                                (-log p_y)
 //   d     = canonical sum over k of (z_k - m)             (only when eps > 0)

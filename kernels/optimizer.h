@@ -36,7 +36,7 @@
 #ifdef DETNN_HAVE_CUDA
 #include <cuda_runtime.h>
 
-#include "kernels/reduce.h"  // ReduceLaunch: the launch-shape knobs tests vary
+#include "kernels/canonical_sum.h"  // ReduceLaunch: the launch-shape knobs tests vary
 #endif
 
 #include "runtime/dmath.h"

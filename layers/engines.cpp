@@ -1,8 +1,8 @@
 // The CPU engines of conv2d and linear, and the choice of an engine (layers/engines.h).
 #include "layers/engines.h"
 
+#include "kernels/canonical_sum.h"
 #include "kernels/gemm.h"
-#include "kernels/reduce.h"
 #include "runtime/error.h"
 
 namespace detnn::layers {

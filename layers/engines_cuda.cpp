@@ -1,7 +1,7 @@
 // The CUDA engines of conv2d and linear (layers/engines.h): detnn's strict kernels, and the
 // vendor plans of fast and off (kernels/vendor/chunked_calls.h).
+#include "kernels/canonical_sum.h"
 #include "kernels/gemm.h"
-#include "kernels/reduce.h"
 #include "kernels/vendor/chunked_calls.h"
 #include "layers/device_dispatch.h"
 #include "layers/engines.h"

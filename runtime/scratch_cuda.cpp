@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "runtime/alloc/cuda_raw_device.h"
+#include "runtime/alloc/gpu_raw_device.h"
 #include "runtime/cuda_check.h"
 
 namespace detnn {

@@ -1,5 +1,5 @@
 // The CUDA side of Tensor: storage from the caching allocator, copies and fills.
-#include "runtime/alloc/cuda_raw_device.h"
+#include "runtime/alloc/gpu_raw_device.h"
 #include "runtime/cuda_check.h"
 #include "runtime/stream.h"
 #include "runtime/tensor.h"

@@ -5,12 +5,12 @@
 #include <map>
 #include <optional>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/count_correct.h"
 #include "kernels/cross_entropy.h"
-#include "kernels/reduce.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/io/sha256.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/step_profiler.h"
 #include "runtime/thread_pool.h"
 #include "session/batch_split.h"

@@ -2,8 +2,8 @@
 
 #include <cstring>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/count_correct.h"
-#include "kernels/reduce.h"
 #include "layers/device_dispatch.h"
 #include "runtime/device.h"
 #ifdef DETNN_HAVE_CUDA

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "kernels/vendor/vendor_handles.h"
-#include "runtime/alloc/cuda_raw_device.h"
+#include "runtime/alloc/gpu_raw_device.h"
 #include "runtime/cuda_check.h"
 #include "runtime/stream.h"
 #include "session/step_graph.h"

@@ -14,7 +14,7 @@
 #ifdef DETNN_HAVE_CUDA
 #include <cuda_runtime.h>
 
-#include "runtime/alloc/cuda_raw_device.h"
+#include "runtime/alloc/gpu_raw_device.h"
 #endif
 
 namespace detnn::bench {

@@ -1,5 +1,5 @@
 // CPU batch normalization: the reference for kernels/cuda/batchnorm.cu. Formulas and operation
-// order: kernels/batchnorm.h. Segment sums follow DESIGN §3 with runtime/reduction.h: every leaf
+// order: kernels/batchnorm.h. Segment sums follow DESIGN §3 with runtime/reduction_rules.h: every leaf
 // of 256 consecutive segment elements is its own output of the thread pool (summed
 // sequentially), then each segment's leaf partials are combined by the pairwise rule; the
 // elementwise passes split planes (n, c). So the bits never depend on the thread count.
@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "kernels/batchnorm.h"
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn::kernels {

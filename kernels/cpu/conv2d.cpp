@@ -19,8 +19,8 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/canonical_sum.h"
 #include "kernels/conv2d.h"
-#include "kernels/reduce.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn::kernels {

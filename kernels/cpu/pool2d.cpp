@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/pool2d.h"
-#include "kernels/reduce.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 

@@ -6,7 +6,7 @@
 // stages its 32 leaves 32 elements at a time through shared memory (coalesced, 16-byte loads
 // when H*W % 4 == 0 and the tensor is 16-byte aligned), lane t sums leaf t sequentially, then
 // the 32 leaf partials are combined by the pairwise rule with shuffles. A node is a node of the
-// segment's pairwise tree (runtime/reduction.h), so the finishing kernel combines a segment's
+// segment's pairwise tree (runtime/reduction_rules.h), so the finishing kernel combines a segment's
 // node values with PairwiseStack and gets the CPU's bits. Warps loop over (segment, node)
 // tasks, so block and grid sizes change nothing but speed.
 //
@@ -18,7 +18,7 @@
 #include "kernels/batchnorm.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 
 namespace detnn::kernels {
 
@@ -104,7 +104,7 @@ __device__ __forceinline__ void stage(const float* __restrict__ src, const Segme
   }
 }
 
-// Pairwise rule over the lanes' values v[0..count), as runtime/reduction.h; lane 0 gets the result.
+// Pairwise rule over the lanes' values v[0..count), as runtime/reduction_rules.h; lane 0 gets the result.
 __device__ __forceinline__ float warp_pairwise(float v, int count, int lane) {
 #pragma unroll
   for (int stride = 1; stride < kWarp; stride *= 2) {

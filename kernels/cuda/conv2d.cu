@@ -20,18 +20,18 @@
 // Bias-gradient partials: one block per (chunk, channel); each thread sums whole leaves of 256
 // sequentially and combines an aligned power-of-two group of them pairwise; the block combines
 // the groups pairwise in shared memory. Aligned power-of-two groups are nodes of the canonical
-// pairwise tree (runtime/reduction.h), so this equals canonical_sum_cpu.
+// pairwise tree (runtime/reduction_rules.h), so this equals canonical_sum_cpu.
 //
 // All indices are 32-bit: every tensor is checked to hold fewer than 2^30 elements.
 // (One file over the usual length: the three passes share the tiled kernel template.)
 #include <algorithm>
 #include <climits>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/conv2d.h"
-#include "kernels/reduce.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/scratch.h"
 
 namespace detnn::kernels {

@@ -3,15 +3,15 @@
 //  - the class sums: the row is walked in tiles of kTileLeaves leaves; the block computes
 //    exp(z_k - m) (and z_k - m) into shared memory in parallel, thread l sums leaf l of the
 //    tile sequentially (the CPU's leaf loop), and thread 0 pushes the leaf sums in class order
-//    into a PairwiseStack (runtime/reduction.h) — the CPU's exact shape, for any block size;
+//    into a PairwiseStack (runtime/reduction_rules.h) — the CPU's exact shape, for any block size;
 //  - the final per-sample arithmetic is xent::sample_loss / xent::grad, shared with the CPU.
 #include <algorithm>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/cross_entropy.h"
-#include "kernels/reduce.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/scratch.h"
 
 namespace detnn::kernels {

@@ -19,7 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
 

@@ -1,9 +1,9 @@
 // Strict CUDA optimizer updates (one fused elementwise pass each, through the shared launcher:
 // 16-byte vector loads where the buffers share their alignment) and the global gradient norm
 // (squares into the workspace, then canonical_sum_cuda: the CPU's leaf/pairwise shape).
+#include "kernels/canonical_sum.h"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/optimizer.h"
-#include "kernels/reduce.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
 #include "runtime/scratch.h"

@@ -5,11 +5,11 @@
 // output stores) that makes exactly the same per-window choices.
 #include <algorithm>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/pool2d.h"
-#include "kernels/reduce.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/scratch.h"
 
 namespace detnn::kernels {

@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "kernels/vendor/bias_cudnn.h"
 #include "kernels/vendor/chunked_calls.h"
 #include "runtime/cuda_check.h"

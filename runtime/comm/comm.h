@@ -4,7 +4,7 @@
 // arrives first or on thread scheduling.
 //
 // The float all-reduce combines the P rank values of each element in RANK ORDER BY THE PAIRWISE
-// RULE (runtime/reduction.h): at each level value 2i+1 is added to value 2i (left + right), an odd
+// RULE (runtime/reduction_rules.h): at each level value 2i+1 is added to value 2i (left + right), an odd
 // last value is carried up unchanged, until one is left. For P = 3: (v0 + v1) + v2; for P = 4:
 // (v0 + v1) + (v2 + v3); for P = 5: ((v0 + v1) + (v2 + v3)) + v4. When each rank's value is the
 // pairwise sum of k = 2^m consecutive chunk partials (its own chunks [r·k, (r+1)·k)), the result

@@ -7,7 +7,7 @@
 // group of 2^l ranks. A new group closes every complete left group of its size by one addition,
 // left + right — exactly the additions of the level-by-level rule — and at the end the incomplete
 // groups are combined right to left, which is how the rule carries a short right group up until
-// it meets its left neighbour (runtime/reduction.h's PairwiseStack, with fixed levels so that a
+// it meets its left neighbour (runtime/reduction_rules.h's PairwiseStack, with fixed levels so that a
 // GPU keeps them in registers).
 //
 // Whole groups of four ranks are read first (four independent loads in flight) and enter the

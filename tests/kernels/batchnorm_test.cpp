@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "kernels/batchnorm.h"
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 #include "support/torch_reference.h"
 

@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/conv2d.h"
-#include "kernels/reduce.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 #include "support/torch_reference.h"
 

@@ -8,7 +8,7 @@
 #include "kernels/cross_entropy.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 #include "support/torch_reference.h"
 

@@ -8,7 +8,7 @@
 #include "kernels/pool2d.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 #include "support/torch_reference.h"
 

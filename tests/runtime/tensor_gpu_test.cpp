@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "runtime/alloc/cuda_raw_device.h"
+#include "runtime/alloc/gpu_raw_device.h"
 #include "runtime/tensor.h"
 #include "support/test_util.h"
 

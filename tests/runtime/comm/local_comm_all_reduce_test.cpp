@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "runtime/comm/local_comm.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 
 namespace detnn {
@@ -32,7 +32,7 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
-// Rank r's input element i (order-sensitive values: tests/support/reduce_reference.h).
+// Rank r's input element i (order-sensitive values: tests/support/canonical_sum_reference.h).
 float input(uint64_t seed, int rank, int64_t i) {
   return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
 }

@@ -20,8 +20,8 @@
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
+#include "support/canonical_sum_reference.h"
 #include "support/device_buffer.h"
-#include "support/reduce_reference.h"
 #include "support/test_util.h"
 
 namespace detnn {

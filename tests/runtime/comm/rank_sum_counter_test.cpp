@@ -9,7 +9,7 @@
 
 #include "runtime/comm/rank_sum.h"
 #include "runtime/comm/rank_sum_counter.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 
 namespace detnn {

@@ -10,8 +10,8 @@
 #include "runtime/comm/rank_sum.h"
 #include "runtime/comm/rank_sum_cuda.h"
 #include "runtime/error.h"
+#include "support/canonical_sum_reference.h"
 #include "support/device_buffer.h"
-#include "support/reduce_reference.h"
 #include "support/test_util.h"
 
 namespace detnn::kernels {
@@ -19,7 +19,7 @@ namespace {
 
 using test::DeviceBuffer;
 
-// Order-sensitive values (tests/support/reduce_reference.h).
+// Order-sensitive values (tests/support/canonical_sum_reference.h).
 std::vector<float> inputs(size_t n, uint64_t seed) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = test::order_sensitive_input(seed, i);

@@ -18,7 +18,7 @@
 #include "runtime/comm/store_comm.h"
 #include "runtime/comm/tcp_store.h"
 #include "runtime/error.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 
 namespace detnn {
 namespace {

@@ -1,5 +1,5 @@
 // The canonical sum with its workspace from the caching allocator, for callers that keep none.
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/scratch.h"
 
 namespace detnn::kernels {

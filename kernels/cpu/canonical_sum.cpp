@@ -2,9 +2,9 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn::kernels {

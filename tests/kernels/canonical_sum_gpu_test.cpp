@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "support/device_buffer.h"
 #include "support/test_util.h"
 

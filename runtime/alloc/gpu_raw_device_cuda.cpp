@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include "runtime/alloc/cuda_raw_device.h"
+#include "runtime/alloc/gpu_raw_device.h"
 #include "runtime/cuda_check.h"
 
 namespace detnn::alloc {

@@ -1,3 +1,5 @@
+// The thrower behind DETNN_CUDA_CHECK, DETNN_CUDNN_CHECK and DETNN_NCCL_CHECK (runtime/cuda_check.h):
+// one message naming the library, its status and text, the expression and where it failed.
 #include <string>
 
 #include "runtime/cuda_check.h"

@@ -1,6 +1,6 @@
 // The CUDA raw device under the caching allocator, and the process-wide allocator of each
 // CUDA device. The header names no CUDA type, so CPU-only code may include it; the
-// definitions exist only in CUDA builds (cuda_raw_device_cuda.cpp).
+// definitions exist only in CUDA builds (gpu_raw_device_cuda.cpp).
 #pragma once
 
 #include <cstddef>

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/philox.h"
 
 #ifdef DETNN_HAVE_CUDA

@@ -1,16 +1,16 @@
-// Strict CUDA canonical sums. Same bits as kernels/cpu/reduce.cpp for every launch shape:
+// Strict CUDA canonical sums. Same bits as kernels/cpu/canonical_sum.cpp for every launch shape:
 //  - stage 1: one thread per leaf sums its <= 256 elements sequentially (the CPU's leaf_sum);
 //  - each block then reduces an aligned group of blockDim leaf partials with the pairwise rule
 //    in shared memory; an aligned power-of-two group is a node of the global pairwise tree
-//    (runtime/reduction.h), so any power-of-two block size gives the same node values;
+//    (runtime/reduction_rules.h), so any power-of-two block size gives the same node values;
 //  - later passes reduce aligned groups of those nodes the same way until one value is left.
 // The grid loops over (output, group) pairs, so the grid size changes nothing but speed.
 #include <algorithm>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 
 namespace detnn::kernels {
 

@@ -3,12 +3,12 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/reduce.h"
+#include "kernels/canonical_sum.h"
 #include "runtime/error.h"
-#include "runtime/reduction.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 #include "session/batch_split.h"
-#include "support/reduce_reference.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 
 namespace detnn::kernels {
