@@ -248,103 +248,121 @@ void Session::run_gradient_pass(int64_t batch) {
 
 void Session::enqueue_gradient_pass(int64_t batch) {
   // This rank's chunks of the global batch: [rank_first, rank_first + local_chunks).
-  const int64_t chunk = chunk_, local_chunks = split_.chunks_per_rank;
-  const int64_t rank_first = rank() * local_chunks;
+  const int64_t local_chunks = split_.chunks_per_rank, rank_first = rank() * local_chunks;
   const int64_t per_pass = per_pass_chunks();
   const int64_t passes = (local_chunks + per_pass - 1) / per_pass;
-  const int64_t classes = model_->classes();
-  const int64_t P = model_->param_count();
-  const auto& entries = model_->params();
-
-  layers::ExecContext ctx = context(true, 0, rank_first * chunk, rank_first);
-  if (device_.is_cuda()) impl_->staging->upload_step(impl_->step_counter, impl_->stream);
-  session_device::fill_zero(impl_->step_results, impl_->stream);  // the count starts at 0
-  layers::Sequential& net = model_->net();
-  net.begin_step(ctx, local_chunks);
-  float* grads = impl_->grads.data<float>();
-  impl_->accumulator->reset();
-  SessionComm& comm = *impl_->comm;
+  layers::ExecContext ctx = context(true, 0, rank_first * chunk_, rank_first);
+  begin_gradient_pass(ctx, local_chunks);
   bool reduced_in_buckets = false;
-
   for (int64_t pass = 0; pass < passes; ++pass) {
     const int64_t local_first = pass * per_pass;
     const int64_t chunks = std::min(per_pass, local_chunks - local_first);
     ctx.first_chunk = rank_first + local_first;
-    ctx.first_sample = ctx.first_chunk * chunk;
-    ctx.samples = chunks * chunk;
-    const int64_t staged_first = local_first * chunk;  // within this rank's staged samples
-    std::optional<ProfiledPart> part;
-    part.emplace(impl_->profiler, "upload the batch");
-    const Tensor x = impl_->staging->images_on_device(
-        staged_first, Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w}, impl_->stream);
-    const Tensor y = impl_->staging->labels_on_device(staged_first, ctx.samples, impl_->stream);
-    part.reset();
-
-    const Tensor logits = net.forward(ctx, x);
-    part.emplace(impl_->profiler, "loss, top-1 count, loss gradient");
-    const kernels::CrossEntropyParams xp{ctx.samples, classes, static_cast<float>(spec_.loss.label_smoothing), batch};
-    session_device::chunk_loss_sums(logits, y, xp, chunks, chunk, impl_->chunk_losses() + local_first, ctx);
-    session_device::count_correct(logits, y, classes, impl_->correct(), ctx);
-    const Tensor dlogits = session_device::cross_entropy_grad(logits, y, xp, ctx);
-    part.reset();
-    Tensor partials = Tensor::empty(Shape{chunks * P}, DType::f32, device_, impl_->stream);
+    ctx.first_sample = ctx.first_chunk * chunk_;
+    ctx.samples = chunks * chunk_;
+    const Tensor dlogits = forward_and_loss_gradient(ctx, local_first, chunks, batch);
+    Tensor partials = Tensor::empty(Shape{chunks * model_->param_count()}, DType::f32, device_, impl_->stream);
     model_->bind_grad_partials(partials.data<float>(), chunks);
-
     if (passes == 1 && !impl_->buckets.empty()) {
-      // Gradient buckets: as soon as backward has finished a bucket's layers, its parameters'
-      // chunk partials are combined (this rank's node) and its all-reduce starts, overlapping
-      // the backward of the layers before it (asynchronous with NCCL).
-      comm.reserve_buckets(impl_->largest_bucket);
-      size_t next = 0;
-      net.backward(ctx, dlogits, false, [&](size_t layer) {
-        for (; next < impl_->buckets.size() && impl_->buckets[next].first_layer == layer; ++next) {
-          const GradientBucket& b = impl_->buckets[next];
-          for (size_t i = b.entry_begin; i < b.entry_end; ++i)
-            session_device::combine(partials.data<float>() + chunks * entries[i].offset, chunks, entries[i].size,
-                                    grads + entries[i].offset, ctx);
-          comm.all_reduce_bucket(grads + b.offset, b.count);
-        }
-      });
-      DETNN_CHECK(next == impl_->buckets.size(), internal, "gradient buckets: ", next, " of ",
-                  impl_->buckets.size(), " all-reduced after backward");
-      comm.finish_buckets();
+      backward_in_buckets(ctx, dlogits, partials.data<float>(), chunks);
       reduced_in_buckets = true;
     } else {
-      net.backward(ctx, dlogits, false);
+      model_->net().backward(ctx, dlogits, false);
     }
+    const ProfiledPart part(impl_->profiler, "combine the chunk partials");
+    if (!reduced_in_buckets) combine_pass_partials(ctx, partials.data<float>(), chunks, passes, per_pass);
+  }
+  finish_gradient_pass(passes, reduced_in_buckets);
+}
 
-    part.emplace(impl_->profiler, "combine the chunk partials");
-    if (reduced_in_buckets) {
-      // Combined and all-reduced bucket by bucket above.
-    } else if (passes == 1) {
-      for (const auto& e : entries)
-        session_device::combine(partials.data<float>() + chunks * e.offset, chunks, e.size, grads + e.offset, ctx);
-    } else if (chunks == per_pass && is_power_of_two(chunks)) {
+void Session::begin_gradient_pass(const layers::ExecContext& ctx, int64_t local_chunks) {
+  if (device_.is_cuda()) impl_->staging->upload_step(impl_->step_counter, impl_->stream);
+  session_device::fill_zero(impl_->step_results, impl_->stream);  // the count starts at 0
+  model_->net().begin_step(ctx, local_chunks);
+  impl_->accumulator->reset();
+}
+
+Tensor Session::forward_and_loss_gradient(const layers::ExecContext& ctx, int64_t local_first, int64_t chunks,
+                                          int64_t batch) {
+  const int64_t classes = model_->classes();
+  const int64_t staged_first = local_first * chunk_;  // within this rank's staged samples
+  std::optional<ProfiledPart> part;
+  part.emplace(impl_->profiler, "upload the batch");
+  const Tensor x = impl_->staging->images_on_device(
+      staged_first, Shape{ctx.samples, spec_.input.c, spec_.input.h, spec_.input.w}, impl_->stream);
+  const Tensor y = impl_->staging->labels_on_device(staged_first, ctx.samples, impl_->stream);
+  part.reset();
+
+  const Tensor logits = model_->net().forward(ctx, x);
+  part.emplace(impl_->profiler, "loss, top-1 count, loss gradient");
+  const kernels::CrossEntropyParams xp{ctx.samples, classes, static_cast<float>(spec_.loss.label_smoothing), batch};
+  session_device::chunk_loss_sums(logits, y, xp, chunks, chunk_, impl_->chunk_losses() + local_first, ctx);
+  session_device::count_correct(logits, y, classes, impl_->correct(), ctx);
+  return session_device::cross_entropy_grad(logits, y, xp, ctx);
+}
+
+// Gradient buckets: as soon as backward has finished a bucket's layers, its parameters' chunk
+// partials are combined (this rank's node) and its all-reduce starts, overlapping the backward of
+// the layers before it (asynchronous with NCCL).
+void Session::backward_in_buckets(const layers::ExecContext& ctx, const Tensor& dlogits, const float* partials,
+                                  int64_t chunks) {
+  const auto& entries = model_->params();
+  float* grads = impl_->grads.data<float>();
+  SessionComm& comm = *impl_->comm;
+  comm.reserve_buckets(impl_->largest_bucket);
+  size_t next = 0;
+  model_->net().backward(ctx, dlogits, false, [&](size_t layer) {
+    for (; next < impl_->buckets.size() && impl_->buckets[next].first_layer == layer; ++next) {
+      const GradientBucket& b = impl_->buckets[next];
+      for (size_t i = b.entry_begin; i < b.entry_end; ++i)
+        session_device::combine(partials + chunks * entries[i].offset, chunks, entries[i].size,
+                                grads + entries[i].offset, ctx);
+      comm.all_reduce_bucket(grads + b.offset, b.count);
+    }
+  });
+  DETNN_CHECK(next == impl_->buckets.size(), internal, "gradient buckets: ", next, " of ", impl_->buckets.size(),
+              " all-reduced after backward");
+  comm.finish_buckets();
+}
+
+// One pass's chunk partials: with one pass, combined straight into the gradient; with several
+// (gradient accumulation), pushed as nodes of the pairwise tree onto the accumulator's stack —
+// a whole aligned power-of-two group as one node of its level, anything else chunk by chunk.
+void Session::combine_pass_partials(const layers::ExecContext& ctx, const float* partials, int64_t chunks,
+                                    int64_t passes, int64_t per_pass) {
+  const auto& entries = model_->params();
+  const int64_t P = model_->param_count();
+  if (passes == 1) {
+    float* grads = impl_->grads.data<float>();
+    for (const auto& e : entries)
+      session_device::combine(partials + chunks * e.offset, chunks, e.size, grads + e.offset, ctx);
+  } else if (chunks == per_pass && is_power_of_two(chunks)) {
+    Tensor node = Tensor::empty(Shape{P}, DType::f32, device_, impl_->stream);
+    for (const auto& e : entries)
+      session_device::combine(partials + chunks * e.offset, chunks, e.size, node.data<float>() + e.offset, ctx);
+    impl_->accumulator->push(std::move(node), log2_exact(chunks));
+  } else {
+    for (int64_t c = 0; c < chunks; ++c) {
       Tensor node = Tensor::empty(Shape{P}, DType::f32, device_, impl_->stream);
       for (const auto& e : entries)
-        session_device::combine(partials.data<float>() + chunks * e.offset, chunks, e.size,
-                                node.data<float>() + e.offset, ctx);
-      impl_->accumulator->push(std::move(node), log2_exact(chunks));
-    } else {
-      for (int64_t c = 0; c < chunks; ++c) {
-        Tensor node = Tensor::empty(Shape{P}, DType::f32, device_, impl_->stream);
-        for (const auto& e : entries)
-          session_device::combine(partials.data<float>() + chunks * e.offset + c * e.size, 1, e.size,
-                                  node.data<float>() + e.offset, ctx);
-        impl_->accumulator->push(std::move(node), 0);
-      }
+        session_device::combine(partials + chunks * e.offset + c * e.size, 1, e.size, node.data<float>() + e.offset,
+                                ctx);
+      impl_->accumulator->push(std::move(node), 0);
     }
   }
+}
+
+void Session::finish_gradient_pass(int64_t passes, bool reduced_in_buckets) {
+  float* grads = impl_->grads.data<float>();
   if (passes > 1) {
     const ProfiledPart part(impl_->profiler, "combine the chunk partials");
     impl_->accumulator->result(grads);
   }
-
   // This rank's nodes (level log2 k of the pairwise trees) combined over the ranks in rank order
   // (already done bucket by bucket when the rank had one pass).
   if (!reduced_in_buckets) {
     const ProfiledPart part(impl_->profiler, "gradient all-reduce");
-    comm.all_reduce_pairwise(grads, P);
+    impl_->comm->all_reduce_pairwise(grads, model_->param_count());
   }
   // The norm (and clip factor) for the update, here so that the pass's one read-back brings it
   // and a CUDA Graph of the pass holds it.

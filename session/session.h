@@ -145,6 +145,17 @@ class Session {
   // Queues the pass: forward, chunk loss sums, correct count, backward, combined gradient (and
   // its all-reduce over the ranks). No host synchronization: it may be captured.
   void enqueue_gradient_pass(int64_t batch);
+  // Its steps: the step's set-up; one pass's upload, forward and loss gradient; backward with
+  // the gradient buckets' all-reduce; one pass's chunk partials into the gradient (or onto the
+  // accumulator); the accumulator's result, the all-reduce and the norm.
+  void begin_gradient_pass(const layers::ExecContext& ctx, int64_t local_chunks);
+  Tensor forward_and_loss_gradient(const layers::ExecContext& ctx, int64_t local_first, int64_t chunks,
+                                   int64_t batch);
+  void backward_in_buckets(const layers::ExecContext& ctx, const Tensor& dlogits, const float* partials,
+                           int64_t chunks);
+  void combine_pass_partials(const layers::ExecContext& ctx, const float* partials, int64_t chunks, int64_t passes,
+                             int64_t per_pass);
+  void finish_gradient_pass(int64_t passes, bool reduced_in_buckets);
   StepStats finish_gradient(const float* images, int64_t batch);
   [[noreturn]] void throw_non_finite_loss(const float* images, int64_t local_chunk, float loss);
   void start_cuda_graph(CudaGraphSetting setting);

@@ -426,14 +426,13 @@ void launch_filter_gemm(const BackwardFilterOp& op, int z, cudaStream_t stream, 
   if (forced < 0) {
     const int64_t sms = sm_count();
     auto blocks = [&](int bm, int bn) { return ceil_div(op.M, bm) * ceil_div(op.N, bn) * z; };
-    // Measured on an H100 (cifar_convnet, batch 512): the 64 x 64 tile ran at 14-22 TFLOP/s
-    // from 576 blocks up, the 32 x 32 one at 7-10 TFLOP/s with 288-576 blocks, so the large
-    // tile is taken as soon as it covers half the SMs. With under a quarter of the SMs busy even
+    // The 64 x 64 tile runs about twice as fast as the 32 x 32 one once there are enough blocks,
+    // so it is taken as soon as it covers half the SMs. With under a quarter of the SMs busy even
     // in 16 x 16 tiles (mnist_cnn's first layer: 32 x 9 outputs per chunk of 25,088 terms, 8
     // blocks of 2 warps), the tile twice as deep makes half the trips through the loads and
-    // barriers: 765 -> 727 us for that layer's batch of 128 on an H200 (2026-11-28,
-    // BM_Conv2dCudaStrictPaths). Little, because what bounds it is each chain's own length (one
-    // fmaf per term, in order) with two warps per SM to hide the latencies, not the trips.
+    // barriers. It gains little, because what bounds it is each chain's own length (one fmaf per
+    // term, in order) with two warps per SM to hide the latencies, not the trips. The
+    // measurements: docs/benchmarks.md ("Measurements behind code choices").
     forced = blocks(64, 64) * 2 >= sms ? 0 : blocks(32, 32) >= 2 * sms ? 1 : blocks(16, 16) * 4 >= sms ? 2 : 3;
   }
   switch (forced) {

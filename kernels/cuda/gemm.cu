@@ -15,7 +15,7 @@
 // Three block tiles (BM x BN x BK, threads, outputs per thread): 128x128x8, 256, 8x8 for large
 // products; 64x64x16, 64, 8x8 and 32x32x32, 64, 4x4 when the large tile would leave SMs idle
 // (deeper K tiles there: few warps per SM, so each K tile's load latency must buy more work).
-// H100, 4096^3: ~38 TFLOP/s NN (74% of cuBLAS FP32 pedantic), ~43 TN (83%).
+// How fast each tile runs, measured: docs/benchmarks.md ("Measurements behind code choices").
 #include <algorithm>
 
 #include "kernels/gemm.h"

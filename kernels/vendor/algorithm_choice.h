@@ -7,9 +7,8 @@
 //    deterministic, fits the workspace limit and, unless TF32 is allowed, uses FP32 FMA math.
 //    Picking from a timed list (cudnnFind) could pick differently on the next run. Taking the
 //    algorithms that transform their operands per call (FFT, non-fused Winograd) last, since
-//    fast pays a transform once per chunk, was measured on an H200 (2026-11-28) and made every
-//    example slower (steps replayed from CUDA Graphs: resnet18_cifar 66.5 -> 73.9 ms,
-//    cifar_convnet 24.3 -> 36.2 ms, mnist_cnn 0.97 -> 1.76 ms): the heuristic's order stands.
+//    fast pays a transform once per chunk, made every example slower when measured
+//    (docs/benchmarks.md, "Measurements behind code choices"): the heuristic's order stands.
 //  - off: the timed list (fastest first), the first supported candidate within the limit,
 //    deterministic or not; TF32 only when allowed, as in fast.
 // No candidate is an error that names the call; there is no silent fallback (DESIGN §1).

@@ -62,6 +62,31 @@ std::vector<Perf> perf_records(cudnnStatus_t (*max_count)(cudnnHandle_t, int*), 
   return std::vector<Perf>(static_cast<size_t>(std::max(capacity, algorithms)));
 }
 
+// What choosing one direction's algorithm needs besides its own cuDNN calls.
+struct PickContext {
+  cudnnHandle_t handle;
+  ComputeMode mode;
+  bool ampere_or_newer;  // CUDNN_DEFAULT_MATH may mean TF32 (algorithm_choice.h's tensor_cores)
+};
+
+// One direction's algorithm (DESIGN §1): `list(room, &count, records)` has cuDNN fill its
+// records — timed (off) or by its heuristic (fast) —, pick_algorithm takes one, and the
+// direction's descriptor `conv` gets that record's math type; `workspace(algo, &bytes)` sizes it.
+template <typename Perf, typename Algo, typename List, typename Workspace>
+void pick_direction(const PickContext& pc, cudnnStatus_t (*max_count)(cudnnHandle_t, int*), int algorithms,
+                    const char* (*name)(int), List&& list, Workspace&& workspace, cudnnConvolutionDescriptor_t conv,
+                    const std::string& call, Algo& algo, AlgoCandidate& choice) {
+  std::vector<Perf> records = perf_records<Perf>(max_count, pc.handle, algorithms);
+  int count = 0;
+  list(static_cast<int>(records.size()), &count, records.data());
+  const size_t i = pick_algorithm(candidates(records.data(), count, name, pc.ampere_or_newer), pc.mode,
+                                  kVendorWorkspaceLimit, call);
+  algo = records[i].algo;
+  choice = candidates(records.data() + i, 1, name, pc.ampere_or_newer)[0];
+  DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, records[i].mathType));
+  workspace(algo, &choice.workspace_bytes);
+}
+
 }  // namespace
 
 std::string conv2d_shape_text(const Conv2dParams& p) {
@@ -82,6 +107,11 @@ struct CudnnConv2d::Impl {
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo{};
   AlgoCandidate fwd_choice, bwd_data_choice, bwd_filter_choice;
 
+  // The descriptors of one call shape; cuDNN's output shape must be detnn's.
+  void set_descriptors(const Conv2dParams& p, cudnnMathType_t requested, const std::string& layer);
+  // The three directions' algorithms, pinned now (fast: the heuristic's order; off: timed).
+  void pick_algorithms(const PickContext& pc, const std::string& layer, const std::string& shape);
+
   ~Impl() {
     // Destroying a null descriptor is harmless; errors here cannot be reported.
     cudnnDestroyConvolutionDescriptor(bwd_filter);
@@ -94,11 +124,8 @@ struct CudnnConv2d::Impl {
   }
 };
 
-CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::string& layer, cudaStream_t stream)
-    : p_(p), impl_(std::make_unique<Impl>()) {
-  p.validate();
-  DETNN_CHECK(mode.vendor(), internal, layer, ": a cuDNN convolution plan in the strict mode");
-  Impl& d = *impl_;
+void CudnnConv2d::Impl::set_descriptors(const Conv2dParams& p, cudnnMathType_t requested, const std::string& layer) {
+  Impl& d = *this;
   auto i32 = [](int64_t v) { return static_cast<int>(v); };
   DETNN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d.x));
   DETNN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d.y));
@@ -112,7 +139,6 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
       cudnnSetTensor4dDescriptor(d.bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, i32(p.out_channels), 1, 1));
   DETNN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, i32(p.out_channels),
                                                i32(p.in_channels_per_group()), i32(p.kernel_h), i32(p.kernel_w)));
-  const cudnnMathType_t requested = mode.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
   for (cudnnConvolutionDescriptor_t* c : {&d.fwd, &d.bwd_data, &d.bwd_filter}) {
     DETNN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(c));
     DETNN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(*c, i32(p.pad_h), i32(p.pad_w), i32(p.stride_h),
@@ -127,73 +153,69 @@ CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::str
               ": cuDNN's output shape ", n, "x", c, "x", h, "x", w, " differs from detnn's for ",
               conv2d_shape_text(p));
 
+}
+
+void CudnnConv2d::Impl::pick_algorithms(const PickContext& pc, const std::string& layer, const std::string& shape) {
+  Impl& d = *this;
+  cudnnHandle_t handle = pc.handle;
+  const bool timed = pc.mode.determinism == Determinism::off;
+  pick_direction<cudnnConvolutionFwdAlgoPerf_t>(
+      pc, cudnnGetConvolutionForwardAlgorithmMaxCount, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, fwd_name,
+      [&](int room, int* count, cudnnConvolutionFwdAlgoPerf_t* perf) {
+        if (timed)
+          DETNN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, d.x, d.w, d.fwd, d.y, room, count, perf));
+        else
+          DETNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x, d.w, d.fwd, d.y, room, count, perf));
+      },
+      [&](cudnnConvolutionFwdAlgo_t algo, size_t* bytes) {
+        DETNN_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle, d.x, d.w, d.fwd, d.y, algo, bytes));
+      },
+      d.fwd, layer + " conv2d forward " + shape, d.fwd_algo, d.fwd_choice);
+  pick_direction<cudnnConvolutionBwdDataAlgoPerf_t>(
+      pc, cudnnGetConvolutionBackwardDataAlgorithmMaxCount, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, bwd_data_name,
+      [&](int room, int* count, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
+        if (timed)
+          DETNN_CUDNN_CHECK(
+              cudnnFindConvolutionBackwardDataAlgorithm(handle, d.w, d.y, d.bwd_data, d.x, room, count, perf));
+        else
+          DETNN_CUDNN_CHECK(
+              cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, d.w, d.y, d.bwd_data, d.x, room, count, perf));
+      },
+      [&](cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
+        DETNN_CUDNN_CHECK(
+            cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w, d.y, d.bwd_data, d.x, algo, bytes));
+      },
+      d.bwd_data, layer + " conv2d backward-data " + shape, d.bwd_data_algo, d.bwd_data_choice);
+  pick_direction<cudnnConvolutionBwdFilterAlgoPerf_t>(
+      pc, cudnnGetConvolutionBackwardFilterAlgorithmMaxCount, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+      bwd_filter_name,
+      [&](int room, int* count, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
+        if (timed)
+          DETNN_CUDNN_CHECK(
+              cudnnFindConvolutionBackwardFilterAlgorithm(handle, d.x, d.y, d.bwd_filter, d.w, room, count, perf));
+        else
+          DETNN_CUDNN_CHECK(
+              cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, d.x, d.y, d.bwd_filter, d.w, room, count, perf));
+      },
+      [&](cudnnConvolutionBwdFilterAlgo_t algo, size_t* bytes) {
+        DETNN_CUDNN_CHECK(
+            cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, d.x, d.y, d.bwd_filter, d.w, algo, bytes));
+      },
+      d.bwd_filter, layer + " conv2d backward-filter " + shape, d.bwd_filter_algo, d.bwd_filter_choice);
+}
+
+CudnnConv2d::CudnnConv2d(const Conv2dParams& p, ComputeMode mode, const std::string& layer, cudaStream_t stream)
+    : p_(p), impl_(std::make_unique<Impl>()) {
+  p.validate();
+  DETNN_CHECK(mode.vendor(), internal, layer, ": a cuDNN convolution plan in the strict mode");
+  Impl& d = *impl_;
+  d.set_descriptors(p, mode.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, layer);
   int device = 0, major = 0;
   DETNN_CUDA_CHECK(cudaGetDevice(&device));
   DETNN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  const bool ampere = major >= 8;
   cudnnHandle_t handle = cudnn_handle();
   DETNN_CUDNN_CHECK(cudnnSetStream(handle, stream));
-  const bool timed = mode.determinism == Determinism::off;
-  const std::string shape = conv2d_shape_text(p);
-
-  {
-    auto records = perf_records<cudnnConvolutionFwdAlgoPerf_t>(cudnnGetConvolutionForwardAlgorithmMaxCount, handle,
-                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
-    cudnnConvolutionFwdAlgoPerf_t* perf = records.data();
-    const int room = static_cast<int>(records.size());
-    int count = 0;
-    if (timed)
-      DETNN_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, d.x, d.w, d.fwd, d.y, room, &count, perf));
-    else
-      DETNN_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x, d.w, d.fwd, d.y, room, &count, perf));
-    const size_t i = pick_algorithm(candidates(perf, count, fwd_name, ampere), mode, kVendorWorkspaceLimit,
-                                    layer + " conv2d forward " + shape);
-    d.fwd_algo = perf[i].algo;
-    d.fwd_choice = candidates(perf + i, 1, fwd_name, ampere)[0];
-    DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.fwd, perf[i].mathType));
-    DETNN_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle, d.x, d.w, d.fwd, d.y, d.fwd_algo,
-                                                              &d.fwd_choice.workspace_bytes));
-  }
-  {
-    auto records = perf_records<cudnnConvolutionBwdDataAlgoPerf_t>(cudnnGetConvolutionBackwardDataAlgorithmMaxCount,
-                                                                   handle, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
-    cudnnConvolutionBwdDataAlgoPerf_t* perf = records.data();
-    const int room = static_cast<int>(records.size());
-    int count = 0;
-    if (timed)
-      DETNN_CUDNN_CHECK(
-          cudnnFindConvolutionBackwardDataAlgorithm(handle, d.w, d.y, d.bwd_data, d.x, room, &count, perf));
-    else
-      DETNN_CUDNN_CHECK(
-          cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, d.w, d.y, d.bwd_data, d.x, room, &count, perf));
-    const size_t i = pick_algorithm(candidates(perf, count, bwd_data_name, ampere), mode, kVendorWorkspaceLimit,
-                                    layer + " conv2d backward-data " + shape);
-    d.bwd_data_algo = perf[i].algo;
-    d.bwd_data_choice = candidates(perf + i, 1, bwd_data_name, ampere)[0];
-    DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.bwd_data, perf[i].mathType));
-    DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, d.w, d.y, d.bwd_data, d.x, d.bwd_data_algo,
-                                                                   &d.bwd_data_choice.workspace_bytes));
-  }
-  {
-    auto records = perf_records<cudnnConvolutionBwdFilterAlgoPerf_t>(
-        cudnnGetConvolutionBackwardFilterAlgorithmMaxCount, handle, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
-    cudnnConvolutionBwdFilterAlgoPerf_t* perf = records.data();
-    const int room = static_cast<int>(records.size());
-    int count = 0;
-    if (timed)
-      DETNN_CUDNN_CHECK(
-          cudnnFindConvolutionBackwardFilterAlgorithm(handle, d.x, d.y, d.bwd_filter, d.w, room, &count, perf));
-    else
-      DETNN_CUDNN_CHECK(
-          cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, d.x, d.y, d.bwd_filter, d.w, room, &count, perf));
-    const size_t i = pick_algorithm(candidates(perf, count, bwd_filter_name, ampere), mode, kVendorWorkspaceLimit,
-                                    layer + " conv2d backward-filter " + shape);
-    d.bwd_filter_algo = perf[i].algo;
-    d.bwd_filter_choice = candidates(perf + i, 1, bwd_filter_name, ampere)[0];
-    DETNN_CUDNN_CHECK(cudnnSetConvolutionMathType(d.bwd_filter, perf[i].mathType));
-    DETNN_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-        handle, d.x, d.y, d.bwd_filter, d.w, d.bwd_filter_algo, &d.bwd_filter_choice.workspace_bytes));
-  }
+  d.pick_algorithms(PickContext{handle, mode, major >= 8}, layer, conv2d_shape_text(p));
   reserve_vendor_workspace(std::max({d.fwd_choice.workspace_bytes, d.bwd_data_choice.workspace_bytes,
                                      d.bwd_filter_choice.workspace_bytes}),
                            stream);
