@@ -28,11 +28,15 @@ Precision parse_precision(const std::string& name) {
 
 const char* precision_name(Precision p) { return p == Precision::tf32 ? "tf32" : "fp32"; }
 
+void check_precision_allowed(Determinism determinism, Precision precision) {
+  DETNN_CHECK(!(precision == Precision::tf32 && determinism == Determinism::strict), invalid_argument,
+              "training.precision \"tf32\" needs determinism \"fast\" or \"off\": strict computes in FP32 on CUDA "
+              "cores only (DESIGN §1)");
+}
+
 ComputeMode resolve_compute_mode(Determinism determinism, Precision precision, Device device) {
-  ComputeMode m{determinism, precision == Precision::tf32};
-  DETNN_CHECK(!(m.tf32 && determinism == Determinism::strict), invalid_argument,
-              "training.precision \"tf32\" needs determinism \"fast\" or \"off\": strict computes in FP32 on CUDA cores only "
-              "(DESIGN §1)");
+  check_precision_allowed(determinism, precision);
+  const ComputeMode m{determinism, precision == Precision::tf32};
   DETNN_CHECK(!m.vendor() || device.is_cuda(), unsupported, "determinism \"", determinism_name(determinism), "\" on ",
               device.to_string(), ": the CPU runs the strict mode only (fast and off pick cuDNN and cuBLASLt "
               "algorithms); use device cuda or determinism strict");

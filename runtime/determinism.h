@@ -32,6 +32,9 @@ struct ComputeMode {
   bool vendor() const { return determinism != Determinism::strict; }
 };
 
+// Throws Error(invalid_argument) for tf32 with strict: strict is FP32 on CUDA cores only.
+void check_precision_allowed(Determinism determinism, Precision precision);
+
 // The mode a run computes in. Throws Error(invalid_argument) for tf32 with strict (strict is FP32
 // on CUDA cores only) and Error(unsupported) for fast or off on the CPU (they pick cuDNN and
 // cuBLASLt algorithms).

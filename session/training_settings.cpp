@@ -83,10 +83,11 @@ TrainingSpec parse_training_spec(JsonObject obj) {
   t.eval_batch_size = obj.integer_or("eval_batch_size", 0, 0);
   t.log_every = obj.integer_or("log_every", t.log_every, kMinLogEvery);
   obj.finish();
-  if (t.precision == Precision::tf32 && t.determinism == Determinism::strict)
-    DETNN_THROW(format, obj.child_path("precision"),
-                ": \"tf32\" needs determinism \"fast\" or \"off\"; strict computes in FP32 on CUDA cores only "
-                "(DESIGN §1)");
+  try {
+    check_precision_allowed(t.determinism, t.precision);
+  } catch (const Error& e) {
+    DETNN_THROW(format, e.what());  // the message names training.precision
+  }
   try {
     plan_chunk_split(t.batch_size, t.chunk_size, 1);
   } catch (const Error& e) {

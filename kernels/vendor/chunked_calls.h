@@ -6,7 +6,7 @@
 //    gradient never depend on the rest of the batch or on the rank count.
 //  - off: one plan call for the whole call (the session gives an off rank one chunk: its whole
 //    batch), cuDNN's own bias gradient.
-// CUDA builds only; the vendor engines of the conv2d and linear layers (layers/*_engines_cuda.cpp)
+// CUDA builds only; the vendor engines of the conv2d and linear layers (layers/engines_cuda.cpp)
 // drive them.
 #pragma once
 

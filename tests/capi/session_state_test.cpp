@@ -89,7 +89,7 @@ TEST_P(CApiResume, ContinuingFromACheckpointGivesTheUninterruptedBits) {
   EXPECT_EQ(done, kSplit);
   EXPECT_EQ(train(resumed.get(), kSplit, kTotal - kSplit), uninterrupted);
 
-  // A fresh process (tests/capi/resume_child.c), loading the model from a file with the same bytes.
+  // A fresh process (tests/support/resume_child.c), loading the model from a file with the same bytes.
   const std::string model_file = dir.file("model.json");
   {
     std::ofstream out(model_file, std::ios::binary);

@@ -7,16 +7,23 @@
 
 namespace trainer {
 
+// The flags that override the model file's "training" section, as the text given on the command
+// line ("": not given; the library parses and checks each value). training_flags.h pairs each with
+// its key.
+struct TrainingFlags {
+  std::string epochs;       // --epochs
+  std::string seed;         // --seed
+  std::string determinism;  // --determinism strict|fast|off
+  std::string precision;    // --precision fp32|tf32
+  std::string cuda_graph;   // --cuda-graph off|auto
+  std::string device;       // --device
+  std::string threads;      // --threads
+};
+
 struct TrainOptions {
   std::string model;            // --model (required unless --resume)
   std::string run_dir;          // --run-dir (default runs/<name>-<timestamp>)
-  int64_t epochs = -1;          // --epochs (-1: the model file's)
-  int64_t seed = -1;            // --seed
-  std::string determinism;      // --determinism
-  std::string precision;        // --precision fp32|tf32
-  std::string cuda_graph;       // --cuda-graph off|auto
-  std::string device;           // --device
-  int64_t threads = -1;         // --threads
+  TrainingFlags training;       // --epochs, --seed, --determinism, ...
   std::string resume;           // --resume DIR
   std::string save_init;        // --save-init FILE
   int64_t checkpoint_every = 0; // --checkpoint-every N steps (0: at epoch ends only)
@@ -28,8 +35,8 @@ struct TrainOptions {
 };
 
 struct EvalOptions {
-  std::string model, checkpoint, device, determinism, precision;
-  int64_t threads = -1;
+  std::string model, checkpoint;
+  TrainingFlags training;  // --device, --determinism, --precision, --threads only
 };
 
 int run_train(const TrainOptions& options);

@@ -1,4 +1,5 @@
-// trainer: the command-line tool, built on the public C API only (include/detnn/detnn.h).
+// trainer: the command-line tool, built on the public C API only (include/detnn/detnn.h, through
+// its C++ layer detnn.hpp).
 //   trainer --model FILE [options]        train (docs/trainer.md)
 //   trainer eval --model FILE --checkpoint FILE
 //   trainer info                          the environment fingerprint
@@ -9,17 +10,12 @@
 #include <exception>
 
 #include "commands.h"
-#include "detnn/detnn.h"
+#include "errors.h"
 
 namespace {
 
 int run_info() {
-  const char* json = nullptr;
-  if (detnn_status s = detnn_environment_json(&json); s != DETNN_OK) {
-    std::fprintf(stderr, "trainer: %s: %s\n", detnn_status_string(s), detnn_last_error());
-    return 1;
-  }
-  std::printf("%s\n", json);
+  std::printf("%s\n", detnn::api::environment_json().c_str());
   return 0;
 }
 
@@ -28,25 +24,32 @@ int run_info() {
 int main(int argc, char** argv) {
   CLI::App app{"trainer: bitwise-reproducible training with detnn.\n"
                "Same model file, data and seed -> the same weights, bit for bit."};
-  app.set_version_flag("--version", std::string("detnn ") + detnn_version());
+  app.set_version_flag("--version", "detnn " + detnn::api::version());
 
   trainer::TrainOptions train;
   for (int i = 0; i < argc; ++i) train.command_line.emplace_back(argv[i]);
   app.add_option("--model", train.model, "Model file (JSON, docs/model-format.md) to train");
   app.add_option("--run-dir", train.run_dir, "Run directory to create (default: runs/<model name>-<UTC time>)");
-  app.add_option("--epochs", train.epochs, "Epochs (overrides training.epochs)")->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", train.seed, "Seed (overrides training.seed)")->check(CLI::NonNegativeNumber);
-  app.add_option("--determinism", train.determinism, "strict | fast | off (overrides training.determinism)")
+  // The training.* values stay text (training_flags.h): the library checks them as integers.
+  app.add_option("--epochs", train.training.epochs, "Epochs (overrides training.epochs)")
+      ->type_name("INT")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", train.training.seed, "Seed (overrides training.seed)")
+      ->type_name("INT")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--determinism", train.training.determinism, "strict | fast | off (overrides training.determinism)")
       ->check(CLI::IsMember({"strict", "fast", "off"}));
-  app.add_option("--precision", train.precision,
+  app.add_option("--precision", train.training.precision,
                  "fp32 | tf32: TF32 tensor cores for fast and off (overrides training.precision)")
       ->check(CLI::IsMember({"fp32", "tf32"}));
-  app.add_option("--cuda-graph", train.cuda_graph,
+  app.add_option("--cuda-graph", train.training.cuda_graph,
                  "off | auto: replay the step's gradient pass from a CUDA Graph on one GPU (overrides "
                  "training.cuda_graph; never changes a bit)")
       ->check(CLI::IsMember({"off", "auto"}));
-  app.add_option("--device", train.device, "cpu | cuda | cuda:N (overrides training.device)");
-  app.add_option("--threads", train.threads, "CPU threads, 0 = all (never changes results)")->check(CLI::NonNegativeNumber);
+  app.add_option("--device", train.training.device, "cpu | cuda | cuda:N (overrides training.device)");
+  app.add_option("--threads", train.training.threads, "CPU threads, 0 = all (never changes results)")
+      ->type_name("INT")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--resume", train.resume, "Continue the run in this directory from its last checkpoint");
   app.add_option("--save-init", train.save_init, "Also write the initial weights to this safetensors file");
   app.add_option("--checkpoint-every", train.checkpoint_every,
@@ -68,12 +71,14 @@ int main(int argc, char** argv) {
   CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint on the model file's validation data");
   eval_cmd->add_option("--model", eval.model, "Model file")->required();
   eval_cmd->add_option("--checkpoint", eval.checkpoint, "Checkpoint (safetensors) written by trainer")->required();
-  eval_cmd->add_option("--device", eval.device, "cpu | cuda | cuda:N");
-  eval_cmd->add_option("--determinism", eval.determinism, "strict | fast | off (default: the model file's)")
+  eval_cmd->add_option("--device", eval.training.device, "cpu | cuda | cuda:N");
+  eval_cmd->add_option("--determinism", eval.training.determinism, "strict | fast | off (default: the model file's)")
       ->check(CLI::IsMember({"strict", "fast", "off"}));
-  eval_cmd->add_option("--precision", eval.precision, "fp32 | tf32 (fast and off)")
+  eval_cmd->add_option("--precision", eval.training.precision, "fp32 | tf32 (fast and off)")
       ->check(CLI::IsMember({"fp32", "tf32"}));
-  eval_cmd->add_option("--threads", eval.threads, "CPU threads, 0 = all")->check(CLI::NonNegativeNumber);
+  eval_cmd->add_option("--threads", eval.training.threads, "CPU threads, 0 = all")
+      ->type_name("INT")
+      ->check(CLI::NonNegativeNumber);
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   CLI11_PARSE(app, argc, argv);
@@ -87,7 +92,7 @@ int main(int argc, char** argv) {
     }
     return trainer::run_train(train);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "trainer: %s\n", e.what());
+    std::fprintf(stderr, "trainer: %s\n", trainer::reason(e).c_str());
     return 1;
   }
 }

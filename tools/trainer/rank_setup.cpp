@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <set>
 
 #include <unistd.h>
-
-#include "detnn/detnn.h"
 
 namespace trainer {
 
@@ -19,7 +18,7 @@ bool all_digits(const std::string& s) {
 }  // namespace
 
 std::vector<int> parse_gpu_list(const std::string& spec, int visible) {
-  auto fail = [&](const std::string& why) { throw DetnnError("--gpus " + spec + ": " + why); };
+  auto fail = [&](const std::string& why) { throw TrainerError("--gpus " + spec + ": " + why); };
   if (visible <= 0) fail("no CUDA device is visible to this process");
   std::vector<int> devices;
   if (spec == "all") {
@@ -51,31 +50,32 @@ std::vector<int> parse_gpu_list(const std::string& spec, int visible) {
   return devices;
 }
 
-RankSetup plan_ranks(const TrainOptions& o, detnn_model* model) {
+RankSetup plan_ranks(const TrainOptions& o, api::Model& model) {
   RankSetup s;
-  int env_rank = 0, env_size = 0, env_local = 0;
-  check(detnn_launch_environment(&env_rank, &env_size, &env_local), "launch environment");
-  if (env_size > 0) {
+  const api::LaunchEnvironment env = with_context("launch environment", [] { return api::launch_environment(); });
+  if (env.world_size > 0) {
     if (o.ranks > 1 || !o.gpus.empty())
-      throw DetnnError("this process was launched as rank " + std::to_string(env_rank) + " of " +
-                       std::to_string(env_size) + " (RANK/WORLD_SIZE or OMPI_COMM_WORLD_* are set): --ranks and --gpus "
-                       "do not apply; the launcher starts one process per rank");
-    s.world_size = env_size;
-    s.first_rank = env_rank;
+      throw TrainerError("this process was launched as rank " + std::to_string(env.rank) + " of " +
+                         std::to_string(env.world_size) +
+                         " (RANK/WORLD_SIZE or OMPI_COMM_WORLD_* are set): --ranks and --gpus do not apply; the "
+                         "launcher starts one process per rank");
+    s.world_size = env.world_size;
+    s.first_rank = env.rank;
     s.local_ranks = 1;
     s.launcher = std::getenv("RANK") != nullptr ? "torchrun" : "mpirun";
     return s;
   }
   if (!o.gpus.empty()) {
-    if (o.ranks > 1) throw DetnnError("--ranks and --gpus exclude each other: --gpus gives one rank per GPU");
-    if (!o.device.empty() && o.device.rfind("cuda", 0) != 0)
-      throw DetnnError("--gpus trains on GPUs but --device is " + o.device);
-    int visible = 0;
-    check(detnn_cuda_device_count(&visible), "--gpus");
-    s.gpus = parse_gpu_list(o.gpus, visible);
+    const std::string& device = o.training.device;
+    if (o.ranks > 1) throw TrainerError("--ranks and --gpus exclude each other: --gpus gives one rank per GPU");
+    if (!device.empty() && device.rfind("cuda", 0) != 0)
+      throw TrainerError("--gpus trains on GPUs but --device is " + device);
+    with_context("--gpus", [&] {
+      s.gpus = parse_gpu_list(o.gpus, api::cuda_device_count());
+      model.set_option("training.device", "cuda");
+    });
     s.world_size = s.local_ranks = static_cast<int>(s.gpus.size());
     s.launcher = "gpus";
-    check(detnn_model_set_option(model, "training.device", "cuda"), "--gpus");
     return s;
   }
   s.world_size = s.local_ranks = o.ranks;
@@ -84,32 +84,28 @@ RankSetup plan_ranks(const TrainOptions& o, detnn_model* model) {
 }
 
 void create_group(RankSetup& s, const TrainOptions& o, bool cuda) {
-  detnn_group* raw = nullptr;
   if (s.launcher == "threads") {
-    check(detnn_local_group_create(s.world_size, o.comm_timeout, &raw), "--ranks");
+    s.group = with_context("--ranks", [&] { return api::Group::local(s.world_size, o.comm_timeout); });
   } else if (s.launcher == "gpus") {
-    check(detnn_gpu_group_create(s.gpus.data(), static_cast<int>(s.gpus.size()), o.comm_timeout, &raw), "--gpus");
+    s.group = with_context("--gpus", [&] { return api::Group::gpu(s.gpus, o.comm_timeout); });
   } else if ((s.launcher == "torchrun" || s.launcher == "mpirun") && s.world_size > 1) {
-    check(detnn_launched_group_create(cuda ? 1 : 0, o.comm_timeout, &raw), s.launcher.c_str());
-  } else {
-    return;  // one rank
+    s.group = with_context(s.launcher, [&] { return api::Group::launched(cuda, o.comm_timeout); });
   }
-  s.group.reset(raw);
+  // Otherwise one rank: no group.
 }
 
 nlohmann::json rank_list(const RankSetup& s, const std::string& model_device) {
   nlohmann::json list = nlohmann::json::array();
   for (int r = 0; r < s.world_size; ++r) {
-    const char* host = "";
-    const char* device = "";
+    api::Group::Placement where;
     char this_host[256] = {};
     if (s.group) {
-      check(detnn_group_rank_placement(s.group.get(), r, &host, &device), "rank placement");
+      where = s.group->rank_placement(r);
     } else if (::gethostname(this_host, sizeof this_host - 1) == 0) {
-      host = this_host;
+      where.host = this_host;
     }
-    nlohmann::json entry = {{"rank", r}, {"device", *device != '\0' ? std::string(device) : model_device}};
-    if (*host != '\0') entry["host"] = host;
+    nlohmann::json entry = {{"rank", r}, {"device", !where.device.empty() ? where.device : model_device}};
+    if (!where.host.empty()) entry["host"] = where.host;
     list.push_back(entry);
   }
   return list;

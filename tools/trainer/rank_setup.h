@@ -4,18 +4,19 @@
 // the bits of one rank; rank 0's process alone writes the run directory.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "c_api_util.h"
 #include "commands.h"
+#include "errors.h"
 
 namespace trainer {
 
 struct RankSetup {
-  Group group;  // null for a single rank
+  std::optional<api::Group> group;  // none for a single rank
   int world_size = 1, first_rank = 0, local_ranks = 1;
   std::string launcher = "single";  // single | threads | gpus | torchrun | mpirun
   std::vector<int> gpus;            // --gpus: the devices, rank order
@@ -23,9 +24,9 @@ struct RankSetup {
 };
 
 // Decides the layout from the options and the launcher's variables, without creating anything.
-// For --gpus it sets the model's device to cuda. Throws DetnnError for contradictory options
+// For --gpus it sets the model's device to cuda. Throws TrainerError for contradictory options
 // (--ranks with --gpus, either under a launcher, --gpus with a CPU device) and bad GPU lists.
-RankSetup plan_ranks(const TrainOptions& o, detnn_model* model);
+RankSetup plan_ranks(const TrainOptions& o, api::Model& model);
 
 // Creates the group (nothing for one rank): joins the launched run, opens the GPUs, or makes
 // the threads' group. A launched rank waits here for all the others (at most --comm-timeout).

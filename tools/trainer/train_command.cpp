@@ -4,77 +4,27 @@
 // with the bits of the uninterrupted run. `--ranks N` (threads of this process), `--gpus LIST` (one
 // rank per GPU) and launches by torchrun-style variables or mpirun (one process per rank) train
 // data-parallel with the bits of one rank (docs/multi-rank.md); rank 0's process alone writes.
-#include <csignal>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "c_api_util.h"
 #include "commands.h"
+#include "errors.h"
 #include "git_info.h"
 #include "rank_setup.h"
 #include "run_files.h"
 #include "train_loop.h"
+#include "training_flags.h"
 
 namespace trainer {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-namespace {
-
-std::string data_fingerprint(detnn_data* d) {
-  char out[65];
-  check(detnn_data_fingerprint(d, out), "data fingerprint");
-  return out;
-}
-
-std::string model_sha(detnn_model* m) {
-  char out[65];
-  check(detnn_model_sha256(m, out), "model sha256");
-  return out;
-}
-
-std::string metadata_or(detnn_session* s, const char* key, const std::string& fallback) {
-  const char* v = nullptr;
-  return detnn_session_checkpoint_metadata(s, key, &v) == DETNN_OK ? std::string(v) : fallback;
-}
-
-void apply_overrides(detnn_model* m, const TrainOptions& o) {
-  auto set = [&](const char* key, const std::string& value) {
-    check(detnn_model_set_option(m, key, value.c_str()), (std::string("--") + key).c_str());
-  };
-  if (o.epochs >= 0) set("training.epochs", std::to_string(o.epochs));
-  if (o.seed >= 0) set("training.seed", std::to_string(o.seed));
-  if (!o.determinism.empty()) set("training.determinism", o.determinism);
-  if (!o.precision.empty()) set("training.precision", o.precision);
-  if (!o.cuda_graph.empty()) set("training.cuda_graph", o.cuda_graph);
-  if (!o.device.empty()) set("training.device", o.device);
-  if (o.threads >= 0) set("training.threads", std::to_string(o.threads));
-}
-
-// A resumed run keeps the recorded settings unless the command line says otherwise (the seed
-// and the epochs define the run; device and threads never change the bits in strict mode).
-void apply_recorded(detnn_model* m, const json& config, const TrainOptions& o) {
-  const json& t = config.at("training");
-  auto set = [&](const char* key, const std::string& value) { check(detnn_model_set_option(m, key, value.c_str()), key); };
-  if (o.epochs < 0) set("training.epochs", std::to_string(t.at("epochs").get<int64_t>()));
-  if (o.seed < 0) set("training.seed", std::to_string(t.at("seed").get<uint64_t>()));
-  if (o.determinism.empty()) set("training.determinism", t.at("determinism").get<std::string>());
-  // Runs recorded before the precision option computed in FP32.
-  if (o.precision.empty()) set("training.precision", t.value("precision", std::string("fp32")));
-  if (o.device.empty()) set("training.device", t.at("device").get<std::string>());
-  if (o.cuda_graph.empty()) set("training.cuda_graph", t.value("cuda_graph", std::string("off")));
-  if (o.threads < 0) set("training.threads", std::to_string(t.at("threads").get<int64_t>()));
-}
-
-}  // namespace
 
 namespace {
 
@@ -86,152 +36,176 @@ struct RunRecord {
   RankSetup ranks;  // its group is told of a failure of this process, so the other ranks stop
 };
 
-int train(const TrainOptions& o, RunRecord& record) {
-  const bool resuming = !o.resume.empty();
-  fs::path& run_dir = record.run_dir;
-  json recorded_config, recorded_manifest;
-  std::string model_path = o.model;
-  if (resuming) {
-    run_dir = o.resume;
-    if (!fs::exists(run_dir / "config.json") || !fs::exists(run_dir / "manifest.json"))
-      throw IoError(run_dir.string() + ": not a run directory (no config.json / manifest.json)");
-    recorded_config = read_json_file(run_dir / "config.json");
-    recorded_manifest = read_json_file(run_dir / "manifest.json");
-    if (model_path.empty()) model_path = recorded_manifest.at("model_file").get<std::string>();
-  }
-  if (model_path.empty()) throw DetnnError("--model FILE is required (or --resume DIR)");
+// What `--resume DIR` continues: the run's config.json and manifest.json.
+struct RecordedRun {
+  fs::path dir;
+  json config, manifest;
+};
 
-  detnn_model* raw_model = nullptr;
-  check(detnn_model_load_file(model_path.c_str(), &raw_model), "model");
-  Model model(raw_model);
-  apply_overrides(model.get(), o);
-  if (resuming) apply_recorded(model.get(), recorded_config, o);
-  RankSetup& ranks = record.ranks;
-  ranks = plan_ranks(o, model.get());  // before the config is read: --gpus sets the device
-  const bool writer = ranks.writes_run();
+// The resolved settings the trainer reads back from the model (flags applied).
+struct Settings {
+  json config;  // what config.json records
+  std::string name, device;
+  int64_t epochs = 0, log_every = 1;
+};
 
-  const char* config_text = nullptr;
-  check(detnn_model_config_json(model.get(), &config_text), "config");
-  const json config = json::parse(config_text);
-  const std::string device = config.at("training").at("device").get<std::string>();
-  const std::string name = config.value("name", "model");
-  const int64_t epochs = config.at("training").at("epochs").get<int64_t>();
-  const int64_t log_every = config.at("training").at("log_every").get<int64_t>();
+// What ties a run to its inputs: a resume refuses others unless forced.
+struct Identity {
+  std::string model_sha256, data_fingerprint;
+};
 
-  // A global batch the ranks cannot share is refused before any data is read or file written.
-  check(detnn_model_check_ranks(model.get(), ranks.world_size),
-        ranks.launcher == "threads" || ranks.launcher == "single" ? "--ranks" : ranks.launcher.c_str());
+std::optional<RecordedRun> read_recorded_run(const TrainOptions& o) {
+  if (o.resume.empty()) return std::nullopt;
+  RecordedRun run{o.resume, {}, {}};
+  if (!fs::exists(run.dir / "config.json") || !fs::exists(run.dir / "manifest.json"))
+    throw IoError(run.dir.string() + ": not a run directory (no config.json / manifest.json)");
+  run.config = read_json_file(run.dir / "config.json");
+  run.manifest = read_json_file(run.dir / "manifest.json");
+  return run;
+}
 
-  detnn_data* raw_data = nullptr;
-  check(detnn_data_load(model.get(), &raw_data), "data");
-  Data data(raw_data);
-  detnn_data_info info{};
-  check(detnn_data_get_info(data.get(), &info), "data info");
-  const std::string fingerprint = data_fingerprint(data.get());
-  const std::string this_model_sha = model_sha(model.get());
+// --model, or on a resume without it the model file the run recorded.
+std::string model_path_of(const TrainOptions& o, const std::optional<RecordedRun>& recorded) {
+  if (!o.model.empty()) return o.model;
+  if (recorded) return recorded->manifest.at("model_file").get<std::string>();
+  throw TrainerError("--model FILE is required (or --resume DIR)");
+}
 
-  if (resuming && !o.force) {
-    const std::string was_model = recorded_manifest.value("model_sha256", "");
-    const std::string was_data = recorded_manifest.value("data_fingerprint", "");
-    if (was_model != this_model_sha)
-      throw DetnnError("refusing to resume " + run_dir.string() + ": the model file changed (sha256 " + was_model +
-                       " when the run started, " + this_model_sha + " now: " + model_path + "); use --force to resume anyway");
-    if (was_data != fingerprint)
-      throw DetnnError("refusing to resume " + run_dir.string() + ": the data changed (fingerprint " + was_data +
-                       " when the run started, " + fingerprint + " now); use --force to resume anyway");
-  }
+api::Model load_model(const std::string& path, const TrainOptions& o, const std::optional<RecordedRun>& recorded) {
+  api::Model model = with_context("model", [&] { return api::Model::from_file(path); });
+  apply_flags(model, o.training);
+  if (recorded) apply_recorded(model, recorded->config, (recorded->dir / "config.json").string(), o.training);
+  return model;
+}
 
-  // Every rank meets here (a launched rank waits for the others), before rank 0 writes anything,
-  // so that any later failure of any rank reaches them all.
-  create_group(ranks, o, device.rfind("cuda", 0) == 0);
-  if (!resuming && writer) {
-    run_dir = o.run_dir.empty() ? fs::path("runs") / (name + "-" + compact_timestamp()) : fs::path(o.run_dir);
-    std::error_code ec;
-    if (fs::exists(run_dir) && !fs::is_empty(run_dir, ec))
-      throw IoError(run_dir.string() + ": the run directory exists and is not empty; continue it with --resume " +
-                    run_dir.string() + " or choose another --run-dir");
-    fs::create_directories(run_dir / "checkpoints", ec);
-    if (ec) throw IoError(run_dir.string() + ": cannot create the run directory: " + ec.message());
-  }
-  // Ranks other than 0 write nothing: their console goes to the terminal only.
-  ConsoleLog console(writer ? run_dir / "console.log" : fs::path());
+Settings resolved_settings(const api::Model& model) {
+  Settings s;
+  s.config = json::parse(model.config_json());
+  const json& training = s.config.at("training");
+  s.name = s.config.value("name", "model");
+  s.device = training.at("device").get<std::string>();
+  s.epochs = training.at("epochs").get<int64_t>();
+  s.log_every = training.at("log_every").get<int64_t>();
+  return s;
+}
 
-  // Manifest: everything needed to reproduce the run.
+// A global batch the ranks cannot share is refused before any data is read or file written.
+void check_ranks_fit(const api::Model& model, const RankSetup& ranks) {
+  const bool flag = ranks.launcher == "threads" || ranks.launcher == "single";
+  with_context(flag ? "--ranks" : ranks.launcher, [&] { model.check_ranks(ranks.world_size); });
+}
+
+void refuse_changed_inputs(const RecordedRun& recorded, const Identity& now, const std::string& model_path) {
+  const std::string was_model = recorded.manifest.value("model_sha256", "");
+  const std::string was_data = recorded.manifest.value("data_fingerprint", "");
+  const std::string refusing = "refusing to resume " + recorded.dir.string();
+  if (was_model != now.model_sha256)
+    throw TrainerError(refusing + ": the model file changed (sha256 " + was_model + " when the run started, " +
+                       now.model_sha256 + " now: " + model_path + "); use --force to resume anyway");
+  if (was_data != now.data_fingerprint)
+    throw TrainerError(refusing + ": the data changed (fingerprint " + was_data + " when the run started, " +
+                       now.data_fingerprint + " now); use --force to resume anyway");
+}
+
+// --run-dir, or runs/<name>-<UTC time>; a non-empty directory is never written into.
+fs::path create_run_directory(const TrainOptions& o, const std::string& name) {
+  const fs::path dir = o.run_dir.empty() ? fs::path("runs") / (name + "-" + compact_timestamp()) : fs::path(o.run_dir);
+  std::error_code ec;
+  if (fs::exists(dir) && !fs::is_empty(dir, ec))
+    throw IoError(dir.string() + ": the run directory exists and is not empty; continue it with --resume " +
+                  dir.string() + " or choose another --run-dir");
+  fs::create_directories(dir / "checkpoints", ec);
+  if (ec) throw IoError(dir.string() + ": cannot create the run directory: " + ec.message());
+  return dir;
+}
+
+// The current part of the run (the bits do not depend on it).
+void record_ranks(json& manifest, const RankSetup& ranks, const std::string& device) {
+  manifest["world_size"] = ranks.world_size;
+  manifest["launcher"] = ranks.launcher;
+  manifest["ranks"] = rank_list(ranks, device);
+}
+
+// Everything needed to reproduce the run.
+json new_manifest(const TrainOptions& o, const std::string& model_path, const Identity& id) {
+  json manifest;
+  manifest["environment"] = json::parse(api::environment_json());
+  manifest["command_line"] = o.command_line;
+  manifest["model_file"] = fs::absolute(model_path).string();
+  manifest["model_sha256"] = id.model_sha256;
+  manifest["model_git"] = git_info_for(model_path);
+  manifest["data_fingerprint"] = id.data_fingerprint;
+  manifest["start_time"] = utc_timestamp();
+  return manifest;
+}
+
+void record_resume(json& manifest, const TrainOptions& o, const RankSetup& ranks) {
+  manifest["resumes"].push_back({{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force},
+                                 {"world_size", ranks.world_size}, {"launcher", ranks.launcher}});
+}
+
+// Rank 0's process only: config.json for a new run, and the manifest.
+void write_manifest(RunRecord& record, const TrainOptions& o, const std::optional<RecordedRun>& recorded,
+                    const Settings& settings, const std::string& model_path, const Identity& id) {
   json& manifest = record.manifest;
-  manifest = resuming ? recorded_manifest : json::object();
-  const json placement = rank_list(ranks, device);
-  if (!writer) {
-    // Nothing to record here.
-  } else if (!resuming) {
-    const char* env = nullptr;
-    check(detnn_environment_json(&env), "environment");
-    manifest["environment"] = json::parse(env);
-    manifest["command_line"] = o.command_line;
-    manifest["model_file"] = fs::absolute(model_path).string();
-    manifest["model_sha256"] = this_model_sha;
-    manifest["model_git"] = git_info_for(model_path);
-    manifest["data_fingerprint"] = fingerprint;
-    manifest["world_size"] = ranks.world_size;
-    manifest["launcher"] = ranks.launcher;
-    manifest["ranks"] = placement;
-    manifest["start_time"] = utc_timestamp();
-    manifest["status"] = "running";
-    write_json_atomically(run_dir / "config.json", config);
+  if (recorded) {
+    manifest = recorded->manifest;
+    record_resume(manifest, o, record.ranks);
   } else {
-    manifest["resumes"].push_back({{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force},
-                                   {"world_size", ranks.world_size}, {"launcher", ranks.launcher}});
-    // The current part of the run (the bits do not depend on it).
-    manifest["world_size"] = ranks.world_size;
-    manifest["launcher"] = ranks.launcher;
-    manifest["ranks"] = placement;
-    manifest["status"] = "running";
+    manifest = new_manifest(o, model_path, id);
+    write_json_atomically(record.run_dir / "config.json", settings.config);
   }
-  if (writer) {
-    write_json_atomically(run_dir / "manifest.json", manifest);
-    record.written = true;
-  }
+  record_ranks(manifest, record.ranks, settings.device);
+  manifest["status"] = "running";
+  write_json_atomically(record.run_dir / "manifest.json", manifest);
+  record.written = true;
+}
 
-  // After the manifest, so that a failure here (say, a device that does not exist) is recorded.
-  std::vector<Session> session_handles;
-  std::vector<detnn_session*> sessions;
-  for (int r = ranks.first_rank; r < ranks.first_rank + ranks.local_ranks; ++r) {
-    session_handles.push_back(make_session(model.get(), ranks.group.get(), r));
-    sessions.push_back(session_handles.back().get());
-  }
-  detnn_session* session = sessions[0];
-  if (writer) {
-    // fast / off: the vendor algorithms pinned for this run's call shapes (empty in strict).
-    const char* choices = nullptr;
-    check(detnn_session_kernel_choices_json(session, &choices), "kernel choices");
-    const json pinned = json::parse(choices);
-    if (resuming && manifest.contains("kernel_choices") && manifest["kernel_choices"] != pinned) {
-      // Another GPU model or library version: fast promises the same bits only with the same ones.
-      console.line("warning: the cuDNN/cuBLASLt algorithms differ from those the run started with (another GPU "
-                   "model or library version?): the resumed run will not give the uninterrupted run's bits");
-      manifest["resumes"].back()["kernel_choices"] = pinned;
-    } else if (!pinned.empty()) {
-      manifest["kernel_choices"] = pinned;
-    }
-    if (!pinned.empty()) write_json_atomically(run_dir / "manifest.json", manifest);
-  }
+// This process's rank sessions, on a context that keeps the model's device, mode and threads.
+std::vector<api::Session> create_sessions(const api::Model& model, const RankSetup& ranks) {
+  const api::Context context;
+  std::vector<api::Session> sessions;
+  for (int r = ranks.first_rank; r < ranks.first_rank + ranks.local_ranks; ++r)
+    sessions.push_back(with_context("session", [&] {
+      return ranks.group ? api::Session(context, model, *ranks.group, r) : api::Session(context, model);
+    }));
+  return sessions;
+}
 
+// fast / off: the vendor algorithms pinned for this run's call shapes (none in strict).
+void record_kernel_choices(api::Session& session, bool resuming, RunRecord& record, ConsoleLog& console) {
+  const json pinned = json::parse(session.kernel_choices_json());
+  json& manifest = record.manifest;
+  if (resuming && manifest.contains("kernel_choices") && manifest["kernel_choices"] != pinned) {
+    // Another GPU model or library version: fast promises the same bits only with the same ones.
+    console.line("warning: the cuDNN/cuBLASLt algorithms differ from those the run started with (another GPU "
+                 "model or library version?): the resumed run will not give the uninterrupted run's bits");
+    manifest["resumes"].back()["kernel_choices"] = pinned;
+  } else if (!pinned.empty()) {
+    manifest["kernel_choices"] = pinned;
+  }
+  if (!pinned.empty()) write_json_atomically(record.run_dir / "manifest.json", manifest);
+}
+
+// The learning-rate schedule counts steps, and every checkpoint records the data it was made on.
+void prepare_sessions(std::vector<api::Session>& sessions, const detnn_data_info& info, int64_t epochs,
+                      const Identity& id) {
   const int64_t bpe = info.batches_per_epoch;
   if (bpe < 1)
-    throw DetnnError("the training set has " + std::to_string(info.train_samples) + " samples, fewer than one batch of " +
-                     std::to_string(info.batch_size));
-  for (detnn_session* s : sessions) {
-    check(detnn_session_set_schedule(s, bpe, std::max<int64_t>(1, bpe * epochs)), "schedule");
-    check(detnn_session_set_checkpoint_metadata(s, "data_fingerprint", fingerprint.c_str()), "metadata");
+    throw TrainerError("the training set has " + std::to_string(info.train_samples) +
+                       " samples, fewer than one batch of " + std::to_string(info.batch_size));
+  for (api::Session& s : sessions) {
+    s.set_schedule(bpe, std::max<int64_t>(1, bpe * epochs));
+    s.set_checkpoint_metadata("data_fingerprint", id.data_fingerprint);
   }
-  if (!o.save_init.empty() && writer) {
-    check(detnn_session_save_parameters(session, o.save_init.c_str()), "--save-init");
-    console.line("initial weights written to " + o.save_init);
-  }
+}
 
+LoopState loop_state(const TrainOptions& o, const Settings& settings, const detnn_data_info& info,
+                     const fs::path& run_dir, ConsoleLog& console) {
   LoopState st;
   st.info = info;
-  st.epochs = epochs;
-  st.log_every = log_every;
+  st.epochs = settings.epochs;
+  st.log_every = settings.log_every;
   st.checkpoint_every = o.checkpoint_every;
   st.last = run_dir / "checkpoints" / "last.safetensors";
   st.best = run_dir / "checkpoints" / "best.safetensors";
@@ -241,62 +215,129 @@ int train(const TrainOptions& o, RunRecord& record) {
   const char* kill_env = std::getenv("DETNN_FAULT_KILL_AFTER_STEP");
   st.kill_after = kill_env != nullptr ? std::atoll(kill_env) : 0;
   st.fault = RankFault::from_environment();
-  if (resuming && fs::exists(st.last)) {
-    // Every rank loads the same checkpoint: it holds only replicated state, so it resumes on any
-    // number of ranks.
-    for (detnn_session* s : sessions)
-      check(o.force ? detnn_session_load_checkpoint_unchecked(s, st.last.c_str())
-                    : detnn_session_load_checkpoint(s, st.last.c_str()),
-            "resume");
-    check(detnn_session_checkpoint_position(session, &st.step, &st.start_epoch, &st.start_batch), "resume");
-    st.best_accuracy = std::stod(metadata_or(session, "best_val_accuracy", "-1"));
-    st.totals.loss_sum = std::stod(metadata_or(session, "epoch_loss_sum", "0"));
-    st.totals.correct = std::stoll(metadata_or(session, "epoch_correct", "0"));
-    st.totals.samples = std::stoll(metadata_or(session, "epoch_samples", "0"));
-    st.totals.steps = std::stoll(metadata_or(session, "epoch_steps", "0"));
-    if (writer)
-      console.line("resuming " + run_dir.string() + " at step " + std::to_string(st.step) + " (epoch " +
-                 std::to_string(st.start_epoch + 1) + ", batch " + std::to_string(st.start_batch) + ")");
-  } else if (resuming && writer) {
-    console.line("resuming " + run_dir.string() + ": no checkpoint yet, starting from the beginning");
-  }
-  std::unique_ptr<MetricsLog> metrics;
-  if (writer) metrics = std::make_unique<MetricsLog>(run_dir / "metrics.jsonl", resuming ? st.step : -1);
-  st.metrics = metrics.get();
+  return st;
+}
 
-  // The validation set, normalized, in memory: evaluated in one call so its loss is the
-  // canonical sum over all samples.
+// Every rank loads the same checkpoint: it holds only replicated state, so it resumes on any
+// number of ranks. The epoch's running totals travel in its metadata.
+void restore_checkpoint(std::vector<api::Session>& sessions, bool force, LoopState& st) {
+  for (api::Session& s : sessions)
+    with_context("resume", [&] {
+      force ? s.load_checkpoint_unchecked(st.last.string()) : s.load_checkpoint(st.last.string());
+    });
+  const api::Session& first = sessions[0];
+  const api::CheckpointPosition at = first.checkpoint_position();
+  st.step = at.step;
+  st.start_epoch = at.epoch;
+  st.start_batch = at.batch_in_epoch;
+  auto metadata = [&](const char* key, const char* fallback) {
+    return first.checkpoint_metadata(key).value_or(fallback);
+  };
+  st.best_accuracy = std::stod(metadata("best_val_accuracy", "-1"));
+  st.totals.loss_sum = std::stod(metadata("epoch_loss_sum", "0"));
+  st.totals.correct = std::stoll(metadata("epoch_correct", "0"));
+  st.totals.samples = std::stoll(metadata("epoch_samples", "0"));
+  st.totals.steps = std::stoll(metadata("epoch_steps", "0"));
+}
+
+void resume(std::vector<api::Session>& sessions, const TrainOptions& o, bool writer, LoopState& st) {
+  if (!fs::exists(st.last)) {
+    if (writer) st.console->line("resuming " + o.resume + ": no checkpoint yet, starting from the beginning");
+    return;
+  }
+  restore_checkpoint(sessions, o.force, st);
+  if (writer)
+    st.console->line("resuming " + o.resume + " at step " + std::to_string(st.step) + " (epoch " +
+                     std::to_string(st.start_epoch + 1) + ", batch " + std::to_string(st.start_batch) + ")");
+}
+
+// The validation set, normalized, in memory: evaluated in one call so its loss is the canonical sum
+// over all samples.
+void load_validation(const api::Data& data, LoopState& st) {
+  const detnn_data_info& info = st.info;
   st.val_images.resize(static_cast<size_t>(info.validation_samples * info.sample_size));
   st.val_labels.resize(static_cast<size_t>(info.validation_samples));
   if (info.validation_samples > 0)
-    check(detnn_data_validation_batch(data.get(), 0, info.validation_samples, st.val_images.data(),
-                                      st.val_labels.data()),
-          "validation data");
+    with_context("validation data", [&] {
+      data.validation_batch(0, info.validation_samples, st.val_images.data(), st.val_labels.data());
+    });
+}
 
-  const std::string where = ranks.world_size > 1 ? " with " + std::to_string(ranks.world_size) + " ranks (" +
-                                                      ranks.launcher + ")"
-                                                : std::string();
-  if (writer)
-    console.line("training " + name + " for " + std::to_string(epochs) + " epochs of " + std::to_string(bpe) +
-                 " steps (batch " + std::to_string(info.batch_size) + ") on " + device + where + " -> " +
-                 run_dir.string());
+std::string training_line(const Settings& settings, const LoopState& st, const RankSetup& ranks,
+                          const fs::path& run_dir) {
+  const std::string where = ranks.world_size > 1
+                                ? " with " + std::to_string(ranks.world_size) + " ranks (" + ranks.launcher + ")"
+                                : std::string();
+  return "training " + settings.name + " for " + std::to_string(settings.epochs) + " epochs of " +
+         std::to_string(st.info.batches_per_epoch) + " steps (batch " + std::to_string(st.info.batch_size) + ") on " +
+         settings.device + where + " -> " + run_dir.string();
+}
 
-  const std::string final_sha = train_all_ranks(sessions, ranks.first_rank, ranks.group.get(), data.get(), st);
-  if (!writer) {
-    console.line("rank " + std::to_string(ranks.first_rank) + " of " + std::to_string(ranks.world_size) + " done: " +
-                 std::to_string(st.step) + " steps, weights sha256 " + final_sha);
-    return 0;
+// Rank 0's process records the outcome; the others print one line.
+void finish(RunRecord& record, api::Session& session, const LoopState& st, const std::string& final_sha) {
+  const RankSetup& ranks = record.ranks;
+  if (!ranks.writes_run()) {
+    st.console->line("rank " + std::to_string(ranks.first_rank) + " of " + std::to_string(ranks.world_size) +
+                     " done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
+    return;
   }
+  json& manifest = record.manifest;
   manifest["status"] = "completed";
   manifest["end_time"] = utc_timestamp();
   manifest["final_weights_sha256"] = final_sha;
   manifest["steps"] = st.step;
-  const char* graph = nullptr;
-  check(detnn_session_cuda_graph_status(session, &graph), "CUDA Graph status");
-  manifest["cuda_graph"] = graph;  // how the steps ran (never changes a bit)
-  write_json_atomically(run_dir / "manifest.json", manifest);
-  console.line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
-  return 0;
+  manifest["cuda_graph"] = session.cuda_graph_status();  // how the steps ran (never changes a bit)
+  write_json_atomically(record.run_dir / "manifest.json", manifest);
+  st.console->line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
+}
+
+// Creates the sessions and trains them to the end (the manifest, if this process writes one, is
+// already written, so that a failure here, say a device that does not exist, is recorded).
+void train_sessions(RunRecord& record, const TrainOptions& o, bool resuming, const api::Model& model,
+                    const api::Data& data, const Settings& settings, const Identity& id, ConsoleLog& console) {
+  const RankSetup& ranks = record.ranks;
+  const bool writer = ranks.writes_run();
+  std::vector<api::Session> sessions = create_sessions(model, ranks);
+  if (writer) record_kernel_choices(sessions[0], resuming, record, console);
+  const detnn_data_info info = data.info();
+  prepare_sessions(sessions, info, settings.epochs, id);
+  if (!o.save_init.empty() && writer) {
+    with_context("--save-init", [&] { sessions[0].save_parameters(o.save_init); });
+    console.line("initial weights written to " + o.save_init);
+  }
+  LoopState st = loop_state(o, settings, info, record.run_dir, console);
+  if (resuming) resume(sessions, o, writer, st);
+  std::unique_ptr<MetricsLog> metrics;
+  if (writer) metrics = std::make_unique<MetricsLog>(record.run_dir / "metrics.jsonl", resuming ? st.step : -1);
+  st.metrics = metrics.get();
+  load_validation(data, st);
+  if (writer) console.line(training_line(settings, st, ranks, record.run_dir));
+  const api::Group* group = ranks.group ? &*ranks.group : nullptr;
+  const std::string final_sha = train_all_ranks(sessions, ranks.first_rank, group, data, st);
+  finish(record, sessions[0], st, final_sha);
+}
+
+void train(const TrainOptions& o, RunRecord& record) {
+  const std::optional<RecordedRun> recorded = read_recorded_run(o);
+  const std::string model_path = model_path_of(o, recorded);
+  api::Model model = load_model(model_path, o, recorded);
+  RankSetup& ranks = record.ranks;
+  ranks = plan_ranks(o, model);  // before the config is read: --gpus sets the device
+  const Settings settings = resolved_settings(model);
+  check_ranks_fit(model, ranks);
+  const api::Data data = with_context("data", [&] { return api::Data(model); });
+  const Identity id{model.sha256(), data.fingerprint()};
+  if (recorded && !o.force) refuse_changed_inputs(*recorded, id, model_path);
+  // Every rank meets here (a launched rank waits for the others), before rank 0 writes anything,
+  // so that any later failure of any rank reaches them all.
+  create_group(ranks, o, settings.device.rfind("cuda", 0) == 0);
+  const bool writer = ranks.writes_run();
+  if (recorded) record.run_dir = recorded->dir;
+  else if (writer) record.run_dir = create_run_directory(o, settings.name);
+  // Ranks other than 0 write nothing: their console goes to the terminal only.
+  ConsoleLog console(writer ? record.run_dir / "console.log" : fs::path());
+  if (writer) write_manifest(record, o, recorded, settings, model_path, id);
+  train_sessions(record, o, recorded.has_value(), model, data, settings, id, console);
 }
 
 }  // namespace
@@ -304,15 +345,15 @@ int train(const TrainOptions& o, RunRecord& record) {
 int run_train(const TrainOptions& options) {
   RunRecord record;
   try {
-    return train(options, record);
+    train(options, record);
+    return 0;
   } catch (const std::exception& e) {
     // The other ranks would wait for this process's ranks: stop them with its error (the first
     // failure of a group wins, so a rank's own error reported earlier is kept).
-    if (record.ranks.group)
-      detnn_group_abort(record.ranks.group.get(), record.ranks.first_rank, e.what());
+    if (record.ranks.group) record.ranks.group->abort(record.ranks.first_rank, reason(e));
     if (record.written) {
       record.manifest["status"] = "failed";
-      record.manifest["error"] = e.what();
+      record.manifest["error"] = reason(e);
       record.manifest["end_time"] = utc_timestamp();
       try {
         write_json_atomically(record.run_dir / "manifest.json", record.manifest);

@@ -9,20 +9,12 @@
 #include <memory>
 #include <thread>
 
-#include "c_api_util.h"
-
 namespace trainer {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string sha_of(detnn_session* s) {
-  char out[65];
-  check(detnn_session_weights_sha256(s, out), "weights sha256");
-  return out;
-}
 
 // Exact text form of a double for checkpoint metadata (round-trips bit for bit).
 std::string exact(double v) {
@@ -31,42 +23,36 @@ std::string exact(double v) {
   return buf;
 }
 
-void save_checkpoint(detnn_session* s, const LoopState& st, const fs::path& path, int64_t epoch, int64_t batch) {
-  auto meta = [&](const char* key, const std::string& value) {
-    check(detnn_session_set_checkpoint_metadata(s, key, value.c_str()), "metadata");
-  };
-  meta("best_val_accuracy", exact(st.best_accuracy));
-  meta("epoch_loss_sum", exact(st.totals.loss_sum));
-  meta("epoch_correct", std::to_string(st.totals.correct));
-  meta("epoch_samples", std::to_string(st.totals.samples));
-  meta("epoch_steps", std::to_string(st.totals.steps));
-  check(detnn_session_save_checkpoint(s, path.c_str(), epoch, batch), "checkpoint");
+void save_checkpoint(api::Session& s, const LoopState& st, const fs::path& path, int64_t epoch, int64_t batch) {
+  s.set_checkpoint_metadata("best_val_accuracy", exact(st.best_accuracy));
+  s.set_checkpoint_metadata("epoch_loss_sum", exact(st.totals.loss_sum));
+  s.set_checkpoint_metadata("epoch_correct", std::to_string(st.totals.correct));
+  s.set_checkpoint_metadata("epoch_samples", std::to_string(st.totals.samples));
+  s.set_checkpoint_metadata("epoch_steps", std::to_string(st.totals.steps));
+  with_context("checkpoint", [&] { s.save_checkpoint(path.string(), epoch, batch); });
 }
 
 void inject_fault(const RankFault& fault, int rank, int64_t next_step) {
   if (fault.rank == rank && fault.step == next_step)
-    throw DetnnError("injected fault (DETNN_FAULT_RANK_ERROR) before step " + std::to_string(next_step));
+    throw TrainerError("injected fault (DETNN_FAULT_RANK_ERROR) before step " + std::to_string(next_step));
 }
 
 // The loop of ranks 1..P-1: the same batches and steps as rank 0, writing nothing. (It reads
 // nothing of rank 0's LoopState, which rank 0's thread updates meanwhile.) Returns the steps done.
-int64_t train_other_rank(detnn_session* session, detnn_loader* loader, int rank, const detnn_data_info& info,
+int64_t train_other_rank(api::Session& session, api::Loader& loader, int rank, const detnn_data_info& info,
                          const RankFault& fault, int64_t start_step, long long kill_after) {
   std::vector<float> images(static_cast<size_t>(info.batch_size * info.sample_size));
   std::vector<int32_t> labels(static_cast<size_t>(info.batch_size));
   for (int64_t step = start_step;; ++step) {
-    int done = 0;
-    check(detnn_loader_next(loader, images.data(), labels.data(), nullptr, nullptr, &done), "data");
-    if (done) return step;
+    if (!with_context("data", [&] { return loader.next(images.data(), labels.data()); })) return step;
     inject_fault(fault, rank, step + 1);
-    detnn_step_metrics m{};
-    check(detnn_session_train_step(session, images.data(), labels.data(), info.batch_size, &m), "training step");
+    with_context("training step", [&] { session.train_step(images.data(), labels.data(), info.batch_size); });
     if (step + 1 == kill_after) std::raise(SIGKILL);
   }
 }
 
 // Rank 0's loop: trains and writes the metrics, console lines, validation and checkpoints.
-std::string train_rank0(detnn_session* session, detnn_loader* loader, LoopState& st) {
+std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& st) {
   const int64_t bpe = st.info.batches_per_epoch;
   ConsoleLog& console = *st.console;
   MetricsLog& metrics = *st.metrics;
@@ -80,12 +66,10 @@ std::string train_rank0(detnn_session* session, detnn_loader* loader, LoopState&
   EpochTotals& totals = st.totals;
   for (;;) {
     int64_t epoch = 0, batch = 0;
-    int done = 0;
-    check(detnn_loader_next(loader, images.data(), labels.data(), &epoch, &batch, &done), "data");
-    if (done) break;
+    if (!with_context("data", [&] { return loader.next(images.data(), labels.data(), &epoch, &batch); })) break;
     inject_fault(st.fault, 0, st.step + 1);
-    detnn_step_metrics m{};
-    check(detnn_session_train_step(session, images.data(), labels.data(), st.info.batch_size, &m), "training step");
+    const detnn_step_metrics m = with_context(
+        "training step", [&] { return session.train_step(images.data(), labels.data(), st.info.batch_size); });
     const int64_t step = ++st.step;
     totals.loss_sum += m.loss;
     totals.correct += m.correct;
@@ -125,10 +109,11 @@ std::string train_rank0(detnn_session* session, detnn_loader* loader, LoopState&
     // End of an epoch: validation, metrics, checkpoints.
     detnn_eval_metrics ev{};
     if (st.info.validation_samples > 0)
-      check(detnn_session_evaluate(session, st.val_images.data(), st.val_labels.data(), st.info.validation_samples, &ev),
-            "validation");
+      ev = with_context("validation", [&] {
+        return session.evaluate(st.val_images.data(), st.val_labels.data(), st.info.validation_samples);
+      });
     const double val_acc = ev.samples > 0 ? static_cast<double>(ev.correct) / ev.samples : 0.0;
-    final_sha = sha_of(session);
+    final_sha = session.weights_sha256();
     const double seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
     json line = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", totals.loss_sum / totals.steps},
                  {"train_accuracy", static_cast<double>(totals.correct) / totals.samples},
@@ -149,7 +134,7 @@ std::string train_rank0(detnn_session* session, detnn_loader* loader, LoopState&
     if (step == st.kill_after) std::raise(SIGKILL);
     epoch_start = clock::now();
   }
-  return final_sha.empty() ? sha_of(session) : final_sha;
+  return final_sha.empty() ? session.weights_sha256() : final_sha;
 }
 
 }  // namespace
@@ -162,22 +147,18 @@ RankFault RankFault::from_environment() {
   long long step = 0;
   char tail = 0;
   if (std::sscanf(env, "%d:%lld%c", &rank, &step, &tail) != 2 || rank < 0 || step < 1)
-    throw DetnnError(std::string("DETNN_FAULT_RANK_ERROR=") + env + ": expected RANK:STEP (rank >= 0, step >= 1)");
+    throw TrainerError(std::string("DETNN_FAULT_RANK_ERROR=") + env + ": expected RANK:STEP (rank >= 0, step >= 1)");
   f.rank = rank;
   f.step = step;
   return f;
 }
 
-std::string train_all_ranks(const std::vector<detnn_session*>& sessions, int first_rank, detnn_group* group,
-                            detnn_data* data, LoopState& state) {
+std::string train_all_ranks(std::vector<api::Session>& sessions, int first_rank, const api::Group* group,
+                            const api::Data& data, LoopState& state) {
   const int local = static_cast<int>(sessions.size());
-  std::vector<Loader> loaders;
-  for (int i = 0; i < local; ++i) {
-    detnn_loader* raw = nullptr;
-    check(detnn_loader_create(data, state.start_epoch, state.start_batch, state.epochs, &raw), "loader");
-    loaders.emplace_back(raw);
-  }
-  if (group == nullptr) return train_rank0(sessions[0], loaders[0].get(), state);
+  std::vector<api::Loader> loaders;
+  for (int i = 0; i < local; ++i) loaders.emplace_back(data, state.start_epoch, state.start_batch, state.epochs);
+  if (group == nullptr) return train_rank0(sessions[0], loaders[0], state);
 
   std::string final_sha;
   const detnn_data_info info = state.info;
@@ -188,19 +169,19 @@ std::string train_all_ranks(const std::vector<detnn_session*>& sessions, int fir
     const int r = first_rank + i;
     try {
       // Every rank must start from rank 0's state (the same checkpoint, or the same seed).
-      check(detnn_session_check_ranks_agree(sessions[i]), "rank start");
+      with_context("rank start", [&] { sessions[i].check_ranks_agree(); });
       if (r == 0) {
-        final_sha = train_rank0(sessions[i], loaders[i].get(), state);
+        final_sha = train_rank0(sessions[i], loaders[i], state);
       } else {
-        const int64_t done = train_other_rank(sessions[i], loaders[i].get(), r, info, fault, start_step, state.kill_after);
+        const int64_t done = train_other_rank(sessions[i], loaders[i], r, info, fault, start_step, state.kill_after);
         if (i == 0) {
           steps_done = done;
-          final_sha = sha_of(sessions[i]);
+          final_sha = sessions[i].weights_sha256();
         }
       }
     } catch (const std::exception& e) {
       // The others would wait for this rank at their next step: stop them with its error.
-      detnn_group_abort(group, r, e.what());
+      group->abort(r, reason(e));
     }
   };
   if (local == 1) {
@@ -210,9 +191,8 @@ std::string train_all_ranks(const std::vector<detnn_session*>& sessions, int fir
     for (int i = 0; i < local; ++i) threads.emplace_back(run_rank, i);
     for (auto& t : threads) t.join();
   }
-  const char* failure = nullptr;
-  check(detnn_group_failure(group, &failure), "rank group");
-  if (*failure != '\0') throw DetnnError(failure);
+  const std::string failure = group->failure();
+  if (!failure.empty()) throw TrainerError(failure);
   if (first_rank != 0) state.step = steps_done;
   return final_sha;
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "detnn/detnn.h"
+#include "errors.h"
 #include "run_files.h"
 
 namespace trainer {
@@ -23,7 +23,7 @@ struct EpochTotals {
 struct RankFault {
   int rank = -1;
   int64_t step = 0;
-  static RankFault from_environment();  // throws DetnnError for a malformed value
+  static RankFault from_environment();  // throws TrainerError for a malformed value
 };
 
 // Rank 0's loop state: where the run resumes and what it writes to.
@@ -45,8 +45,9 @@ struct LoopState {
 // Trains this process's ranks first_rank, first_rank + 1, ... (sessions, one thread each when
 // there are several) to the end and returns the final weights' SHA-256 (state.step is then the
 // step count). Rank 0, if among them, writes; the others only train. A failure of any rank stops
-// all of them; the DetnnError thrown names the rank that failed first and its error.
-std::string train_all_ranks(const std::vector<detnn_session*>& sessions, int first_rank, detnn_group* group,
-                            detnn_data* data, LoopState& state);
+// all of them; the TrainerError thrown names the rank that failed first and its error. `group` is
+// null for a single rank.
+std::string train_all_ranks(std::vector<api::Session>& sessions, int first_rank, const api::Group* group,
+                            const api::Data& data, LoopState& state);
 
 }  // namespace trainer

@@ -1,7 +1,7 @@
 // The CUDA rank sum's per-element algorithm (runtime/comm/rank_sum_counter.h), run on the host: for
 // every rank count from 1 to 1100 and for large ones up to 65535, by 1 and by 4 lanes, its bits
 // equal the pairwise rule of runtime/comm/rank_sum.h — the kernel's arithmetic, checked without a
-// GPU (tests/comm/nccl_comm_gpu_test.cpp checks the kernel itself on a device).
+// GPU (tests/runtime/comm/rank_sum_gpu_test.cpp checks the kernel itself on a device).
 #include <gtest/gtest.h>
 
 #include <cstring>

@@ -1,0 +1,41 @@
+// The trainer's errors. Every failure ends as one line on stderr, "trainer: <reason>", and exit
+// status 1 (main.cpp). A failed detnn call (detnn::CApiError from detnn.hpp) reads
+// "<what the trainer was doing>: <detnn's message> [<status>]", e.g.
+// "--epochs: training.epochs: ... [invalid argument]", where a step names its context.
+#pragma once
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "detnn/detnn.hpp"
+
+namespace trainer {
+
+namespace api = detnn::api;
+
+// A failure the trainer finds itself (contradictory flags, a refused resume), or a detnn failure
+// with the trainer's context in front.
+struct TrainerError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The one-line reason for any error: for a detnn failure without context, its message and status.
+inline std::string reason(const std::exception& e) {
+  if (const auto* c = dynamic_cast<const detnn::CApiError*>(&e))
+    return c->message() + " [" + detnn_status_string(c->status()) + "]";
+  return e.what();
+}
+
+// Runs `call`; a detnn failure in it becomes TrainerError("<what>: <message> [<status>]"). Other
+// errors pass unchanged (they already say what failed).
+template <class Call>
+auto with_context(const std::string& what, Call&& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const detnn::CApiError& e) {
+    throw TrainerError(what + ": " + reason(e));
+  }
+}
+
+}  // namespace trainer
