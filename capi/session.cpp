@@ -7,6 +7,22 @@ using detnn::c_api_detail::CpuComputeScope;
 using detnn::c_api_detail::guarded;
 using detnn::c_api_detail::require;
 
+namespace {
+
+// One of the session's SHA-256 digests into the caller's 65 bytes.
+detnn_status copy_digest(detnn_session* session, char out[65], const char* function,
+                         std::string (detnn::Session::*digest)()) {
+  return guarded([&] {
+    require(session, function, "session");
+    require(out, function, "out");
+    const std::string h = (session->session.get()->*digest)();
+    DETNN_CHECK(h.size() == 64, internal, function, ": the hash has ", h.size(), " characters");
+    std::memcpy(out, h.c_str(), 65);
+  });
+}
+
+}  // namespace
+
 extern "C" {
 
 detnn_status detnn_session_create(const detnn_context* context, const detnn_model* model, detnn_session** out) {
@@ -76,13 +92,11 @@ detnn_status detnn_session_predict(detnn_session* session, const float* images, 
 }
 
 detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]) {
-  return guarded([&] {
-    require(session, "detnn_session_weights_sha256", "session");
-    require(out, "detnn_session_weights_sha256", "out");
-    const std::string h = session->session->weights_sha256();
-    DETNN_CHECK(h.size() == 64, internal, "weights hash has ", h.size(), " characters");
-    std::memcpy(out, h.c_str(), 65);
-  });
+  return copy_digest(session, out, "detnn_session_weights_sha256", &detnn::Session::weights_sha256);
+}
+
+detnn_status detnn_session_state_sha256(detnn_session* session, char out[65]) {
+  return copy_digest(session, out, "detnn_session_state_sha256", &detnn::Session::state_sha256);
 }
 
 detnn_status detnn_session_steps_done(const detnn_session* session, int64_t* out) {

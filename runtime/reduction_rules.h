@@ -14,6 +14,13 @@
 
 namespace detnn {
 
+// The version of DESIGN §3's numerics contract the kernels implement. A change of the bits any
+// kernel computes is a new version: the golden pins of the tests are kept per version
+// (tests/data/golden/), so that such a change has to be recorded on purpose. Version 1: every dot
+// product is one fmaf chain whatever K; DESIGN §3's version 2 (K-leaves of 1024) is not
+// implemented yet.
+constexpr int kNumericsContractVersion = 1;
+
 constexpr int64_t kReductionLeaf = 256;
 
 DETNN_HD float sequential_sum(const float* x, int64_t n) {

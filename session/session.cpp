@@ -499,7 +499,7 @@ std::string Session::weights_sha256() {
 void Session::check_ranks_agree() {
   SessionComm& comm = *impl_->comm;
   if (!comm.several()) return;
-  const std::string mine = weights_sha256() + " at step " + std::to_string(steps_);
+  const std::string mine = state_sha256() + " at step " + std::to_string(steps_);
   // Fixed size: the broadcast must be the same size on every rank.
   char root[128] = {};
   mine.copy(root, sizeof root - 1);
@@ -507,8 +507,8 @@ void Session::check_ranks_agree() {
   const bool differs = mine != root;
   const int64_t differing = comm.all_reduce_sum(differs ? 1 : 0);
   if (differing == 0) return;
-  const std::string message = std::to_string(differing) + " rank(s) do not start from rank 0's state (rank 0: weights " +
-                              root + "; rank " + std::to_string(rank()) + ": weights " + mine +
+  const std::string message = std::to_string(differing) + " rank(s) do not start from rank 0's state (rank 0: state " +
+                              root + "; rank " + std::to_string(rank()) + ": state " + mine +
                               "): every rank must start from the same weights — did every rank load the same checkpoint?";
   throw Error(ErrorCode::comm, message);
 }

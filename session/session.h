@@ -103,6 +103,11 @@ class Session {
 
   // SHA-256 (hex) of the parameters' bytes (the flat buffer, little-endian floats).
   std::string weights_sha256();
+  // SHA-256 (hex) of the whole training state, what a resume must restore for the next step to
+  // give the same bits: every tensor of state_tensors() (parameters, buffers such as batch-norm
+  // running statistics, optimizer state) with its name and shape, and the step counter. Every
+  // bit-equality check compares this, not only the weights.
+  std::string state_sha256();
   // A collective (every rank calls it): throws Error(comm) on every rank unless every rank holds
   // rank 0's weights, buffers and step — e.g. when the ranks of a resumed run did not all load
   // the same checkpoint. Nothing to check with one rank.

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "runtime/io/sha256.h"
 #include "session/session.h"
 #include "session/session_device.h"
 
@@ -47,6 +48,25 @@ void upload_into(Tensor& dst, const std::vector<float>& values) {
 }
 
 }  // namespace
+
+std::string Session::state_sha256() {
+  // Each tensor as: name, NUL, rank and dims (int64), then its floats; then the step (int64).
+  // Names and shapes are in, so that state moved between tensors changes the digest too.
+  std::vector<uint8_t> bytes;
+  auto append = [&](const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    bytes.insert(bytes.end(), b, b + n);
+  };
+  for (const NamedTensor& t : state_tensors()) {
+    append(t.name.c_str(), t.name.size() + 1);
+    const int64_t rank = static_cast<int64_t>(t.shape.size());
+    append(&rank, sizeof rank);
+    append(t.shape.data(), t.shape.size() * sizeof(int64_t));
+    append(t.values.data(), t.values.size() * sizeof(float));
+  }
+  append(&steps_, sizeof steps_);
+  return sha256_hex(bytes);
+}
 
 std::vector<NamedTensor> Session::state_tensors() {
   session_device::select(device_);

@@ -158,6 +158,10 @@ detnn_status detnn_session_predict(detnn_session* session, const float* images, 
 
 /* SHA-256 (64 hex digits and a NUL) of the parameters' bytes: equal hashes, equal weights. */
 detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]);
+/* SHA-256 of the whole training state (parameters, buffers such as batch-norm running
+ * statistics, optimizer state, each with its name and shape, and the step counter): equal
+ * hashes, equal next steps. What a bit-equality check should compare. */
+detnn_status detnn_session_state_sha256(detnn_session* session, char out[65]);
 /* Optimizer updates done so far (restored by detnn_session_load_checkpoint). */
 detnn_status detnn_session_steps_done(const detnn_session* session, int64_t* out);
 /* The cuDNN / cuBLASLt algorithms the session has pinned (determinism fast and off; those of the

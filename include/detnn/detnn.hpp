@@ -315,6 +315,12 @@ class Session {
     check(detnn_session_weights_sha256(get(), out));
     return out;
   }
+  // The whole training state's digest (detnn_session_state_sha256): what bit-equality compares.
+  std::string state_sha256() {
+    char out[65];
+    check(detnn_session_state_sha256(get(), out));
+    return out;
+  }
   int64_t steps_done() const {
     int64_t v = 0;
     check(detnn_session_steps_done(get(), &v));

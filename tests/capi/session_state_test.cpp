@@ -49,6 +49,35 @@ std::vector<uint8_t> with_header(const std::vector<uint8_t>& file, const nlohman
   return out;
 }
 
+// The file without tensor `name`: a well-formed checkpoint that lacks it (its bytes gone and
+// the later tensors' offsets moved down), so that loading reaches the check for missing tensors.
+std::vector<uint8_t> without_tensor(const std::vector<uint8_t>& file, const std::string& name) {
+  uint64_t n = 0;
+  std::memcpy(&n, file.data(), 8);
+  const size_t data_begin = 8 + static_cast<size_t>(n);
+  nlohmann::json header = header_of(file);
+  std::vector<uint8_t> data;
+  nlohmann::json kept = nlohmann::json::object();
+  for (auto& [key, entry] : header.items()) {
+    if (key == "__metadata__" || key == name) continue;
+    const size_t begin = entry["data_offsets"][0], end = entry["data_offsets"][1];
+    nlohmann::json moved = entry;
+    moved["data_offsets"] = {data.size(), data.size() + (end - begin)};
+    data.insert(data.end(), file.begin() + static_cast<std::ptrdiff_t>(data_begin + begin),
+                file.begin() + static_cast<std::ptrdiff_t>(data_begin + end));
+    kept[key] = moved;
+  }
+  kept["__metadata__"] = header["__metadata__"];
+  std::string text = kept.dump();
+  while (text.size() % 8 != 0) text += ' ';
+  std::vector<uint8_t> out(8 + text.size());
+  const uint64_t len = text.size();
+  std::memcpy(out.data(), &len, 8);
+  std::memcpy(out.data() + 8, text.data(), text.size());
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
 std::string metadata(detnn_session* s, const char* key) {
   const char* value = nullptr;
   const detnn_status st = detnn_session_checkpoint_metadata(s, key, &value);
@@ -158,7 +187,7 @@ TEST(CApiCheckpoint, FileHoldsEveryStateTensorAndTheMetadata) {
   ASSERT_EQ(detnn_session_load_checkpoint(t.get(), ckpt.c_str()), DETNN_OK) << detnn_last_error();
   EXPECT_EQ(metadata(t.get(), "note"), "hello");
   EXPECT_EQ(metadata(t.get(), "model_sha256"), model_sha);
-  EXPECT_EQ(weights_sha(t.get()), weights_sha(s.get()));
+  EXPECT_EQ(state_sha(t.get()), state_sha(s.get()));
   const char* value = nullptr;
   EXPECT_EQ(detnn_session_checkpoint_metadata(t.get(), "absent", &value), DETNN_ERROR_INVALID_ARGUMENT);
 }
@@ -184,12 +213,12 @@ TEST(CApiCheckpoint, BrokenCheckpointsAreErrorsAndLeaveTheSessionUnchanged) {
   };
   std::vector<Case> cases;
   cases.push_back({"truncated.safetensors", std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2),
-                   DETNN_ERROR_FORMAT, ""});
+                   DETNN_ERROR_FORMAT, "run past the end of the"});
   {
     std::vector<uint8_t> garbage(4096);
     uint64_t state = 99;
     for (auto& b : garbage) b = static_cast<uint8_t>(synth_next(&state));
-    cases.push_back({"garbage.safetensors", garbage, DETNN_ERROR_FORMAT, ""});
+    cases.push_back({"garbage.safetensors", garbage, DETNN_ERROR_FORMAT, "the file is corrupt or not safetensors"});
   }
   {
     nlohmann::json h = header_of(bytes);
@@ -205,7 +234,21 @@ TEST(CApiCheckpoint, BrokenCheckpointsAreErrorsAndLeaveTheSessionUnchanged) {
   {
     nlohmann::json h = header_of(bytes);
     h.erase("optimizer.momentum_buffer");  // its bytes are left as a hole: the file is corrupt
-    cases.push_back({"missing-tensor.safetensors", with_header(bytes, h), DETNN_ERROR_FORMAT, ""});
+    cases.push_back({"hole.safetensors", with_header(bytes, h), DETNN_ERROR_FORMAT, "trailing bytes after the last tensor"});
+  }
+  cases.push_back({"missing-tensor.safetensors", without_tensor(bytes, "optimizer.momentum_buffer"), DETNN_ERROR_FORMAT,
+                   "optimizer state optimizer.momentum_buffer is missing"});
+  cases.push_back({"missing-weight.safetensors", without_tensor(bytes, "layers.0.bias"), DETNN_ERROR_FORMAT,
+                   "tensor layers.0.bias [4] is missing"});
+  {
+    // The same model file, another seed: the run it continues is another run.
+    const ModelPtr m = make_model(json);
+    ASSERT_EQ(detnn_model_set_option(m.get(), "training.seed", "8"), DETNN_OK);
+    const ContextPtr ctx = make_context();
+    const SessionPtr other = make_session(ctx.get(), m.get());
+    const std::string path = dir.file("other-seed.safetensors");
+    ASSERT_EQ(detnn_session_save_checkpoint(other.get(), path.c_str(), 0, 0), DETNN_OK) << detnn_last_error();
+    cases.push_back({"other-seed.safetensors", {}, DETNN_ERROR_FORMAT, "checkpoint was written with seed 8, this session uses seed "});
   }
   {
     const SessionPtr other = session_for(model_json("", R"({"type": "sgd", "lr": 0.05, "momentum": 0.9})", 6));
@@ -214,9 +257,9 @@ TEST(CApiCheckpoint, BrokenCheckpointsAreErrorsAndLeaveTheSessionUnchanged) {
     ASSERT_EQ(detnn_session_save_checkpoint(other.get(), path.c_str(), 0, 0), DETNN_OK);
     cases.push_back({"other-model.safetensors", {}, DETNN_ERROR_FORMAT, "checkpoint was written for model file sha256 "});
   }
-  cases.push_back({"missing.safetensors", {}, DETNN_ERROR_IO, ""});
+  cases.push_back({"missing.safetensors", {}, DETNN_ERROR_IO, "cannot open"});
 
-  const std::string before = weights_sha(victim.get());
+  const std::string before = state_sha(victim.get());
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string path = dir.file(c.name);
@@ -226,7 +269,7 @@ TEST(CApiCheckpoint, BrokenCheckpointsAreErrorsAndLeaveTheSessionUnchanged) {
     const std::string message = detnn_last_error();
     EXPECT_NE(message.find(path), std::string::npos) << "the message should name the file: " << message;
     EXPECT_NE(message.find(c.expected), std::string::npos) << message;
-    EXPECT_EQ(weights_sha(victim.get()), before);
+    EXPECT_EQ(state_sha(victim.get()), before);
     int64_t done = -1;
     ASSERT_EQ(detnn_session_steps_done(victim.get(), &done), DETNN_OK);
     EXPECT_EQ(done, 3);

@@ -16,7 +16,7 @@ TEST(CApiSession, TwoIdenticalSessionsGiveIdenticalWeights) {
   const SessionPtr a = session_for(model_json());
   const SessionPtr b = session_for(model_json());
   ASSERT_TRUE(a && b);
-  EXPECT_EQ(weights_sha(a.get()), weights_sha(b.get()));  // the same initialization
+  EXPECT_EQ(state_sha(a.get()), state_sha(b.get()));  // the same initialization
   const std::string sha_a = train(a.get(), 0, kSteps);
   const std::string sha_b = train(b.get(), 0, kSteps);
   EXPECT_EQ(sha_a.size(), 64u);
@@ -75,7 +75,7 @@ TEST(CApiSession, InterleavedSessionsWithDifferentThreadCountsGiveIdenticalBits)
     train(a.get(), step, 1);
     train(b.get(), step, 1);
   }
-  EXPECT_EQ(weights_sha(a.get()), weights_sha(b.get()));
+  EXPECT_EQ(state_sha(a.get()), state_sha(b.get()));
 }
 
 TEST(CApiSession, ChunksPerPassOneTwoFourGiveIdenticalBits) {
@@ -164,14 +164,14 @@ TEST(CApiSession, ParametersCanBeListedReadAndWritten) {
   EXPECT_EQ(detnn_session_parameter_name(s.get(), count, &name), DETNN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(detnn_last_error()).find("out of range"), std::string::npos);
 
-  const std::string before = weights_sha(s.get());
+  const std::string before = state_sha(s.get());
   std::vector<float> w(static_cast<size_t>(size));
   ASSERT_EQ(detnn_session_get_parameter(s.get(), "layers.0.weight", w.data(), size), DETNN_OK);
   ASSERT_EQ(detnn_session_set_parameter(s.get(), "layers.0.weight", w.data(), size), DETNN_OK);
-  EXPECT_EQ(weights_sha(s.get()), before);  // a round trip changes nothing
+  EXPECT_EQ(state_sha(s.get()), before);  // a round trip changes nothing
   w[5] += 1.0f;
   ASSERT_EQ(detnn_session_set_parameter(s.get(), "layers.0.weight", w.data(), size), DETNN_OK);
-  EXPECT_NE(weights_sha(s.get()), before);
+  EXPECT_NE(state_sha(s.get()), before);
   std::vector<float> back(static_cast<size_t>(size));
   ASSERT_EQ(detnn_session_get_parameter(s.get(), "layers.0.weight", back.data(), size), DETNN_OK);
   EXPECT_EQ(std::memcmp(back.data(), w.data(), w.size() * sizeof(float)), 0);
@@ -219,7 +219,7 @@ TEST(CApiSession, NullArgumentsAreRejectedByName) {
 TEST(CApiSession, BadInputsAreErrorsAndLeaveTheWeights) {
   const SessionPtr s = session_for(model_json());
   ASSERT_TRUE(s);
-  const std::string before = weights_sha(s.get());
+  const std::string before = state_sha(s.get());
   std::vector<float> images(64 * SYNTH_SAMPLE);
   std::vector<int32_t> labels(64);
   synth_samples(kDataSeed, 0, 64, images.data(), labels.data());
@@ -228,11 +228,16 @@ TEST(CApiSession, BadInputsAreErrorsAndLeaveTheWeights) {
   EXPECT_NE(std::string(detnn_last_error()).find("batch_size is 64"), std::string::npos) << detnn_last_error();
   labels[7] = 4;
   EXPECT_EQ(detnn_session_train_step(s.get(), images.data(), labels.data(), 64, &m), DETNN_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(weights_sha(s.get()), before);
+  EXPECT_NE(std::string(detnn_last_error()).find("label of sample 7 is 4, outside [0, 4)"), std::string::npos)
+      << detnn_last_error();
+  EXPECT_EQ(state_sha(s.get()), before);
   std::vector<float> logits(10);
   EXPECT_EQ(detnn_session_predict(s.get(), images.data(), 3, logits.data(), 10), DETNN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(detnn_last_error()).find("logits_count"), std::string::npos);
   EXPECT_EQ(detnn_session_set_schedule(s.get(), 0, 10), DETNN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(detnn_last_error()).find("steps_per_epoch and total_steps must be >= 1, got 0 and 10"),
+            std::string::npos)
+      << detnn_last_error();
   int64_t steps = -1;
   ASSERT_EQ(detnn_session_steps_done(s.get(), &steps), DETNN_OK);
   EXPECT_EQ(steps, 0);
@@ -285,7 +290,7 @@ TEST(CApiSession, CppWrapperOwnsHandlesAndThrowsCApiError) {
   synth_samples(kDataSeed, 0, 64, images.data(), labels.data());
   const detnn_step_metrics m = s.train_step(images.data(), labels.data(), 64);
   EXPECT_EQ(m.samples, 64);
-  EXPECT_EQ(s.weights_sha256(), train(reference.get(), 0, 1));
+  EXPECT_EQ(s.state_sha256(), train(reference.get(), 0, 1));
   EXPECT_EQ(s.parameter_names().front(), "layers.0.weight");
   EXPECT_EQ(s.get_parameter("layers.5.bias").size(), 4u);
   try {

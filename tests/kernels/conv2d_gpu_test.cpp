@@ -191,10 +191,14 @@ TEST(Conv2dGpu, ChunkAloneEqualsChunkInsideBatch) {
 TEST(Conv2dGpu, BadParametersAreNamedErrors) {
   DETNN_REQUIRE_GPU();
   const Conv2dParams bad = make(1, 4, 5, 5, 3, 3, 3, 1, 1, 0, 0, 1, 1, 3);
-  EXPECT_THROW(conv2d_forward_cuda(bad, nullptr, nullptr, nullptr, nullptr, nullptr), Error);
-  EXPECT_THROW(conv2d_backward_data_cuda(bad, nullptr, nullptr, nullptr, nullptr), Error);
-  EXPECT_THROW(conv2d_backward_filter_cuda(make(6, 2, 4, 4, 2, 3, 3), 4, nullptr, nullptr, nullptr, nullptr, nullptr),
-               Error);
+  const std::string groups = "groups (3) must divide in_channels (4)";
+  test::expect_error([&] { conv2d_forward_cuda(bad, nullptr, nullptr, nullptr, nullptr, nullptr); },
+                     ErrorCode::invalid_argument, groups);
+  test::expect_error([&] { conv2d_backward_data_cuda(bad, nullptr, nullptr, nullptr, nullptr); },
+                     ErrorCode::invalid_argument, groups);
+  test::expect_error(
+      [&] { conv2d_backward_filter_cuda(make(6, 2, 4, 4, 2, 3, 3), 4, nullptr, nullptr, nullptr, nullptr, nullptr); },
+      ErrorCode::invalid_argument, "batch (6) must be a multiple of chunk_size (4)");
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::string run(const ModelSpec& spec, const std::string& device, int steps, int
   for (int i = 0; i < steps; ++i)
     session.train_step(data.images.data() + i * s.training.batch_size * session.sample_size(),
                        data.labels.data() + i * s.training.batch_size, s.training.batch_size);
-  return session.weights_sha256();
+  return session.state_sha256();
 }
 
 TEST(SessionGpu, StrictCudaGivesTheCpuWeights) {

@@ -45,7 +45,7 @@ std::string train(const ModelSpec& spec, const SessionOptions& o) {
       synthetic_batches(b * kSteps, static_cast<int32_t>(s.classes()), spec.input.c, spec.input.h, spec.input.w, 5);
   for (int i = 0; i < kSteps; ++i)
     s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
-  return s.weights_sha256();
+  return s.state_sha256();
 }
 
 // The same on `ranks` LocalComm ranks sharing the GPU; every rank must end with these weights.
@@ -160,7 +160,7 @@ TEST(SessionModesGpu, FastTrainsOnAnotherThreadThanItWasCreatedOn) {
   });
   worker.join();
   EXPECT_EQ(error, "");
-  EXPECT_EQ(s.weights_sha256(), here);
+  EXPECT_EQ(s.state_sha256(), here);
 }
 
 TEST(SessionModesGpu, FastIsBatchInvariantAndRankCountInvariant) {

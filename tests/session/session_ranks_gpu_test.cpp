@@ -51,7 +51,7 @@ TEST(SessionRanksGpu, LocalCommRanksSharingOneGpuGiveTheOneRankBits) {
 }
 
 TEST(SessionRanksGpu, NcclRanksGiveTheOneRankBits) {
-  DETNN_REQUIRE_GPU();
+  DETNN_REQUIRE_GPUS(2);
   int ranks = 1;
   while (ranks * 2 <= cuda_device_count() && ranks * 2 <= 8) ranks *= 2;
   std::vector<int> ordinals(ranks);

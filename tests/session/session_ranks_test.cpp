@@ -57,7 +57,7 @@ RunResult train_on_ranks(const std::string& model_json, int ranks, int steps, in
           results[r].losses.push_back(st.loss);
           results[r].correct.push_back(st.correct);
         }
-        results[r].weights_sha = s.weights_sha256();
+        results[r].weights_sha = s.state_sha256();
         results[r].state = s.state_tensors();
       } catch (const std::exception& e) {
         errors[r] = e.what();
@@ -161,7 +161,7 @@ TEST(SessionRanks, AFailingRankStopsEveryRankWithItsError) {
   LocalCommGroup group(4, 60.0);
   std::vector<std::unique_ptr<Session>> sessions;
   for (int r = 0; r < 4; ++r) sessions.push_back(std::make_unique<Session>(spec, SessionOptions{}, &group.comm(r)));
-  const std::string before = sessions[0]->weights_sha256();
+  const std::string before = sessions[0]->state_sha256();
   // Rank 2's copy of the batch has an infinite pixel in its own chunk (samples 8-11): only rank 2
   // sees a non-finite loss.
   std::vector<float> poisoned = data.images;
@@ -188,7 +188,7 @@ TEST(SessionRanks, AFailingRankStopsEveryRankWithItsError) {
     EXPECT_EQ(codes[r], ErrorCode::comm) << r;
     EXPECT_EQ(errors[r], "rank 2 failed: " + errors[2]) << r;
   }
-  for (int r = 0; r < 4; ++r) EXPECT_EQ(sessions[r]->weights_sha256(), before) << "rank " << r << " updated";
+  for (int r = 0; r < 4; ++r) EXPECT_EQ(sessions[r]->state_sha256(), before) << "rank " << r << " updated";
 }
 
 }  // namespace

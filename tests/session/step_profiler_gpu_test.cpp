@@ -37,8 +37,10 @@ TEST(StepProfilerGpu, TimesTheStepOnTheDeviceAndKeepsItsBits) {
         s.train_step(data.images.data() + i * 16 * s.sample_size(), data.labels.data() + i * 16, 16);
         p.collect();
       }
-      shas.push_back(s.weights_sha256());
+      shas.push_back(s.state_sha256());
       for (const auto& [name, ms] : p.totals()) {
+        // A convolution's forward runs kernels: its events cannot be 0 ms apart.
+        if (name.find("conv2d forward") != std::string::npos) EXPECT_GT(ms, 0.0) << name;
         EXPECT_GE(ms, 0.0) << name;
         total_ms += ms;
       }

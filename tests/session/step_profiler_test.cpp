@@ -42,7 +42,8 @@ TEST(StepProfiler, TimesOnlyTheOutermostPartsAndAddsThemUpByName) {
   }
   ASSERT_EQ(part_names(p), (std::vector<std::string>{"block", "after"}));
   EXPECT_GE(p.totals()[0].second, 2 * 2.0);  // two steps of at least 2 ms each
-  EXPECT_GE(p.totals()[1].second, 0.0);
+  // "after" times its own empty scope, not the sleep before it.
+  EXPECT_LT(p.totals()[1].second, 2.0);
   ProfiledPart none(nullptr, "ignored");  // a null profiler: nothing happens
 }
 
@@ -69,7 +70,7 @@ TEST(StepProfiler, ASessionNamesItsPartsAndKeepsItsBits) {
       p.collect();
     }
     s.evaluate(data.images.data(), data.labels.data(), 7);
-    shas.push_back(s.weights_sha256());
+    shas.push_back(s.state_sha256());
     if (profiled) names = part_names(p);
   }
   EXPECT_EQ(shas[0], shas[1]);

@@ -81,14 +81,16 @@ inline SessionPtr session_for(const std::string& json, int threads = -1) {
   return make_session(ctx.get(), model.get());  // the session outlives both handles
 }
 
-inline std::string weights_sha(detnn_session* s) {
+// The whole training state's digest (weights, buffers, optimizer state, step): what bit-equality
+// compares.
+inline std::string state_sha(detnn_session* s) {
   char out[65] = {0};
-  const detnn_status st = detnn_session_weights_sha256(s, out);
+  const detnn_status st = detnn_session_state_sha256(s, out);
   EXPECT_EQ(st, DETNN_OK) << describe(st);
   return out;
 }
 
-// Trains steps [first, first + steps) on the synthetic batches; returns the weights' SHA-256.
+// Trains steps [first, first + steps) on the synthetic batches; returns the state's SHA-256.
 inline std::string train(detnn_session* s, int64_t first, int64_t steps, int64_t batch = 64) {
   std::vector<float> images(static_cast<size_t>(batch * SYNTH_SAMPLE));
   std::vector<int32_t> labels(static_cast<size_t>(batch));
@@ -100,7 +102,7 @@ inline std::string train(detnn_session* s, int64_t first, int64_t steps, int64_t
     if (st != DETNN_OK) return "";
     EXPECT_EQ(m.samples, batch);
   }
-  return weights_sha(s);
+  return state_sha(s);
 }
 
 // A fresh folder under the system's temporary directory, removed at the end of the test.

@@ -34,7 +34,7 @@ inline std::string train_in_rank_threads(const ModelSpec& spec, const std::vecto
         Session s(spec, options[r], comm_of(r));
         for (int i = 0; i < steps; ++i)
           s.train_step(data.images.data() + i * b * s.sample_size(), data.labels.data() + i * b, b);
-        shas[r] = s.weights_sha256();
+        shas[r] = s.state_sha256();
       } catch (const std::exception& e) {
         errors[r] = e.what();
         if (group != nullptr) group->abort(r, e.what());

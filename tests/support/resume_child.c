@@ -1,7 +1,7 @@
-/* The second process of the resume test (capi_checkpoint_test.cpp): loads a model file and a
- * checkpoint into a fresh session, trains `steps` more steps on the synthetic batches that
- * follow the checkpoint's step, and prints the weights' SHA-256. Written in C11 against the
- * public header only, so it also checks that the header is plain C.
+/* The second process of the resume test (tests/capi/session_state_test.cpp): loads a model file
+ * and a checkpoint into a fresh session, trains `steps` more steps on the synthetic batches that
+ * follow the checkpoint's step, and prints the whole state's SHA-256 (detnn_session_state_sha256).
+ * Written in C11 against the public header only, so it also checks that the header is plain C.
  * Usage: resume_child MODEL_FILE CHECKPOINT STEPS DATA_SEED */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     synth_samples(seed, s * batch, batch, images, labels);
     if ((st = detnn_session_train_step(session, images, labels, batch, &m)) != DETNN_OK) rc = fail("train", st);
   }
-  if (rc == 0 && (st = detnn_session_weights_sha256(session, sha)) != DETNN_OK) rc = fail("sha", st);
+  if (rc == 0 && (st = detnn_session_state_sha256(session, sha)) != DETNN_OK) rc = fail("sha", st);
   if (rc == 0) printf("%s\n", sha);
   free(images);
   free(labels);

@@ -20,18 +20,20 @@ long long first_bit_difference(const float* a, const float* b, size_t n) {
   return -1;
 }
 
-bool cuda_device_present() {
+int cuda_device_count_visible() {
 #ifdef DETNN_HAVE_CUDA
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky "no device" error for later calls
-    return false;
+    return 0;
   }
-  return count > 0;
+  return count;
 #else
-  return false;
+  return 0;
 #endif
 }
+
+bool cuda_device_present() { return cuda_device_count_visible() > 0; }
 
 }  // namespace detnn::test
 

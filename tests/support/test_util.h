@@ -11,9 +11,23 @@
 #include <string>
 #include <vector>
 
+#include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn::test {
+
+// Runs `call`, which must throw detnn::Error with `code` and a message that contains `expected`
+// (the fault it names: a value, a file, a JSON path), not merely any error.
+template <class Call>
+void expect_error(Call&& call, ErrorCode code, const std::string& expected) {
+  try {
+    call();
+    ADD_FAILURE() << "no error; expected one containing \"" << expected << "\"";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << "expected \"" << expected << "\" in: " << e.what();
+  }
+}
 
 // Uniform floats in [lo, hi) from a seeded std::mt19937 (test inputs only; the library
 // itself draws from Philox).
@@ -30,6 +44,8 @@ long long first_bit_difference(const float* a, const float* b, size_t n);
 
 // True when a CUDA device is usable by this process (always false in a CPU-only build).
 bool cuda_device_present();
+// The CUDA devices this process sees (0 without a device or in a CPU-only build).
+int cuda_device_count_visible();
 
 // Sets or unsets an environment variable for one scope, restoring it afterwards.
 class ScopedEnvironment {
@@ -61,6 +77,15 @@ class ScopedEnvironment {
 #define DETNN_REQUIRE_GPU()                                                    \
   do {                                                                         \
     if (!::detnn::test::cuda_device_present()) GTEST_SKIP() << "no CUDA device present"; \
+  } while (0)
+
+// A test of what several GPUs do together skips, saying so, where fewer are visible: with one
+// rank a collective has nothing to combine, and passing then would claim what was not tested.
+#define DETNN_REQUIRE_GPUS(n)                                                                         \
+  do {                                                                                                \
+    DETNN_REQUIRE_GPU();                                                                              \
+    const int visible_gpus_ = ::detnn::test::cuda_device_count_visible();                             \
+    if (visible_gpus_ < (n)) GTEST_SKIP() << "needs " << (n) << " GPUs, " << visible_gpus_ << " visible"; \
   } while (0)
 
 namespace detnn {

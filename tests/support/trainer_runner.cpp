@@ -116,6 +116,12 @@ std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& run_dir, 
 
 std::vector<std::string> epoch_shas(const std::filesystem::path& run_dir) {
   std::vector<std::string> shas;
+  for (const auto& j : metrics_lines(run_dir, "epoch")) shas.push_back(j.at("state_sha256").get<std::string>());
+  return shas;
+}
+
+std::vector<std::string> epoch_weight_shas(const std::filesystem::path& run_dir) {
+  std::vector<std::string> shas;
   for (const auto& j : metrics_lines(run_dir, "epoch")) shas.push_back(j.at("weights_sha256").get<std::string>());
   return shas;
 }

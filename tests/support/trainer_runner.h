@@ -36,6 +36,8 @@ std::filesystem::path write_small_model(const std::filesystem::path& dir, int ep
 
 // metrics.jsonl lines of one type ("step" or "epoch").
 std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& run_dir, const std::string& type);
+// Per epoch line: the whole training state's digest (what bit-equality compares), and the weights'.
 std::vector<std::string> epoch_shas(const std::filesystem::path& run_dir);
+std::vector<std::string> epoch_weight_shas(const std::filesystem::path& run_dir);
 
 }  // namespace detnn::testing

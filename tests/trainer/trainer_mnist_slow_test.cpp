@@ -1,9 +1,10 @@
 // The main job's acceptance (label slow: several full 10-epoch runs of examples/mnist_cnn.json on
-// the CPU, minutes each on 2 cores): validation accuracy >= 97.5% in 10 epochs; the same command
-// twice, --threads 1 vs the default, and a run SIGKILLed during epoch 4 then resumed all give the
-// same weights_sha256 on every epoch line.
+// the CPU, minutes each on 2 cores): validation accuracy >= 97.5% in 10 epochs; every epoch's
+// weights and state are the pinned ones; the same command twice, --threads 1 vs the default, and a
+// run SIGKILLed during epoch 4 then resumed all give the same state_sha256 on every epoch line.
 #include <gtest/gtest.h>
 
+#include "support/golden_pins.h"
 #include "support/trainer_runner.h"
 
 namespace detnn::testing {
@@ -21,6 +22,9 @@ TEST(TrainerMnist, TenEpochsReachTheAccuracyAndEveryRunHasTheSameBits) {
   EXPECT_GE(epochs.back().at("val_accuracy").get<double>(), 0.975);
   std::printf("[ INFO ] mnist_cnn: validation accuracy %.4f after 10 epochs, final weights %s\n",
               epochs.back().at("val_accuracy").get<double>(), epochs.back().at("weights_sha256").get<std::string>().c_str());
+  // The run is pinned (tests/data/golden/mnist_cnn.json): the same bits as when it was recorded.
+  expect_pinned("mnist_cnn.json", "10 epochs, weights_sha256", epoch_weight_shas(dir / "a"));
+  expect_pinned("mnist_cnn.json", "10 epochs, state_sha256", epoch_shas(dir / "a"));
 
   const auto b = run_trainer("--model " + model + " --run-dir " + (dir / "b").string());
   ASSERT_EQ(b.status, 0) << b.output;

@@ -1,5 +1,5 @@
 // `trainer --ranks N` (data-parallel CPU ranks as threads, docs/multi-rank.md) on a small
-// synthetic model: 1, 2 and 4 ranks give the same weights_sha256 every epoch; a checkpoint of a
+// synthetic model: 1, 2 and 4 ranks give the same state_sha256 every epoch; a checkpoint of a
 // 2-rank run resumes on 4 ranks with the uninterrupted 1-rank bits; an injected fault in one rank
 // stops every rank with its error (bounded time); a batch the ranks cannot share is refused. And
 // examples/cifar_convnet.json on small synthetic data.
@@ -94,7 +94,7 @@ TEST(TrainerRanks, ATwoRankCheckpointResumesOnFourRanksWithTheOneRankBits) {
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_EQ(epoch_shas(run), epoch_shas(dir / "full"));
   const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(run / "manifest.json"));
-  EXPECT_EQ(manifest.at("final_weights_sha256"), epoch_shas(dir / "full").back());
+  EXPECT_EQ(manifest.at("final_state_sha256"), epoch_shas(dir / "full").back());
   EXPECT_EQ(manifest.at("resumes").at(0).at("world_size"), 4);
   // And back to 1 rank from the 4-rank run's last checkpoint: nothing left to do, same bits.
   const auto again = run_trainer("--resume " + run.string());

@@ -73,18 +73,19 @@ TEST(Trainer, RunDirectoryHoldsConfigManifestMetricsAndCheckpoints) {
   EXPECT_TRUE(config["training"].contains("eval_batch_size"));  // defaults written out
   nlohmann::json manifest = nlohmann::json::parse(std::ifstream(run / "manifest.json"));
   for (const char* k : {"environment", "command_line", "model_sha256", "data_fingerprint", "world_size", "start_time",
-                        "end_time", "final_weights_sha256"})
+                        "end_time", "final_weights_sha256", "final_state_sha256"})
     EXPECT_TRUE(manifest.contains(k)) << k;
   EXPECT_EQ(manifest["status"], "completed");
   EXPECT_EQ(manifest["cuda_graph"], "off (training.cuda_graph)");  // how the steps ran
   EXPECT_EQ(config["training"]["cuda_graph"], "off");
   const auto epochs = metrics_lines(run, "epoch");
   ASSERT_EQ(epochs.size(), 2u);
-  for (const char* k : {"train_loss", "val_loss", "val_accuracy", "weights_sha256"}) EXPECT_TRUE(epochs[0].contains(k)) << k;
+  for (const char* k : {"train_loss", "val_loss", "val_accuracy", "weights_sha256", "state_sha256"}) EXPECT_TRUE(epochs[0].contains(k)) << k;
   const auto steps = metrics_lines(run, "step");
   ASSERT_FALSE(steps.empty());
   for (const char* k : {"step", "epoch", "loss", "lr", "images_per_s"}) EXPECT_TRUE(steps[0].contains(k)) << k;
   EXPECT_EQ(manifest["final_weights_sha256"], epochs.back()["weights_sha256"]);
+  EXPECT_EQ(manifest["final_state_sha256"], epochs.back()["state_sha256"]);
   // eval on the last checkpoint gives the last epoch's validation accuracy
   const auto ev = run_trainer("eval --model " + model.string() + " --checkpoint " + (run / "checkpoints/last.safetensors").string());
   ASSERT_EQ(ev.status, 0) << ev.output;

@@ -285,6 +285,7 @@ void finish(RunRecord& record, api::Session& session, const LoopState& st, const
   manifest["status"] = "completed";
   manifest["end_time"] = utc_timestamp();
   manifest["final_weights_sha256"] = final_sha;
+  manifest["final_state_sha256"] = session.state_sha256();
   manifest["steps"] = st.step;
   manifest["cuda_graph"] = session.cuda_graph_status();  // how the steps ran (never changes a bit)
   write_json_atomically(record.run_dir / "manifest.json", manifest);

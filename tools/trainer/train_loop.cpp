@@ -117,7 +117,7 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
     const double seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
     json line = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", totals.loss_sum / totals.steps},
                  {"train_accuracy", static_cast<double>(totals.correct) / totals.samples},
-                 {"weights_sha256", final_sha}, {"seconds", std::round(seconds * 100) / 100}};
+                 {"weights_sha256", final_sha}, {"state_sha256", session.state_sha256()}, {"seconds", std::round(seconds * 100) / 100}};
     if (ev.samples > 0) line["val_loss"] = ev.loss, line["val_accuracy"] = val_acc;
     metrics.write(line);
     metrics.sync();

@@ -123,7 +123,7 @@ std::vector<float> expected_sum(const std::vector<std::vector<float>>& in, int64
 }
 
 TEST(NcclComm, DeterministicAllReduceHasTheCpuRuleBitsOnEveryRank) {
-  DETNN_REQUIRE_GPU();
+  DETNN_REQUIRE_GPUS(2);
   NcclGroup group(all_devices(), 120.0);
   const int p = group.size();
   std::vector<int64_t> sizes = {0, 1, 2, 3, 5, p - 1, p, p + 1, 2 * p + 1, 1023, 4096 + 1, int64_t{1} << 20,
@@ -153,7 +153,7 @@ TEST(NcclComm, DeterministicAllReduceHasTheCpuRuleBitsOnEveryRank) {
 }
 
 TEST(NcclComm, NcclsOwnAllReduceIsCloseAndExactForTwoRanks) {
-  DETNN_REQUIRE_GPU();
+  DETNN_REQUIRE_GPUS(2);
   NcclGroup group(all_devices(), 120.0);
   const int p = group.size();
   for (int64_t n : {int64_t{1}, int64_t{4097}, int64_t{1} << 20}) {
@@ -177,7 +177,7 @@ TEST(NcclComm, NcclsOwnAllReduceIsCloseAndExactForTwoRanks) {
 }
 
 TEST(NcclComm, HostCollectives) {
-  DETNN_REQUIRE_GPU();
+  DETNN_REQUIRE_GPUS(2);
   NcclGroup group(all_devices(), 120.0);
   const int p = group.size();
   const int64_t n = 1003;
