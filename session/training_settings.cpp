@@ -14,13 +14,16 @@ namespace {
 // Minimum values of the integer settings, shared by the model file and the overrides.
 constexpr int64_t kMinEpochs = 0, kMinThreads = 0, kMinChunksPerPass = 0, kMinLogEvery = 1, kMinSeed = 0;
 
-CudaGraphSetting default_cuda_graph() {
+// training.cuda_graph's default, as text: DETNN_CUDA_GRAPH when set (checked), else "off".
+std::string default_cuda_graph() {
   const char* env = std::getenv("DETNN_CUDA_GRAPH");
-  if (env == nullptr || *env == '\0') return CudaGraphSetting::off;
-  const std::string value = env;
-  DETNN_CHECK(value == "off" || value == "auto", invalid_argument, "DETNN_CUDA_GRAPH=\"", value,
-              "\" is not one of off, auto");
-  return parse_cuda_graph_setting(value);
+  if (env == nullptr || *env == '\0') return "off";
+  try {
+    parse_cuda_graph_setting(env);
+  } catch (const Error&) {
+    DETNN_THROW(invalid_argument, "DETNN_CUDA_GRAPH=\"", env, "\" is not one of off, auto");
+  }
+  return env;
 }
 
 int64_t parse_integer(const std::string& key, const std::string& text, int64_t min_value) {
@@ -74,8 +77,7 @@ TrainingSpec parse_training_spec(JsonObject obj) {
   t.seed = static_cast<uint64_t>(obj.integer_or("seed", 0, kMinSeed));
   t.determinism = parse_determinism(obj.choice_or("determinism", {"strict", "fast", "off"}, "strict"));
   t.precision = parse_precision(obj.choice_or("precision", {"fp32", "tf32"}, "fp32"));
-  t.cuda_graph = parse_cuda_graph_setting(obj.choice_or("cuda_graph", {"off", "auto"},
-                                                        cuda_graph_setting_name(default_cuda_graph())));
+  t.cuda_graph = parse_cuda_graph_setting(obj.choice_or("cuda_graph", {"off", "auto"}, default_cuda_graph()));
   t.device = obj.string_or("device", "cpu");
   parse_in_file(obj, "device", t.device, parse_device);
   t.threads = obj.integer_or("threads", 0, kMinThreads);

@@ -65,11 +65,16 @@ __global__ void rank_sum_kernel(const float* __restrict__ rows, unsigned ranks, 
 int float_offset(const void* p) { return static_cast<int>((reinterpret_cast<uintptr_t>(p) >> 2) & 3); }
 
 // Blocks for `work` threads: the work's own count, capped at what fills every SM of the current
-// device (by 2048 resident threads per SM) and at launch.max_blocks.
+// device (by 2048 resident threads per SM) and at launch.max_blocks. The SM count is asked once
+// per thread and device: this runs for every gradient bucket of every step.
 unsigned rank_sum_blocks(int64_t work, const RankSumLaunch& launch) {
-  int device = 0, sms = 0;
+  static thread_local int cached_device = -1, sms = 0;
+  int device = 0;
   DETNN_CUDA_CHECK(cudaGetDevice(&device));
-  DETNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  if (device != cached_device) {
+    DETNN_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    cached_device = device;
+  }
   int64_t blocks = (work + launch.block_size - 1) / launch.block_size;
   blocks = std::min<int64_t>(blocks, int64_t{sms} * std::max(1, 2048 / launch.block_size));
   if (launch.max_blocks > 0) blocks = std::min<int64_t>(blocks, launch.max_blocks);
