@@ -2,8 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
 #include "data/readers.h"
@@ -11,44 +15,21 @@
 
 namespace detnn::testing {
 
-// A model file with every layer type: conv (bias, stride, groups), batch norm, relu, gelu (both
-// forms), max and average pooling, a residual block with a projection shortcut and one with an
-// identity shortcut, dropout, global average pooling, flatten, linear.
+// The every-layer model (tests/data/models/every_layer.json: conv with bias, stride and groups,
+// batch norm, relu, gelu in both forms, max and average pooling, residual blocks with a
+// projection and an identity shortcut, dropout, global average pooling, flatten, linear) with
+// the given batch, chunk, pass size and optimizer.
 inline std::string every_layer_model_json(int64_t batch = 16, int64_t chunk = 4, int64_t chunks_per_pass = 0,
                                           const std::string& optimizer = R"({"type": "sgd", "lr": 0.05, "momentum": 0.9})") {
-  return R"({
-    "name": "every_layer",
-    "input": [2, 12, 12],
-    "layers": [
-      {"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1},
-      {"type": "batchnorm2d"},
-      {"type": "gelu"},
-      {"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1, "groups": 2, "bias": false},
-      {"type": "relu"},
-      {"type": "maxpool2d", "kernel": 2},
-      {"type": "residual", "body": [
-          {"type": "conv2d", "out_channels": 12, "kernel": 3, "stride": 2, "padding": 1, "bias": false},
-          {"type": "batchnorm2d"},
-          {"type": "gelu", "approximate": "tanh"},
-          {"type": "conv2d", "out_channels": 12, "kernel": 3, "padding": 1, "bias": false},
-          {"type": "batchnorm2d"}],
-       "shortcut": {"type": "projection", "stride": 2}, "activation": "relu"},
-      {"type": "residual", "body": [
-          {"type": "conv2d", "out_channels": 12, "kernel": 3, "padding": 1},
-          {"type": "gelu"}]},
-      {"type": "avgpool2d", "kernel": 2, "stride": 1},
-      {"type": "dropout", "p": 0.25},
-      {"type": "global_avgpool"},
-      {"type": "flatten"},
-      {"type": "linear", "out_features": 16},
-      {"type": "gelu"},
-      {"type": "linear", "out_features": 5}
-    ],
-    "loss": {"type": "softmax_cross_entropy", "label_smoothing": 0.1},
-    "optimizer": )" + optimizer + R"(,
-    "training": {"batch_size": )" + std::to_string(batch) + R"(, "chunk_size": )" + std::to_string(chunk) +
-         R"(, "chunks_per_pass": )" + std::to_string(chunks_per_pass) + R"(, "seed": 7}
-  })";
+  const std::string path = std::string(DETNN_TEST_DATA_DIR) + "/models/every_layer.json";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  nlohmann::json model = nlohmann::json::parse(in, nullptr, true, /*ignore_comments=*/true);
+  model["optimizer"] = nlohmann::json::parse(optimizer);
+  model["training"]["batch_size"] = batch;
+  model["training"]["chunk_size"] = chunk;
+  model["training"]["chunks_per_pass"] = chunks_per_pass;
+  return model.dump();
 }
 
 inline ModelSpec parse_test_model(const std::string& json) {

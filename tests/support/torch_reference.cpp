@@ -11,16 +11,21 @@
 
 namespace detnn::test {
 
-TorchReference::TorchReference() {
+TorchReference::TorchReference(const std::string& stem) {
   const std::string dir = std::string(DETNN_TEST_DATA_DIR) + "/torch-reference/";
-  std::ifstream in(dir + "torch_reference.json");
-  DETNN_CHECK(in.good(), io, "cannot open ", dir, "torch_reference.json");
+  std::ifstream in(dir + stem + ".json");
+  DETNN_CHECK(in.good(), io, "cannot open ", dir, stem, ".json");
   params_ = nlohmann::json::parse(in);
-  file_ = read_safetensors(dir + "torch_reference.safetensors");
+  file_ = read_safetensors(dir + stem + ".safetensors");
 }
 
 const TorchReference& TorchReference::get() {
-  static const TorchReference ref;
+  static const TorchReference ref("torch_reference");
+  return ref;
+}
+
+const TorchReference& TorchReference::whole_models() {
+  static const TorchReference ref("whole_models");
   return ref;
 }
 
@@ -57,6 +62,21 @@ std::vector<double> TorchReference::values(const std::string& case_name, const s
 std::vector<float> TorchReference::floats(const std::string& case_name, const std::string& name) const {
   const auto v = values(case_name, name);
   return std::vector<float>(v.begin(), v.end());
+}
+
+std::vector<int64_t> TorchReference::integers(const std::string& case_name, const std::string& name) const {
+  const SafetensorsTensor& t = tensor(case_name, name);
+  const size_t n = static_cast<size_t>(t.element_count());
+  std::vector<int64_t> out(n);
+  if (t.dtype == DType::i64) {
+    std::memcpy(out.data(), t.bytes.data(), n * 8);
+  } else {
+    DETNN_CHECK(t.dtype == DType::i32, invalid_argument, case_name, "/", name, " is not I32/I64");
+    std::vector<int32_t> i(n);
+    std::memcpy(i.data(), t.bytes.data(), n * 4);
+    std::copy(i.begin(), i.end(), out.begin());
+  }
+  return out;
 }
 
 std::vector<int64_t> TorchReference::shape(const std::string& case_name, const std::string& name) const {
