@@ -16,14 +16,22 @@ with detnn's documented semantics where they are its own: ghost batch norm (each
 normalized by its own statistics, running statistics updated with the mean of the chunk
 statistics, DESIGN §6) and Philox dropout masks (DESIGN §4, tools/torch_reference/philox.py).
 
+A record of up to FULL_RECORD_ELEMENTS values is stored whole; a larger one (a weight tensor)
+as SAMPLED_ELEMENTS seeded entries (the largest included) plus its sum and its sum of
+magnitudes, which see every element. The initial weights are not stored: detnn recomputes them
+from the seed, and the file holds their SHA-256 per tensor to prove they are the same.
+
 Bounds, per record: detnn computes in float32 and rounds differently from any other float32
 code, so the bound is derived from how far float32-sized errors move each record here:
-  deviation = max over runs of |run - float64 result|, elementwise maximum, over
+  deviation = max over runs of |run - float64 result| over the record's elements (or of its
+  sums), over
     - the same computation in float32 (PyTorch's own roundings), and
     - PERTURBED_RUNS float64 runs with every input and initial weight moved by one float32
       rounding (a random relative 2^-24), which shows how strongly the model amplifies them;
-  bound = SAFETY * max deviation + ROUNDING_FLOOR_ULPS * 2^-24 * max |float64 result|.
+  bound = SAFETY * deviation + ROUNDING_FLOOR_ULPS * 2^-24 * scale (the largest magnitude; for
+  the sums, the sum of magnitudes).
 """
+import hashlib
 import json
 import os
 import re
@@ -41,6 +49,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PERTURBED_RUNS = 8
 SAFETY = 4.0
 ROUNDING_FLOOR_ULPS = 64
+FULL_RECORD_ELEMENTS = 256  # records up to this size are stored whole
+SAMPLED_ELEMENTS = 64       # entries stored of a larger record
 
 # batch and chunk are small so the CPU test stays fast; two chunks or more per batch so that
 # ghost batch norm and the pairwise chunk sums matter. Optimizers differ between cases so that
@@ -72,7 +82,7 @@ def case_model(name, case):
     spec["name"] = name
     spec["optimizer"] = case["optimizer"]
     spec["data"] = {"format": "synthetic", "train": {"count": case["batch"], "shape": spec["input"]},
-                    "classes": None}
+                    "classes": spec["layers"][-1]["out_features"]}
     spec["training"] = {"batch_size": case["batch"], "chunk_size": case["chunk"], "seed": case["seed"],
                         "epochs": 1, "device": "cpu", "determinism": "strict"}
     return spec
@@ -259,31 +269,53 @@ def one_ulp_perturbed(values, rng):
     return v * (1.0 + rng.choice([-1.0, 1.0], size=v.shape) * 2.0**-24)
 
 
+def sha256_of_floats(values):
+    """What detnn's sha256_of_floats gives: the SHA-256 of the float32 bytes (little-endian)."""
+    return hashlib.sha256(np.ascontiguousarray(values, dtype="<f4").tobytes()).hexdigest()
+
+
 def make_case(name, case, trainer, workdir):
     spec = case_model(name, case)
-    init = with_initial_buffers(spec, detnn_initial_weights(trainer, spec, workdir))
+    saved = detnn_initial_weights(trainer, spec, workdir)
+    init = with_initial_buffers(spec, saved)
     c, h, w = spec["input"]
     rng = np.random.default_rng(20261207 + case["seed"])
     x = rng.standard_normal((case["batch"], c, h, w)).astype(np.float32)
-    classes = spec["layers"][-1]["out_features"]
-    labels = rng.integers(0, classes, size=case["batch"]).astype(np.int64)
+    labels = rng.integers(0, spec["data"]["classes"], size=case["batch"]).astype(np.int64)
 
     reference = run(spec, init, x, labels, torch.float64)
-    deviation = {k: np.abs(v - reference[k]) for k, v in run(spec, init, x, labels, torch.float32).items()}
+    others = [run(spec, init, x, labels, torch.float32)]
     for _ in range(PERTURBED_RUNS):
         p_init = {k: one_ulp_perturbed(v, rng) for k, v in init.items()}
-        for k, v in run(spec, p_init, one_ulp_perturbed(x, rng), labels, torch.float64).items():
-            deviation[k] = np.maximum(deviation[k], np.abs(v - reference[k]))
+        others.append(run(spec, p_init, one_ulp_perturbed(x, rng), labels, torch.float64))
+
+    def bound(deviation, scale):
+        return SAFETY * deviation + ROUNDING_FLOOR_ULPS * 2.0**-24 * scale
 
     tensors = {f"{name}/input": x, f"{name}/labels": labels}
-    tensors.update({f"{name}/init/{k}": v for k, v in init.items()})
     records = {}
     for k, v in reference.items():
-        scale = float(np.max(np.abs(v)))
-        bound = SAFETY * float(np.max(deviation[k])) + ROUNDING_FLOOR_ULPS * 2.0**-24 * scale
-        tensors[f"{name}/{k}"] = v
-        records[k] = {"bound": bound, "scale": scale, "max_deviation": float(np.max(deviation[k]))}
-    meta = {"model_file": case["model"], "model": spec, "records": records}
+        flat = v.reshape(-1)
+        scale = float(np.max(np.abs(flat)))
+        deviation = max(float(np.max(np.abs(o[k] - v))) for o in others)
+        r = {"elements": int(flat.size), "scale": scale, "max_deviation": deviation, "bound": bound(deviation, scale)}
+        if flat.size <= FULL_RECORD_ELEMENTS:
+            tensors[f"{name}/{k}"] = flat
+        else:
+            # Large tensors: seeded entries (and the largest one) elementwise, the whole tensor
+            # through its sum and its sum of magnitudes, each with its own derived bound.
+            index = rng.choice(flat.size, SAMPLED_ELEMENTS - 1, replace=False)
+            index = np.unique(np.append(index, np.argmax(np.abs(flat))))
+            tensors[f"{name}/{k}/index"] = index.astype(np.int64)
+            tensors[f"{name}/{k}/value"] = flat[index]
+            for key, f in (("sum", np.sum), ("abs_sum", lambda a: np.sum(np.abs(a)))):
+                total = float(f(flat))
+                dev = max(abs(float(f(o[k].reshape(-1))) - total) for o in others)
+                r[key] = total
+                r[key + "_bound"] = bound(dev, float(np.sum(np.abs(flat))))
+        records[k] = r
+    meta = {"model_file": case["model"], "model": spec, "records": records,
+            "init_sha256": {k: sha256_of_floats(v) for k, v in saved.items()}}
     return meta, tensors
 
 
