@@ -12,6 +12,10 @@
 // combines them over the ranks in rank order, so every rank ends the step with the 1-rank bits.
 // A rank whose step throws aborts the group: the other ranks' steps then throw Error(comm)
 // naming it. Evaluation and prediction are not shared out: each rank computes them whole.
+//
+// Threads: CPU sessions share one thread pool. Sessions used from several threads at once must
+// each hold the CPU compute lock (runtime/cpu_compute_lock.h) around their calls, as the C API
+// does; without it the pool deadlocks.
 #pragma once
 
 #include <cstdint>

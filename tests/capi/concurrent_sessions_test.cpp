@@ -4,7 +4,12 @@
 // serializes their computing calls. Proven: three sessions with thread counts 1, 3 and 2 (two of
 // them of the same model), training, evaluating and predicting at once in three threads, end with
 // the state digests and logits each gives when run alone.
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +46,33 @@ Result work(detnn_session* s) {
   return r;
 }
 
+// Ends the process with `message` unless destroyed within `limit`.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::seconds limit, const char* message)
+      : thread_([this, limit, message] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            std::fprintf(stderr, "FAILURE: %s\n", message);
+            std::_Exit(1);
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 struct SessionSetup {
   std::string json;
   int threads;
@@ -66,7 +98,11 @@ TEST(CApiConcurrentSessions, SessionsTrainingAtOnceGiveTheirSoloBits) {
     std::vector<std::thread> threads;
     for (size_t i = 0; i < setups.size(); ++i)
       threads.emplace_back([&, i] { together[i] = work(sessions[i].get()); });
-    for (auto& t : threads) t.join();
+    {
+      // A broken lock can deadlock the shared thread pool: say so and stop, rather than hang.
+      Watchdog watchdog(std::chrono::seconds(120), "the concurrent sessions did not finish in 120 s (deadlock?)");
+      for (auto& t : threads) t.join();
+    }
     for (size_t i = 0; i < setups.size(); ++i) {
       EXPECT_EQ(together[i].state, alone[i].state) << "round " << round << ", session " << i;
       EXPECT_EQ(together[i].eval_correct, alone[i].eval_correct) << "round " << round << ", session " << i;

@@ -167,6 +167,7 @@ void expect_detected(const std::string& name, const Variant& variant, const char
   std::string record;
   for (const RecordCheck& c : WholeModel(name, variant).compare())
     if (c.error / c.bound > worst) worst = c.error / c.bound, record = c.record;
+  std::printf("%s: worst record %s at %.3g of its bound\n", what, record.c_str(), worst);
   EXPECT_GT(worst, 10.0) << what << " was not detected: the worst record " << record << " is at " << worst
                          << " of its bound";
 }

@@ -85,19 +85,21 @@ int64_t expect_best_is_first_maximum(const fs::path& model, const fs::path& run)
 
 TEST(TrainerBestCheckpoint, IsTheEpochWithTheHighestValidationAccuracy) {
   const fs::path dir = fresh_temp_dir("trainer-best");
-  // A learning rate high enough that validation accuracy goes up and down between epochs.
+  // A learning rate high enough that validation accuracy goes up and then down again.
   const fs::path model = write_small_model(dir, 5);
   std::string text;
   {
     std::ifstream in(model);
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  text.replace(text.find("\"lr\": 0.05"), 10, "\"lr\": 0.8");
+  text.replace(text.find("\"lr\": 0.05"), 10, "\"lr\": 0.3");
   std::ofstream(model, std::ios::trunc) << text;
   const int64_t best = expect_best_is_first_maximum(model, dir / "run");
-  // The run above is bit-reproducible; with this contract its best epoch is not the last, so the
-  // check above tells "best" from "last".
-  EXPECT_LT(best, 5) << "the validation accuracy no longer drops after its best epoch: pick another lr";
+  // The run is bit-reproducible; under this numerics contract its best epoch is neither the first
+  // nor the last (validation accuracy 0.24, 0.30, 0.58, 0.30, 0.22), so the checks above tell
+  // "best" from "first" and from "last".
+  EXPECT_GT(best, 1) << "the best epoch is no longer an interior one: pick another lr";
+  EXPECT_LT(best, 5) << "the best epoch is no longer an interior one: pick another lr";
   fs::remove_all(dir);
 }
 
