@@ -85,7 +85,8 @@ detnn_status detnn_session_set_checkpoint_metadata(detnn_session* session, const
     require(value, "detnn_session_set_checkpoint_metadata", "value");
     static const std::set<std::string> reserved = {"format", "step", "epoch", "batch_in_epoch", "seed",
                                                    "determinism", "precision", "kernel_choices",
-                                                   "model_sha256", "detnn_version", "detnn_commit"};
+                                                   "model_sha256", "detnn_version", "detnn_commit",
+                                                   "numerics_contract"};
     DETNN_CHECK(reserved.count(key) == 0, invalid_argument, "detnn_session_set_checkpoint_metadata: \"", key,
                 "\" is written by detnn itself");
     session->extra_metadata[key] = value;

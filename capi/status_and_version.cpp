@@ -7,6 +7,7 @@
 #include "capi/handles.h"
 #include "runtime/device.h"
 #include "runtime/environment.h"
+#include "runtime/reduction_rules.h"
 
 namespace detnn::c_api_detail {
 
@@ -31,6 +32,8 @@ const char* detnn_status_string(detnn_status status) {
 const char* detnn_last_error(void) { return detnn::c_api_detail::last_error().c_str(); }
 
 const char* detnn_version(void) { return detnn::version_string(); }
+
+int detnn_numerics_contract_version(void) { return detnn::kNumericsContractVersion; }
 
 detnn_status detnn_environment_json(const char** json_out) {
   return guarded([&] {

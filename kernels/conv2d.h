@@ -2,7 +2,9 @@
 // optional bias [Co]; stride, padding and dilation per height/width; groups, depthwise included)
 // on the CPU and in strict CUDA, with the same bits on both.
 //
-// The chains (DESIGN §3, docs/kernels.md). Every result is ONE fmaf chain from 0.0f:
+// The dot products (DESIGN §3 contract 2, docs/kernels.md). Every result is the K-leaf rule over
+// the K order below: leaves of kDotLeaf = 1024 terms, each ONE fmaf chain from 0.0f, combined
+// pairwise ("chain over K" below means that; K <= 1024 is one chain):
 //  - forward:  y[n,co,oh,ow] = chain over K = (ci, kh, kw), ci within co's group, of
 //              x[n, ci, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[co, ci, kh, kw];
 //              then `+ bias[co]` as a separate addition.

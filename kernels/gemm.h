@@ -1,6 +1,7 @@
 // GEMM in the layouts the layers need (NN, NT, TN), with an optional bias added after the dot
-// product. DESIGN §3: each C element is one fmaf chain over k = 0..K-1 from 0.0f; tiles over K
-// are fine, splitting K across threads is not. The bits do not depend on the thread count,
+// product. DESIGN §3 (contract 2): each C element is the K-leaf rule over k = 0..K-1 — leaves of
+// kDotLeaf = 1024 terms, each one fmaf chain from 0.0f, combined pairwise; tiles over K are
+// fine, splitting a leaf across threads is not. The bits do not depend on the thread count,
 // the launch shape, or on M (a row's result is the same whatever other rows are computed).
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "detnn_git_info.h"
 #include "runtime/device.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 
 #ifdef DETNN_HAVE_CUDA
@@ -35,7 +36,10 @@ nlohmann::ordered_json numerics_environment() {
 
 std::string environment_fingerprint_json(int indent) {
   nlohmann::ordered_json j;
-  j["detnn"] = {{"version", version_string()}, {"git_commit", git_commit()}, {"git_dirty", git_dirty()}};
+  j["detnn"] = {{"version", version_string()},
+                {"git_commit", git_commit()},
+                {"git_dirty", git_dirty()},
+                {"numerics_contract", kNumericsContractVersion}};
   nlohmann::ordered_json build;
   build["type"] = DETNN_BUILD_TYPE;
   build["cxx_compiler"] = DETNN_CXX_COMPILER;

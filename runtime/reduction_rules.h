@@ -14,14 +14,18 @@
 
 namespace detnn {
 
-// The version of DESIGN §3's numerics contract the kernels implement. A change of the bits any
-// kernel computes is a new version: the golden pins of the tests are kept per version
-// (tests/data/golden/), so that such a change has to be recorded on purpose. Version 1: every dot
-// product is one fmaf chain whatever K; DESIGN §3's version 2 (K-leaves of 1024) is not
-// implemented yet.
-constexpr int kNumericsContractVersion = 1;
+// The version of DESIGN §3's numerics contract the kernels implement, recorded in every manifest
+// (environment) and checkpoint; a checkpoint of another version is not resumed unless forced.
+// A change of the bits any kernel computes is a new version: the golden pins of the tests are
+// kept per version (tests/data/golden/), so that such a change has to be recorded on purpose.
+// Version 1: every dot product one fmaf chain whatever K. Version 2: K-leaves of kDotLeaf.
+constexpr int kNumericsContractVersion = 2;
 
 constexpr int64_t kReductionLeaf = 256;
+
+// Contract 2: a dot product (GEMM or convolution K) is cut into K-leaves of this many
+// consecutive terms, each one fmaf chain from 0.0f, combined by the pairwise rule.
+constexpr int64_t kDotLeaf = 1024;
 
 DETNN_HD float sequential_sum(const float* x, int64_t n) {
   float acc = 0.0f;

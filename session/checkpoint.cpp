@@ -6,6 +6,7 @@
 #include "runtime/environment.h"
 #include "runtime/error.h"
 #include "runtime/io/safetensors.h"
+#include "runtime/reduction_rules.h"
 
 namespace detnn {
 
@@ -71,6 +72,7 @@ void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& 
   metadata["data_fingerprint"] = key_or_empty(info.metadata, "data_fingerprint");
   metadata["detnn_version"] = version_string();
   metadata["detnn_commit"] = git_commit();
+  metadata["numerics_contract"] = std::to_string(kNumericsContractVersion);
   write_safetensors(path, views, metadata);
 }
 
@@ -86,6 +88,12 @@ CheckpointInfo load_checkpoint(Session& s, const std::string& path, bool check_m
       DETNN_THROW(format, path, ": checkpoint was written for model file sha256 ", short_hash(saved),
                   ", this model file is ", short_hash(mine),
                   " (another model, or the model file was edited since; every byte counts)");
+    // A checkpoint without the key predates it: version 1.
+    const std::string contract = key_or_empty(info.metadata, "numerics_contract");
+    if (contract != std::to_string(kNumericsContractVersion))
+      DETNN_THROW(format, path, ": checkpoint was written under numerics contract version ",
+                  contract.empty() ? "1" : contract, ", this build computes version ", kNumericsContractVersion,
+                  " (DESIGN §3): the run cannot continue with its own bits (--force resumes anyway)");
     const std::string seed = key_or_empty(info.metadata, "seed");
     if (seed != std::to_string(s.spec().training.seed))
       DETNN_THROW(format, path, ": checkpoint was written with seed ", seed.empty() ? "(none)" : seed,

@@ -22,7 +22,7 @@ struct CheckpointInfo {
   // save: extra keys to record (the reserved keys below win, except data_fingerprint, which the
   // caller supplies). load / read: every key of the file, the reserved ones included:
   // format, step, epoch, batch_in_epoch, seed, determinism, model_sha256, data_fingerprint,
-  // detnn_version, detnn_commit.
+  // detnn_version, detnn_commit, numerics_contract.
   std::map<std::string, std::string> metadata;
 };
 
@@ -31,7 +31,8 @@ struct CheckpointInfo {
 void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& info);
 
 // Restores the session from `path`: validates the format key and, with check_model, that the
-// checkpoint was written for this model file (model_sha256) and seed, then every tensor's presence
+// checkpoint was written for this model file (model_sha256), seed and numerics contract version
+// (DESIGN §1: another version's checkpoint cannot continue its run's bits), then every tensor's presence
 // and shape, and only then replaces the state and sets steps_done to the saved step. Any error
 // (Error(io) unreadable, Error(format) truncated/corrupt/another model/wrong shapes) names the file
 // and what differs, and leaves the session unchanged.

@@ -47,6 +47,9 @@ const char* detnn_last_error(void);
 
 /* The library version, e.g. "0.1.0". Never NULL. */
 const char* detnn_version(void);
+/* The version of the numerics contract (DESIGN §3) this library computes: runs and checkpoints
+ * of another version do not give the same bits. Recorded in manifests and checkpoints. */
+int detnn_numerics_contract_version(void);
 
 /* The environment fingerprint as a JSON document: detnn version and git commit, compiler and
  * floating-point flags, CUDA driver/runtime, cuBLAS, cuDNN and NCCL versions, devices.
@@ -183,15 +186,15 @@ detnn_status detnn_session_cuda_graph_status(detnn_session* session, const char*
  * back by detnn_session_checkpoint_position after a load. Errors: DETNN_ERROR_IO. */
 detnn_status detnn_session_save_checkpoint(detnn_session* session, const char* path,
                                            int64_t epoch, int64_t batch_in_epoch);
-/* Restores the session from a checkpoint written for the same model file (byte for byte) and
- * seed. Continuing from it gives the same bits as the run that wrote it. Errors:
- * DETNN_ERROR_IO (unreadable), DETNN_ERROR_FORMAT (truncated or corrupt, another model,
- * another seed, missing or mis-shaped tensors), each naming the file and what differs; the
- * session is then unchanged. */
+/* Restores the session from a checkpoint written for the same model file (byte for byte), seed
+ * and numerics contract version. Continuing from it gives the same bits as the run that wrote it.
+ * Errors: DETNN_ERROR_IO (unreadable), DETNN_ERROR_FORMAT (truncated or corrupt, another model,
+ * another seed, another numerics contract version, missing or mis-shaped tensors), each naming
+ * the file and what differs; the session is then unchanged. */
 detnn_status detnn_session_load_checkpoint(detnn_session* session, const char* path);
-/* The same without the model-file and seed checks (the format and every tensor's name and shape
- * are still checked): to evaluate a checkpoint with an edited model file, or to resume a run
- * whose model file changed on purpose (trainer --force). */
+/* The same without the model-file, seed and contract-version checks (the format and every
+ * tensor's name and shape are still checked): to evaluate a checkpoint with an edited model file,
+ * or to resume a run whose model file or detnn version changed on purpose (trainer --force). */
 detnn_status detnn_session_load_checkpoint_unchecked(detnn_session* session, const char* path);
 /* The step, epoch and batch_in_epoch of the last checkpoint loaded into this session (all 0
  * before any load). */
@@ -204,7 +207,7 @@ detnn_status detnn_session_checkpoint_metadata(const detnn_session* session, con
                                                const char** value);
 /* Records key = value in every checkpoint this session saves from now on (e.g.
  * "data_fingerprint"). The reserved keys (format, step, epoch, batch_in_epoch, seed,
- * determinism, model_sha256, detnn_version, detnn_commit) are refused. */
+ * determinism, model_sha256, detnn_version, detnn_commit, numerics_contract) are refused. */
 detnn_status detnn_session_set_checkpoint_metadata(detnn_session* session, const char* key,
                                                    const char* value);
 

@@ -62,6 +62,7 @@ struct GroupDeleter {
 }  // namespace handle_detail
 
 inline std::string version() { return detnn_version(); }
+inline int numerics_contract_version() { return detnn_numerics_contract_version(); }
 
 // The environment fingerprint (detnn_environment_json) as a JSON document.
 inline std::string environment_json() {

@@ -8,8 +8,11 @@
 //  - backward-filter: DWt[k][co] = chain_{n,p} Col_n[k][p] * DYt_n[p][co] over the chunk's samples,
 //                     the accumulator kept in memory from one sample to the next.
 // The gathered zeros (padding, non-landing taps) are the zero products of the contract.
+// Contract 2 (DESIGN §3): "chain" above is the K-leaf rule — the K terms in that order cut into
+// leaves of kDotLeaf, each leaf one chain from 0.0f (chain_gemm over the leaf's K range), the
+// leaves combined pairwise per output (LeafCombiner); the bias is added to the combined value.
 // chain_gemm vectorizes across output columns only; its K loop is sequential. Threads split
-// outputs (samples, pixel blocks, chunks, K rows of the filter gradient), never a chain.
+// outputs (samples, pixel blocks, chunks, K rows of the filter gradient), never a leaf.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -21,7 +24,9 @@
 
 #include "kernels/canonical_sum.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/leaf_combiner.h"
 #include "runtime/error.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn::kernels {
@@ -140,6 +145,8 @@ struct BRows {
   int64_t ld = 0;
   const float* const* table = nullptr;
   const float* row(int64_t k) const { return table ? table[k] : base + k * ld; }
+  // The rows from k0 on (a K-leaf's part of the operand).
+  BRows from(int64_t k0) const { return table ? BRows{nullptr, 0, table + k0} : BRows{base + k0 * ld, ld, nullptr}; }
 };
 
 // R rows x NV vectors of C starting at column j; the last vector is masked to `tail` columns
@@ -204,9 +211,21 @@ void chain_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, co
   }
 }
 
-void chain_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-                int64_t ldb, float* C, int64_t ldc, bool accumulate, const float* bias) {
-  chain_gemm(M, N, K, A, lda, BRows{B, ldb, nullptr}, C, ldc, accumulate, bias);
+// C = the K-leaf rule over k = 0..K-1 of A[m][k] * B[k][j] (+ bias[m] after the combine).
+void leaf_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const BRows& B, float* C,
+               int64_t ldc, const float* bias) {
+  if (K <= kDotLeaf) {
+    chain_gemm(M, N, K, A, lda, B, C, ldc, false, bias);
+    return;
+  }
+  LeafCombiner leaves(M * N);
+  for (int64_t k0 = 0; k0 < K; k0 += kDotLeaf) {
+    chain_gemm(M, N, std::min(kDotLeaf, K - k0), A + k0, lda, B.from(k0), leaves.next_leaf(), N, false, nullptr);
+    leaves.push();
+  }
+  const float* sum = leaves.result();
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t j = 0; j < N; ++j) C[m * ldc + j] = bias ? sum[m * N + j] + bias[m] : sum[m * N + j];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,8 +342,8 @@ void backward_data_shifted(const Geometry& g, const float* dy, const float* wt, 
             for (int64_t kw = 0; kw < g.KW; ++kw)
               *entry++ = row + left + g.pw - kw * g.dw;  // element iw: dy column iw + pw - kw*dw
           }
-        chain_gemm(g.Cig, g.W, kd, wt + grp * g.Cig * kd, kd, BRows{nullptr, 0, table.data()},
-                   dx + (n * g.C + grp * g.Cig) * hw + ih * g.W, hw, false, nullptr);
+        leaf_gemm(g.Cig, g.W, kd, wt + grp * g.Cig * kd, kd, BRows{nullptr, 0, table.data()},
+                  dx + (n * g.C + grp * g.Cig) * hw + ih * g.W, hw, nullptr);
       }
     }
   });
@@ -342,8 +361,8 @@ void backward_data_gathered(const Geometry& g, const float* dy, const float* wt,
       const int64_t ih1 = std::min(ih0 + rows, g.H), width = (ih1 - ih0) * g.W;
       for (int64_t grp = 0; grp < g.G; ++grp) {
         gather_dy(g, dy + n * g.Co * g.OH * g.OW, grp, ih0, ih1, dcol.data());
-        chain_gemm(g.Cig, width, kd, wt + grp * g.Cig * kd, kd, dcol.data(), width,
-                   dx + (n * g.C + grp * g.Cig) * hw + ih0 * g.W, hw, false, nullptr);
+        leaf_gemm(g.Cig, width, kd, wt + grp * g.Cig * kd, kd, BRows{dcol.data(), width, nullptr},
+                  dx + (n * g.C + grp * g.Cig) * hw + ih0 * g.W, hw, nullptr);
       }
     }
   });
@@ -368,9 +387,8 @@ void conv2d_forward_cpu(const Conv2dParams& p, const float* x, const float* w, c
       const int64_t oh1 = std::min(oh0 + rows, g.OH), width = (oh1 - oh0) * g.OW;
       for (int64_t grp = 0; grp < g.G; ++grp) {
         im2col(g, x + n * g.C * g.H * g.W, grp, oh0, oh1, 0, kf, col.data());
-        chain_gemm(g.Cog, width, kf, w + grp * g.Cog * kf, kf, col.data(), width,
-                   y + (n * g.Co + grp * g.Cog) * ohw + oh0 * g.OW, ohw, false,
-                   bias ? bias + grp * g.Cog : nullptr);
+        leaf_gemm(g.Cog, width, kf, w + grp * g.Cog * kf, kf, BRows{col.data(), width, nullptr},
+                  y + (n * g.Co + grp * g.Cog) * ohw + oh0 * g.OW, ohw, bias ? bias + grp * g.Cog : nullptr);
       }
     }
   });
@@ -415,19 +433,34 @@ void conv2d_backward_filter_partials_cpu(const Conv2dParams& p, int64_t chunk_si
   cpu_thread_pool().parallel_for(units * k_blocks, [&](int64_t begin, int64_t end) {
     std::vector<float> col(static_cast<size_t>(k_rows * ohw));
     std::vector<float> dyt(static_cast<size_t>(ohw * g.Cog));
-    std::vector<float> acc(static_cast<size_t>(k_rows * g.Cog));  // DWt[k][co] of the block
     for (int64_t item = begin; item < end; ++item) {
       const int64_t c = item / (g.G * k_blocks), grp = (item / k_blocks) % g.G;
       const int64_t k0 = (item % k_blocks) * k_rows, k1 = std::min(k0 + k_rows, kf);
+      // DWt[k][co] of the block: the chunk's terms t = (s, q) in order, cut into K-leaves that
+      // may start and end inside a sample; a leaf goes on from one sample to the next.
+      LeafCombiner leaves((k1 - k0) * g.Cog);
+      float* leaf = leaves.next_leaf();
+      int64_t t = 0;
       for (int64_t s = 0; s < chunk_size; ++s) {
         const int64_t n = c * chunk_size + s;
         im2col(g, x + n * g.C * g.H * g.W, grp, 0, g.OH, k0, k1, col.data());
         const float* dy_group = dy + (n * g.Co + grp * g.Cog) * ohw;
         for (int64_t co = 0; co < g.Cog; ++co)
           for (int64_t q = 0; q < ohw; ++q) dyt[q * g.Cog + co] = dy_group[co * ohw + q];
-        chain_gemm(k1 - k0, g.Cog, ohw, col.data(), ohw, dyt.data(), g.Cog, acc.data(), g.Cog,
-                   s > 0, nullptr);
+        for (int64_t q0 = 0; q0 < ohw;) {
+          const int64_t in_leaf = t % kDotLeaf, q1 = std::min(ohw, q0 + (kDotLeaf - in_leaf));
+          chain_gemm(k1 - k0, g.Cog, q1 - q0, col.data() + q0, ohw, BRows{dyt.data() + q0 * g.Cog, g.Cog, nullptr},
+                     leaf, g.Cog, in_leaf > 0, nullptr);
+          t += q1 - q0;
+          q0 = q1;
+          if (t % kDotLeaf == 0) {
+            leaves.push();
+            leaf = leaves.next_leaf();
+          }
+        }
       }
+      if (t % kDotLeaf != 0) leaves.push();  // the short last leaf
+      const float* acc = leaves.result();
       float* out = dw_partials + (c * g.Co + grp * g.Cog) * kf;
       for (int64_t co = 0; co < g.Cog; ++co)
         for (int64_t k = k0; k < k1; ++k) out[co * kf + k] = acc[(k - k0) * g.Cog + co];

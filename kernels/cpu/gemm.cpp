@@ -1,6 +1,10 @@
 // CPU GEMM: the bit-exact reference for every layout, blocked for speed (the BLIS loop nest).
 //
-// Every C element is one fmaf chain from 0.0f over k = 0, 1, ..., K-1 (DESIGN §3):
+// Contract 2 (DESIGN §3): K is cut into leaves of kDotLeaf terms; each leaf is its own product
+// of the A and B slices it covers (gemm_chains below), and the leaf results are combined per
+// output by the pairwise rule (LeafCombiner), then the bias is added. K <= kDotLeaf is one leaf.
+//
+// Inside a leaf every C element is one fmaf chain from 0.0f over its k in order:
 //  - B is packed for all of K into panels of kNR columns, A per task into panels of kMR rows;
 //  - K is cut into blocks of kKC; the microkernel starts block 0 from zero and every later
 //    block from the float accumulators the previous block stored into C, so the chain goes on
@@ -17,8 +21,10 @@
 #include <vector>
 
 #include "kernels/cpu/gemm_kernel.h"
+#include "kernels/cpu/leaf_combiner.h"
 #include "kernels/gemm.h"
 #include "runtime/error.h"
+#include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
 
 namespace detnn::kernels {
@@ -147,14 +153,9 @@ void fill_empty_product(int64_t m, int64_t n, float* c, int64_t ldc, const float
     for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
 }
 
-void gemm_unchecked(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
-                    int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
-                    const float* bias) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    fill_empty_product(m, n, c, ldc, bias);
-    return;
-  }
+// One fmaf chain per output over all k given (one K-leaf), then + bias.
+void gemm_chains(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float* c, int64_t ldc, const float* bias) {
   const gemm_detail::MicroKernel kernel = gemm_detail::best_microkernel();
   ThreadPool& pool = cpu_thread_pool();
   const int64_t threads = pool.num_threads();
@@ -222,6 +223,33 @@ void gemm_unchecked(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const f
     else
       pool.parallel_for(m_blocks * groups, compute);
   }
+}
+
+// Contract 2: the K-leaves as separate products, combined pairwise per output, then + bias.
+void gemm_unchecked(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
+                    int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                    const float* bias) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    fill_empty_product(m, n, c, ldc, bias);
+    return;
+  }
+  if (k <= kDotLeaf) {
+    gemm_chains(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, bias);
+    return;
+  }
+  LeafCombiner leaves(m * n);
+  for (int64_t p0 = 0; p0 < k; p0 += kDotLeaf) {
+    // Leaf columns p0.. of op(A) and rows p0.. of op(B), wherever they are stored.
+    const float* a_leaf = ta == Trans::N ? a + p0 : a + p0 * lda;
+    const float* b_leaf = tb == Trans::N ? b + p0 * ldb : b + p0;
+    gemm_chains(ta, tb, m, n, std::min(kDotLeaf, k - p0), a_leaf, lda, b_leaf, ldb, leaves.next_leaf(), n,
+                nullptr);
+    leaves.push();
+  }
+  const float* sum = leaves.result();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = bias ? sum[i * n + j] + bias[j] : sum[i * n + j];
 }
 
 }  // namespace

@@ -58,7 +58,8 @@ std::vector<Conv2dParams> random_shape_cases() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The documented chains, written as plain scalar loops (padded / non-landing taps skipped).
+// The documented dot products (contract 2: K-leaves of 1024 terms in the documented K order),
+// written as plain scalar loops; padded / non-landing taps are skipped but keep their index.
 
 void scalar_forward(const Conv2dParams& p, const float* x, const float* w, const float* b, float* y) {
   const int64_t OH = p.out_h(), OW = p.out_w(), Cig = p.in_channels_per_group(),
@@ -67,7 +68,7 @@ void scalar_forward(const Conv2dParams& p, const float* x, const float* w, const
     for (int64_t co = 0; co < p.out_channels; ++co)
       for (int64_t oh = 0; oh < OH; ++oh)
         for (int64_t ow = 0; ow < OW; ++ow) {
-          float acc = 0.0f;
+          test::ContractDot dot;
           const int64_t grp = co / Cog;
           for (int64_t ci = 0; ci < Cig; ++ci)
             for (int64_t kh = 0; kh < p.kernel_h; ++kh)
@@ -75,9 +76,11 @@ void scalar_forward(const Conv2dParams& p, const float* x, const float* w, const
                 const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
                 const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dilation_w;
                 if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) continue;
-                acc = std::fma(x[((n * p.in_channels + grp * Cig + ci) * p.in_h + ih) * p.in_w + iw],
-                               w[((co * Cig + ci) * p.kernel_h + kh) * p.kernel_w + kw], acc);
+                dot.add((ci * p.kernel_h + kh) * p.kernel_w + kw,
+                        x[((n * p.in_channels + grp * Cig + ci) * p.in_h + ih) * p.in_w + iw],
+                        w[((co * Cig + ci) * p.kernel_h + kh) * p.kernel_w + kw]);
               }
+          const float acc = dot.result(Cig * p.kernel_h * p.kernel_w);
           y[((n * p.out_channels + co) * OH + oh) * OW + ow] = b ? acc + b[co] : acc;
         }
 }
@@ -90,7 +93,7 @@ void scalar_backward_data(const Conv2dParams& p, const float* dy, const float* w
       for (int64_t ih = 0; ih < p.in_h; ++ih)
         for (int64_t iw = 0; iw < p.in_w; ++iw) {
           const int64_t grp = ci / Cig;
-          float acc = 0.0f;
+          test::ContractDot dot;
           for (int64_t col = 0; col < Cog; ++col)
             for (int64_t kh = 0; kh < p.kernel_h; ++kh)
               for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
@@ -99,10 +102,10 @@ void scalar_backward_data(const Conv2dParams& p, const float* dy, const float* w
                 const int64_t oh = th / p.stride_h, ow = tw / p.stride_w;
                 if (oh >= OH || ow >= OW) continue;
                 const int64_t co = grp * Cog + col;
-                acc = std::fma(dy[((n * p.out_channels + co) * OH + oh) * OW + ow],
-                               w[((co * Cig + ci % Cig) * p.kernel_h + kh) * p.kernel_w + kw], acc);
+                dot.add((col * p.kernel_h + kh) * p.kernel_w + kw, dy[((n * p.out_channels + co) * OH + oh) * OW + ow],
+                        w[((co * Cig + ci % Cig) * p.kernel_h + kh) * p.kernel_w + kw]);
               }
-          dx[((n * p.in_channels + ci) * p.in_h + ih) * p.in_w + iw] = acc;
+          dx[((n * p.in_channels + ci) * p.in_h + ih) * p.in_w + iw] = dot.result(Cog * p.kernel_h * p.kernel_w);
         }
 }
 
@@ -117,17 +120,17 @@ void scalar_backward_filter_partials(const Conv2dParams& p, int64_t chunk, const
       for (int64_t ci = 0; ci < Cig; ++ci)
         for (int64_t kh = 0; kh < p.kernel_h; ++kh)
           for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-            float acc = 0.0f;
+            test::ContractDot dot;
             for (int64_t n = c * chunk; n < (c + 1) * chunk; ++n)
               for (int64_t oh = 0; oh < OH; ++oh)
                 for (int64_t ow = 0; ow < OW; ++ow) {
                   const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
                   const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dilation_w;
                   if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) continue;
-                  acc = std::fma(dy[((n * p.out_channels + co) * OH + oh) * OW + ow],
-                                 x[((n * p.in_channels + grp * Cig + ci) * p.in_h + ih) * p.in_w + iw], acc);
+                  dot.add(((n - c * chunk) * OH + oh) * OW + ow, dy[((n * p.out_channels + co) * OH + oh) * OW + ow],
+                          x[((n * p.in_channels + grp * Cig + ci) * p.in_h + ih) * p.in_w + iw]);
                 }
-            dwp[(c * p.out_channels + co) * kf + (ci * p.kernel_h + kh) * p.kernel_w + kw] = acc;
+            dwp[(c * p.out_channels + co) * kf + (ci * p.kernel_h + kh) * p.kernel_w + kw] = dot.result(chunk * OH * OW);
           }
       std::vector<float> seq;  // (n, oh, ow) order inside the chunk
       for (int64_t n = c * chunk; n < (c + 1) * chunk; ++n)
@@ -273,36 +276,49 @@ TEST(Conv2d, WithinRoundingBoundOfFloat64ReferenceOnRandomShapes) {
   }
 }
 
+void expect_bits_of_the_scalar_chains(const Conv2dParams& p, uint32_t& seed) {
+  SCOPED_TRACE(describe(p));
+  const auto x = random_floats(p.input_size(), ++seed), w = random_floats(p.weight_size(), ++seed);
+  const auto b = random_floats(p.out_channels, ++seed), dy = random_floats(p.output_size(), ++seed);
+  for (int64_t chunk : {int64_t{1}, p.batch}) {
+    const int64_t chunks = p.batch / chunk;
+    const Outputs o = run_cpu(p, chunk, x, w, b.data(), dy);
+    std::vector<float> y(p.output_size()), y_nobias(p.output_size()), dx(p.input_size());
+    std::vector<float> dwp(chunks * p.weight_size()), dbp(chunks * p.out_channels);
+    scalar_forward(p, x.data(), w.data(), b.data(), y.data());
+    scalar_backward_data(p, dy.data(), w.data(), dx.data());
+    scalar_backward_filter_partials(p, chunk, x.data(), dy.data(), dwp.data(), dbp.data());
+    EXPECT_SAME_BITS(o.y, y, "forward");
+    EXPECT_SAME_BITS(o.dx, dx, "backward-data");
+    EXPECT_SAME_BITS(o.dwp, dwp, "weight partials");
+    EXPECT_SAME_BITS(o.dbp, dbp, "bias partials");
+    std::vector<float> got_nobias(p.output_size());
+    conv2d_forward_cpu(p, x.data(), w.data(), nullptr, got_nobias.data());
+    scalar_forward(p, x.data(), w.data(), nullptr, y_nobias.data());
+    EXPECT_SAME_BITS(got_nobias, y_nobias, "forward without bias");
+    // The convenience call is the partials combined pairwise over the chunks.
+    std::vector<float> dw(p.weight_size()), db(p.out_channels);
+    combine_chunk_partials_cpu(dwp.data(), chunks, p.weight_size(), dw.data());
+    combine_chunk_partials_cpu(dbp.data(), chunks, p.out_channels, db.data());
+    EXPECT_SAME_BITS(o.dw, dw, "weight gradient");
+    EXPECT_SAME_BITS(o.db, db, "bias gradient");
+  }
+}
+
 TEST(Conv2d, BitsEqualTheScalarChains) {
   uint32_t seed = 100;
-  for (const Conv2dParams& p : random_shape_cases()) {
-    SCOPED_TRACE(describe(p));
-    const auto x = random_floats(p.input_size(), ++seed), w = random_floats(p.weight_size(), ++seed);
-    const auto b = random_floats(p.out_channels, ++seed), dy = random_floats(p.output_size(), ++seed);
-    for (int64_t chunk : {int64_t{1}, p.batch}) {
-      const int64_t chunks = p.batch / chunk;
-      const Outputs o = run_cpu(p, chunk, x, w, b.data(), dy);
-      std::vector<float> y(p.output_size()), y_nobias(p.output_size()), dx(p.input_size());
-      std::vector<float> dwp(chunks * p.weight_size()), dbp(chunks * p.out_channels);
-      scalar_forward(p, x.data(), w.data(), b.data(), y.data());
-      scalar_backward_data(p, dy.data(), w.data(), dx.data());
-      scalar_backward_filter_partials(p, chunk, x.data(), dy.data(), dwp.data(), dbp.data());
-      EXPECT_SAME_BITS(o.y, y, "forward");
-      EXPECT_SAME_BITS(o.dx, dx, "backward-data");
-      EXPECT_SAME_BITS(o.dwp, dwp, "weight partials");
-      EXPECT_SAME_BITS(o.dbp, dbp, "bias partials");
-      std::vector<float> got_nobias(p.output_size());
-      conv2d_forward_cpu(p, x.data(), w.data(), nullptr, got_nobias.data());
-      scalar_forward(p, x.data(), w.data(), nullptr, y_nobias.data());
-      EXPECT_SAME_BITS(got_nobias, y_nobias, "forward without bias");
-      // The convenience call is the partials combined pairwise over the chunks.
-      std::vector<float> dw(p.weight_size()), db(p.out_channels);
-      combine_chunk_partials_cpu(dwp.data(), chunks, p.weight_size(), dw.data());
-      combine_chunk_partials_cpu(dbp.data(), chunks, p.out_channels, db.data());
-      EXPECT_SAME_BITS(o.dw, dw, "weight gradient");
-      EXPECT_SAME_BITS(o.db, db, "bias gradient");
-    }
-  }
+  for (const Conv2dParams& p : random_shape_cases()) expect_bits_of_the_scalar_chains(p, seed);
+}
+
+// Contract 2's K-leaves in every pass: forward K = 120*3*3 = 1080 and 115*3*3 = 1035 (a
+// one-leaf remainder), backward-data K = Co*3*3 = 1080, and filter gradients of 2 x 26 x 26 =
+// 1352 terms a chunk (a leaf ends inside the second sample) and 2 x 32 x 32 = 2048 (exactly two).
+TEST(Conv2d, KLeavesOf1024InEveryPassEqualTheContract) {
+  uint32_t seed = 500;
+  for (const Conv2dParams& p : {make(2, 120, 5, 5, 3, 3, 3, 1, 1, 1, 1), make(1, 115, 4, 6, 2, 3, 3, 1, 1, 0, 1),
+                                make(1, 2, 5, 5, 120, 3, 3, 1, 1, 1, 1), make(1, 2, 6, 5, 120, 3, 3, 2, 2, 1, 1),
+                                make(2, 2, 26, 26, 3, 3, 3, 1, 1, 1, 1), make(2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1)})
+    expect_bits_of_the_scalar_chains(p, seed);
 }
 
 // The gradients of L = sum(y * r) from the float kernels against central differences of a

@@ -8,6 +8,7 @@
 #include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
+#include "support/canonical_sum_reference.h"
 #include "support/test_util.h"
 
 namespace detnn::kernels {
@@ -51,14 +52,27 @@ struct Problem {
              with_bias ? bias.data() : nullptr);
     return c;
   }
-  // The contract written out (DESIGN §3): one fmaf chain from 0.0f in k order, then + bias.
+  // The contract written out (DESIGN §3, version 2): K-leaves of 1024 fmaf chains from 0.0f in
+  // k order, combined pairwise, then + bias.
   std::vector<float> contract(bool with_bias) const {
+    std::vector<float> c(m * ldc, 12345.0f);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        test::ContractDot dot;
+        for (int64_t p = 0; p < k; ++p) dot.add(p, av(i, p), bv(p, j));
+        const float acc = dot.result(k);
+        c[i * ldc + j] = with_bias ? acc + bias[j] : acc;
+      }
+    return c;
+  }
+  // Contract version 1: one chain over all of K (what version 2 keeps for K <= 1024).
+  std::vector<float> single_chain() const {
     std::vector<float> c(m * ldc, 12345.0f);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         float acc = 0.0f;
         for (int64_t p = 0; p < k; ++p) acc = std::fma(av(i, p), bv(p, j), acc);
-        c[i * ldc + j] = with_bias ? acc + bias[j] : acc;
+        c[i * ldc + j] = acc;
       }
     return c;
   }
@@ -105,6 +119,24 @@ TEST(Gemm, EqualsTheScalarFmaChainBitForBit) {
             << layout_name(ta, tb) << " m=" << s.m << " n=" << s.n << " k=" << s.k
             << " pad=" << s.pad << " bias=" << with_bias;
       }
+}
+
+// Contract 2 at the leaf boundaries and at the K of real layers (mnist_cnn's first filter
+// gradient: 25,088 terms a chunk; 32 x 32 x 32 = 32,768), in every layout.
+TEST(Gemm, KLeavesOf1024EqualTheContractAtEveryBoundary) {
+  for (auto [ta, tb] : kLayouts)
+    for (int64_t k : {1, 1023, 1024, 1025, 2048, 4097, 25088, 32768}) {
+      Problem p(ta, tb, 3, 5, k, 1, uint32_t(k));
+      const auto got = p.run(true), want = p.contract(true);
+      EXPECT_EQ(first_bit_difference(got.data(), want.data(), got.size()), -1)
+          << layout_name(ta, tb) << " k=" << k;
+      // Up to one leaf, version 2 is version 1; beyond it, the leaves show in the bits.
+      const auto v2 = p.run(false), v1 = p.single_chain();
+      if (k <= 1024)
+        EXPECT_EQ(first_bit_difference(v2.data(), v1.data(), v2.size()), -1) << layout_name(ta, tb) << " k=" << k;
+      else if (k >= 4097)
+        EXPECT_NE(first_bit_difference(v2.data(), v1.data(), v2.size()), -1) << layout_name(ta, tb) << " k=" << k;
+    }
 }
 
 TEST(Gemm, SeveralColumnBlocksEqualTheScalarChain) {

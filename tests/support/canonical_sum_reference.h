@@ -1,8 +1,10 @@
 // DESIGN §3 written a second, independent way, as the tests' definition of the contract:
-// the pairwise rule as a recursion (the left part is the largest power of two below n), and
-// the canonical sum as sequential leaves of 256 combined by it.
+// the pairwise rule as a recursion (the left part is the largest power of two below n), the
+// canonical sum as sequential leaves of 256 combined by it, and contract 2's dot product as
+// K-leaves of 1024 fmaf chains combined by it.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -28,6 +30,34 @@ inline float contract_sum(const float* x, int64_t n) {
   }
   return contract_pairwise(leaves.data(), static_cast<int64_t>(leaves.size()));
 }
+
+// A dot product of K terms under contract 2, fed term by term with each term's index k in the
+// documented K order (indices must increase; a term that is a zero product may be left out, as
+// long as the chain's value is not -0 there). Term k belongs to leaf k / 1024; each leaf is an
+// fmaf chain from 0.0f; the ceil(K / 1024) leaves (at least one) are combined pairwise.
+class ContractDot {
+ public:
+  static constexpr int64_t kLeaf = 1024;
+
+  void add(int64_t k, float a, float b) {
+    while (k >= (static_cast<int64_t>(done_.size()) + 1) * kLeaf) {
+      done_.push_back(acc_);
+      acc_ = 0.0f;
+    }
+    acc_ = std::fma(a, b, acc_);
+  }
+
+  float result(int64_t K) const {
+    std::vector<float> leaves = done_;
+    leaves.push_back(acc_);
+    while (static_cast<int64_t>(leaves.size()) * kLeaf < K) leaves.push_back(0.0f);
+    return contract_pairwise(leaves.data(), static_cast<int64_t>(leaves.size()));
+  }
+
+ private:
+  std::vector<float> done_;
+  float acc_ = 0.0f;
+};
 
 inline uint64_t mix64(uint64_t x) {  // splitmix64's finalizer
   x += 0x9e3779b97f4a7c15ull;

@@ -139,9 +139,14 @@ json new_manifest(const TrainOptions& o, const std::string& model_path, const Id
   return manifest;
 }
 
-void record_resume(json& manifest, const TrainOptions& o, const RankSetup& ranks) {
-  manifest["resumes"].push_back({{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force},
-                                 {"world_size", ranks.world_size}, {"launcher", ranks.launcher}});
+// A forced resume records the model file and data it went on with where they differ from the
+// run's: the run's bits from there on are theirs.
+void record_resume(json& manifest, const TrainOptions& o, const RankSetup& ranks, const Identity& id) {
+  json entry = {{"time", utc_timestamp()}, {"command_line", o.command_line}, {"forced", o.force},
+                {"world_size", ranks.world_size}, {"launcher", ranks.launcher}};
+  if (manifest.value("model_sha256", "") != id.model_sha256) entry["model_sha256"] = id.model_sha256;
+  if (manifest.value("data_fingerprint", "") != id.data_fingerprint) entry["data_fingerprint"] = id.data_fingerprint;
+  manifest["resumes"].push_back(entry);
 }
 
 // Rank 0's process only: config.json for a new run, and the manifest.
@@ -150,7 +155,7 @@ void write_manifest(RunRecord& record, const TrainOptions& o, const std::optiona
   json& manifest = record.manifest;
   if (recorded) {
     manifest = recorded->manifest;
-    record_resume(manifest, o, record.ranks);
+    record_resume(manifest, o, record.ranks, id);
   } else {
     manifest = new_manifest(o, model_path, id);
     write_json_atomically(record.run_dir / "config.json", settings.config);
@@ -273,6 +278,22 @@ std::string training_line(const Settings& settings, const LoopState& st, const R
          settings.device + where + " -> " + run_dir.string();
 }
 
+// A forced resume of a checkpoint written under another numerics contract version (DESIGN §1)
+// goes on, and the manifest says so: from here the run's bits are not those it would have had.
+void record_forced_contract(RunRecord& record, const api::Session& session, ConsoleLog& console) {
+  const std::optional<std::string> was = session.checkpoint_metadata("numerics_contract");
+  if (!was && !session.checkpoint_metadata("format")) return;  // no checkpoint was loaded
+  const int now = api::numerics_contract_version();
+  const std::string was_version = was.value_or("1");  // checkpoints without the key predate it
+  if (was_version == std::to_string(now)) return;
+  record.manifest["resumes"].back()["checkpoint_numerics_contract"] = std::stoi(was_version);
+  record.manifest["resumes"].back()["numerics_contract"] = now;
+  write_json_atomically(record.run_dir / "manifest.json", record.manifest);
+  console.line("warning: the checkpoint was written under numerics contract version " + was_version +
+               ", this build computes version " + std::to_string(now) +
+               "; resuming anyway (--force): the run's bits from here differ from an uninterrupted run's");
+}
+
 // Rank 0's process records the outcome; the others print one line.
 void finish(RunRecord& record, api::Session& session, const LoopState& st, const std::string& final_sha) {
   const RankSetup& ranks = record.ranks;
@@ -308,6 +329,7 @@ void train_sessions(RunRecord& record, const TrainOptions& o, bool resuming, con
   }
   LoopState st = loop_state(o, settings, info, record.run_dir, console);
   if (resuming) resume(sessions, o, writer, st);
+  if (resuming && writer) record_forced_contract(record, sessions[0], console);
   std::unique_ptr<MetricsLog> metrics;
   if (writer) metrics = std::make_unique<MetricsLog>(record.run_dir / "metrics.jsonl", resuming ? st.step : -1);
   st.metrics = metrics.get();
