@@ -8,6 +8,7 @@
 //    same bits. That is what makes the results independent of launch shapes and rank counts.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "runtime/host_device.h"
@@ -70,6 +71,31 @@ struct PairwiseStack {
     float acc = level_sum[top - 1];
     for (int i = top - 2; i >= 0; --i) acc = level_sum[i] + acc;
     return acc;
+  }
+};
+
+// Contract 2's dot product fed one term at a time, for code that owns one output from start to
+// end (the direct CUDA convolution kernels): K-leaves of kDotLeaf fmaf chains from 0.0f, each
+// pushed into the pairwise rule as it completes. K <= kDotLeaf gives the plain chain.
+struct DotLeafChain {
+  PairwiseStack leaves;
+  float acc = 0.0f;
+  int64_t in_leaf = 0;
+
+  DETNN_HD void add(float a, float b) {
+    if (in_leaf == kDotLeaf) {
+      leaves.push(acc);
+      acc = 0.0f;
+      in_leaf = 0;
+    }
+    acc = fmaf(a, b, acc);
+    ++in_leaf;
+  }
+  // Call once, after the last term.
+  DETNN_HD float result() {
+    if (leaves.count == 0) return acc;
+    leaves.push(acc);
+    return leaves.result();
   }
 };
 

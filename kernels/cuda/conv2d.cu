@@ -5,17 +5,22 @@
 //   forward          rows (n, oh, ow)  columns co       K (ci, kh, kw)   A = x patches, B = w
 //   backward-data    rows (n, ih, iw)  columns ci       K (co, kh, kw)   A = dy at landing taps, B = w
 //   backward-filter  rows co           columns (ci,kh,kw) K (n, oh, ow) of one chunk  A = dy, B = x
-// (grid.z walks the groups, and for backward-filter the chunks x groups). A block owns a BM x BN
-// tile of C; each thread owns TM x TN outputs in registers, each ONE fmaf chain over the whole
-// K, walked in BK-wide tiles in increasing k. Tiles of A and B are gathered from global memory
+// (grid.z walks the groups, and for backward-filter the chunks x groups, times the K-leaves). A
+// block owns a BM x BN tile of C for one K-leaf (contract 2, DESIGN §3: leaves of kDotLeaf terms;
+// BK divides kDotLeaf, so a leaf is whole K tiles); each thread owns TM x TN outputs in registers,
+// each ONE fmaf chain over its leaf, walked in BK-wide tiles in increasing k. With one leaf the
+// block stores the outputs; with several, each leaf's results go to its slice of a partial buffer
+// (LeafSplit) and combine_chunk_partials_cuda combines the slices pairwise in leaf order, before
+// the forward's bias is added (add_channel_bias_kernel): the CPU's LeafCombiner, then + bias. Tiles of A and B are gathered from global memory
 // (zeros at padded / non-landing taps, like the CPU's gathered matrices) into double-buffered
 // shared memory, with the next tile's loads in flight during the current tile's fmafs. A K tile
 // that runs past K stops at K (no extra terms). No thread ever adds into another thread's
 // output, so nothing depends on the grid, the tile shape or the number of rows: batch
 // invariance by construction.
 //
-// Direct path: one thread per output, the same chain with the same zero terms; used for few
-// channels per group (depthwise) where a GEMM tile would be mostly empty.
+// Direct path: one thread per output, the same chain with the same zero terms (DotLeafChain cuts
+// it into K-leaves and combines them pairwise); used for few channels per group (depthwise) where
+// a GEMM tile would be mostly empty.
 //
 // Bias-gradient partials: one block per (chunk, channel); each thread sums whole leaves of 256
 // sequentially and combines an aligned power-of-two group of them pairwise; the block combines
@@ -93,6 +98,20 @@ constexpr int kDeadRow = -(1 << 29);  // an offset that makes every bounds check
 // kAFastK / kBFastK: whether consecutive threads of a loader walk k (else rows / columns), to
 // make the global reads coalesced.
 
+// Where a block's results go when the product has several K-leaves: slice `leaf` of `partials`,
+// at the output's own index (each slice is the size of the whole output).
+struct LeafSplit {
+  int leaves = 1;
+  float* __restrict__ partials = nullptr;  // leaves > 1
+  int64_t slice = 0;
+
+  __device__ bool store(int leaf, int index, float acc) const {
+    if (partials == nullptr) return false;
+    partials[leaf * slice + index] = acc;
+    return true;
+  }
+};
+
 struct ForwardOp {
   static constexpr bool kAFastK = false, kBFastK = true;
   const float* __restrict__ x;
@@ -102,6 +121,7 @@ struct ForwardOp {
   Geom g;
   int M, N, K;
   int grp = 0;
+  LeafSplit split;
 
   __device__ void begin(int z) { grp = z; }
   struct Row {
@@ -141,9 +161,10 @@ struct ForwardOp {
     const int n = g.div_OHW(m), q = m - n * g.OHW;
     return {(n * g.Co + grp * g.Cog) * g.OHW + q, true};
   }
-  __device__ void store(const Out& o, int j, float acc) const {
+  __device__ void store(const Out& o, int j, float acc, int leaf) const {
     if (!o.ok || j >= N) return;
-    y[o.base + j * g.OHW] = bias ? acc + bias[grp * g.Cog + j] : acc;
+    const int i = o.base + j * g.OHW;
+    if (!split.store(leaf, i, acc)) y[i] = bias ? acc + bias[grp * g.Cog + j] : acc;
   }
 };
 
@@ -156,6 +177,7 @@ struct BackwardDataOp {
   Geom g;
   int M, N, K;
   int grp = 0;
+  LeafSplit split;
 
   __device__ void begin(int z) { grp = z; }
   struct Row {
@@ -196,8 +218,10 @@ struct BackwardDataOp {
     const int n = g.div_HW(m), q = m - n * g.HW;
     return {(n * g.C + grp * g.Cig) * g.HW + q, true};
   }
-  __device__ void store(const Out& o, int j, float acc) const {
-    if (o.ok && j < N) dx[o.base + j * g.HW] = acc;
+  __device__ void store(const Out& o, int j, float acc, int leaf) const {
+    if (!o.ok || j >= N) return;
+    const int i = o.base + j * g.HW;
+    if (!split.store(leaf, i, acc)) dx[i] = acc;
   }
 };
 
@@ -210,6 +234,7 @@ struct BackwardFilterOp {
   int M, N, K;
   int chunk_size;
   int grp = 0, chunk = 0;
+  LeafSplit split;
 
   __device__ void begin(int z) { chunk = z / g.G, grp = z - (z / g.G) * g.G; }
   struct Row {
@@ -246,8 +271,10 @@ struct BackwardFilterOp {
     bool ok;
   };
   __device__ Out out_row(int m) const { return {(chunk * g.Co + grp * g.Cog + m) * N, m < M}; }
-  __device__ void store(const Out& o, int j, float acc) const {
-    if (o.ok && j < N) dw_partials[o.base + j] = acc;
+  __device__ void store(const Out& o, int j, float acc, int leaf) const {
+    if (!o.ok || j >= N) return;
+    const int i = o.base + j;
+    if (!split.store(leaf, i, acc)) dw_partials[i] = acc;
   }
 };
 
@@ -291,31 +318,35 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   __shared__ __align__(16) float Bs[2][BK][SB];
   __shared__ int4 ktab[2][BK];
 
-  op.begin(blockIdx.z);
+  static_assert(kDotLeaf % BK == 0, "a K-leaf is whole K tiles");
+  const int leaf = static_cast<int>(blockIdx.z) % op.split.leaves;
+  op.begin(static_cast<int>(blockIdx.z) / op.split.leaves);
   const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
   const int tid = threadIdx.x;
   const int ar = Op::kAFastK ? tid / LA : tid % BM, ak = Op::kAFastK ? tid % LA : tid / BM;
   const int br = Op::kBFastK ? tid / LB : tid % BN, bk = Op::kBFastK ? tid % LB : tid / BN;
   const auto arow = op.a_row(m0 + ar);
   const auto bcol = op.b_col(n0 + br);
-  const int K = op.K;
-  const int tiles = (K + BK - 1) / BK;
+  // This block's K-leaf: k in [k0, k1).
+  const int k0 = leaf * static_cast<int>(kDotLeaf);
+  const int k1 = min(op.K, k0 + static_cast<int>(kDotLeaf));
+  const int tiles = k1 > k0 ? (k1 - k0 + BK - 1) / BK : 0;
 
   float a_reg[EA], b_reg[EB];
   auto fetch = [&](int t, int buf) {
 #pragma unroll
     for (int e = 0; e < EA; ++e) {
       const int kk = ak + e * LA;
-      a_reg[e] = t * BK + kk < K ? op.a(arow, ktab[buf][kk]) : 0.0f;
+      a_reg[e] = k0 + t * BK + kk < k1 ? op.a(arow, ktab[buf][kk]) : 0.0f;
     }
 #pragma unroll
     for (int e = 0; e < EB; ++e) {
       const int kk = bk + e * LB;
-      b_reg[e] = t * BK + kk < K ? op.b(ktab[buf][kk], bcol) : 0.0f;
+      b_reg[e] = k0 + t * BK + kk < k1 ? op.b(ktab[buf][kk], bcol) : 0.0f;
     }
   };
 
-  if (tid < BK) ktab[0][tid] = op.k_info(tid);
+  if (tid < BK) ktab[0][tid] = op.k_info(k0 + tid);
   __syncthreads();
   if (tiles > 0) fetch(0, 0);
 
@@ -345,15 +376,15 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
     for (int e = 0; e < EA; ++e) As[buf][ak + e * LA][ar] = a_reg[e];
 #pragma unroll
     for (int e = 0; e < EB; ++e) Bs[buf][bk + e * LB][br] = b_reg[e];
-    if (t + 1 < tiles && tid < BK) ktab[buf ^ 1][tid] = op.k_info((t + 1) * BK + tid);
+    if (t + 1 < tiles && tid < BK) ktab[buf ^ 1][tid] = op.k_info(k0 + (t + 1) * BK + tid);
     __syncthreads();
     if (t + 1 < tiles) fetch(t + 1, buf ^ 1);
-    const int kc = K - t * BK;
+    const int kc = k1 - (k0 + t * BK);
     if (kc >= BK) {
 #pragma unroll
       for (int kk = 0; kk < BK; ++kk) step(buf, kk);
     } else {
-      for (int kk = 0; kk < kc; ++kk) step(buf, kk);  // the chain ends at K: no padding terms
+      for (int kk = 0; kk < kc; ++kk) step(buf, kk);  // the chain ends at the leaf's end: no padding terms
     }
   }
 
@@ -362,7 +393,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
     const int m = m0 + (i / FA) * (BM / (TM / FA)) + ty * FA + i % FA;
     const auto out = op.out_row(m);
 #pragma unroll
-    for (int j = 0; j < TN; ++j) op.store(out, n0 + (j / FB) * (BN / (TN / FB)) + tx * FB + j % FB, acc[i][j]);
+    for (int j = 0; j < TN; ++j) op.store(out, n0 + (j / FB) * (BN / (TN / FB)) + tx * FB + j % FB, acc[i][j], leaf);
   }
 }
 
@@ -456,16 +487,17 @@ __global__ void forward_direct_kernel(const float* __restrict__ x, const float* 
     const int oh = q / g.OW, ow = q % g.OW, grp = co / g.Cog;
     const float* xs = x + (n * g.C + grp * g.Cig) * g.HW;
     const float* ws = w + co * g.Cig * g.KHW;
-    float acc = 0.0f;
+    DotLeafChain dot;
     for (int ci = 0; ci < g.Cig; ++ci)
       for (int kh = 0; kh < g.KH; ++kh) {
         const int ih = oh * g.sh - g.ph + kh * g.dh;
         for (int kw = 0; kw < g.KW; ++kw) {
           const int iw = ow * g.sw - g.pw + kw * g.dw;
           const bool in = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-          acc = fmaf(in ? xs[ci * g.HW + ih * g.W + iw] : 0.0f, ws[(ci * g.KH + kh) * g.KW + kw], acc);
+          dot.add(in ? xs[ci * g.HW + ih * g.W + iw] : 0.0f, ws[(ci * g.KH + kh) * g.KW + kw]);
         }
       }
+    const float acc = dot.result();
     y[idx] = bias ? acc + bias[co] : acc;
   }
 }
@@ -479,7 +511,7 @@ __global__ void backward_data_direct_kernel(const float* __restrict__ dy, const 
     const int idx = static_cast<int>(i);
     const int q = idx % g.HW, nc = idx / g.HW, ci = nc % g.C, n = nc / g.C;
     const int ih = q / g.W, iw = q % g.W, grp = ci / g.Cig, cil = ci % g.Cig;
-    float acc = 0.0f;
+    DotLeafChain dot;
     for (int col = 0; col < g.Cog; ++col) {
       const int co = grp * g.Cog + col;
       const float* dys = dy + (n * g.Co + co) * g.OHW;
@@ -492,11 +524,11 @@ __global__ void backward_data_direct_kernel(const float* __restrict__ dy, const 
           const int tw = iw + g.pw - kw * g.dw;
           const int ow = kUnitStride ? tw : tw / g.sw;
           const bool lands = row_ok && tw >= 0 && (kUnitStride || tw % g.sw == 0) && ow < g.OW;
-          acc = fmaf(lands ? dys[oh * g.OW + ow] : 0.0f, ws[kh * g.KW + kw], acc);
+          dot.add(lands ? dys[oh * g.OW + ow] : 0.0f, ws[kh * g.KW + kw]);
         }
       }
     }
-    dx[idx] = acc;
+    dx[idx] = dot.result();
   }
 }
 
@@ -510,7 +542,7 @@ __global__ void backward_filter_direct_kernel(const float* __restrict__ x, const
     const int idx = static_cast<int>(i);
     const int j = idx % kf, cc = idx / kf, co = cc % g.Co, c = cc / g.Co;
     const int ci = j / g.KHW, kh = (j / g.KW) % g.KH, kw = j % g.KW, grp = co / g.Cog;
-    float acc = 0.0f;
+    DotLeafChain dot;
     for (int n = c * chunk_size; n < (c + 1) * chunk_size; ++n) {
       const float* dys = dy + (n * g.Co + co) * g.OHW;
       const float* xs = x + (n * g.C + grp * g.Cig + ci) * g.HW;
@@ -519,11 +551,11 @@ __global__ void backward_filter_direct_kernel(const float* __restrict__ x, const
         for (int ow = 0; ow < g.OW; ++ow) {
           const int iw = ow * g.sw - g.pw + kw * g.dw;
           const bool in = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-          acc = fmaf(dys[oh * g.OW + ow], in ? xs[ih * g.W + iw] : 0.0f, acc);
+          dot.add(dys[oh * g.OW + ow], in ? xs[ih * g.W + iw] : 0.0f);
         }
       }
     }
-    dw_partials[idx] = acc;
+    dw_partials[idx] = dot.result();
   }
 }
 
@@ -588,6 +620,34 @@ void launch_bias_partials(const Geom& g, int chunk_size, int chunks, const float
   DETNN_CUDA_CHECK_LAUNCH();
 }
 
+// y[n][co][q] = y[n][co][q] + bias[co]: the forward's bias after the K-leaves are combined.
+__global__ void add_channel_bias_kernel(float* __restrict__ y, const float* __restrict__ bias, int64_t total,
+                                        int channels, int plane) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = y[i] + bias[(i / plane) % channels];
+}
+
+int leaf_count(int K) { return K > kDotLeaf ? static_cast<int>(ceil_div(K, kDotLeaf)) : 1; }
+
+// Runs a tiled pass whose K may span several leaves: with one leaf `launch(op, z)` stores into the
+// output; otherwise every leaf stores its slice of a partial buffer, combined pairwise into `out`
+// (`out_size` elements). grid.z becomes z x leaves.
+template <class Op, class Launch>
+void run_leaves(Op op, int z, float* out, int64_t out_size, cudaStream_t stream, Launch launch) {
+  const int leaves = leaf_count(op.K);
+  if (leaves == 1) {
+    launch(op, z);
+    return;
+  }
+  DETNN_CHECK(static_cast<int64_t>(z) * leaves <= 65535, unsupported, "conv2d (CUDA): ", z, " groups/chunks x ",
+              leaves, " K-leaves exceed the grid");
+  CudaScratch scratch(static_cast<size_t>(leaves * out_size) * sizeof(float), stream);
+  op.split = LeafSplit{leaves, scratch.as<float>(), out_size};
+  launch(op, z * leaves);
+  combine_chunk_partials_cuda(scratch.as<float>(), leaves, out_size, out, stream);
+}
+
 bool use_tiled(Conv2dCudaPath path, int columns) {
   if (path == Conv2dCudaPath::automatic) return columns >= 8;
   return path != Conv2dCudaPath::direct;
@@ -608,7 +668,13 @@ void conv2d_forward_cuda(const Conv2dParams& p, const float* x, const float* w, 
   if (g.N == 0) return;
   if (use_tiled(path, g.Cog)) {
     ForwardOp op{x, w, bias, y, g, g.N * g.OHW, g.Cog, g.Cig * g.KHW};
-    launch_rows_gemm(op, g.G, stream, forced_tile(path));
+    const int forced = forced_tile(path);
+    run_leaves(op, g.G, y, p.output_size(), stream,
+               [&](const ForwardOp& o, int z) { launch_rows_gemm(o, z, stream, forced); });
+    if (bias && leaf_count(op.K) > 1) {
+      add_channel_bias_kernel<<<direct_grid(p.output_size()), 256, 0, stream>>>(y, bias, p.output_size(), g.Co, g.OHW);
+      DETNN_CUDA_CHECK_LAUNCH();
+    }
   } else {
     forward_direct_kernel<<<direct_grid(p.output_size()), 256, 0, stream>>>(x, w, bias, y, g);
     DETNN_CUDA_CHECK_LAUNCH();
@@ -621,10 +687,12 @@ void conv2d_backward_data_cuda(const Conv2dParams& p, const float* dy, const flo
   if (g.N == 0) return;
   if (use_tiled(path, g.Cig)) {
     const int M = g.N * g.HW, N = g.Cig, K = g.Cog * g.KHW;
+    const int forced = forced_tile(path);
+    auto launch = [&](const auto& o, int z) { launch_rows_gemm(o, z, stream, forced); };
     if (g.sh == 1 && g.sw == 1)
-      launch_rows_gemm(BackwardDataOp<true>{dy, w, dx, g, M, N, K}, g.G, stream, forced_tile(path));
+      run_leaves(BackwardDataOp<true>{dy, w, dx, g, M, N, K}, g.G, dx, p.input_size(), stream, launch);
     else
-      launch_rows_gemm(BackwardDataOp<false>{dy, w, dx, g, M, N, K}, g.G, stream, forced_tile(path));
+      run_leaves(BackwardDataOp<false>{dy, w, dx, g, M, N, K}, g.G, dx, p.input_size(), stream, launch);
   } else {
     if (g.sh == 1 && g.sw == 1)
       backward_data_direct_kernel<true><<<direct_grid(p.input_size()), 256, 0, stream>>>(dy, w, dx, g);
@@ -647,7 +715,9 @@ void conv2d_backward_filter_partials_cuda(const Conv2dParams& p, int64_t chunk_s
   if (use_tiled(path, std::min(g.Cog, kf))) {
     BackwardFilterOp op{x, dy, dw_partials, g, g.Cog, kf, static_cast<int>(chunk_size) * g.OHW,
                         static_cast<int>(chunk_size)};
-    launch_filter_gemm(op, static_cast<int>(chunks) * g.G, stream, forced_tile(path));
+    const int forced = forced_tile(path);
+    run_leaves(op, static_cast<int>(chunks) * g.G, dw_partials, chunks * p.weight_size(), stream,
+               [&](const BackwardFilterOp& o, int z) { launch_filter_gemm(o, z, stream, forced); });
   } else {
     backward_filter_direct_kernel<<<direct_grid(chunks * p.weight_size()), 256, 0, stream>>>(
         x, dy, dw_partials, g, static_cast<int>(chunk_size), static_cast<int>(chunks));

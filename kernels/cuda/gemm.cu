@@ -1,7 +1,13 @@
 // Strict CUDA GEMM: the same bits as kernels/cpu/gemm.cpp for every shape and launch tile.
 //
-// Each C element is one fmaf chain from 0.0f over k = 0..K-1 in order (DESIGN §3), owned by one
-// thread from start to end: no split-K, no atomics. The classic SIMT SGEMM structure:
+// Contract 2 (DESIGN §3): K is cut into K-leaves of kDotLeaf terms. With K <= kDotLeaf the kernel
+// below computes C directly. Otherwise the leaves are a batched GEMM of their own (leaf l reads
+// the A and B slices at k = l * kDotLeaf, writes its own [m, n] slice of a partial buffer; the
+// short last leaf is one more call), combine_chunk_partials_cuda combines the slices pairwise in
+// leaf order, and leaf_epilogue_kernel adds the bias and stores into C.
+//
+// Inside a leaf each C element is one fmaf chain from 0.0f over its k in order, owned by one
+// thread from start to end: no split of a leaf, no atomics. The classic SIMT SGEMM structure:
 //  - a block computes a BM x BN tile of C; K is walked in tiles of BK, staged through shared
 //    memory (A as [BK][BM], B as [BK][BN]), double buffered: the next tile's global loads are
 //    in registers while the current one is multiplied, one __syncthreads per K tile;
@@ -18,9 +24,12 @@
 // How fast each tile runs, measured: docs/benchmarks.md ("Measurements behind code choices").
 #include <algorithm>
 
+#include "kernels/canonical_sum.h"
 #include "kernels/gemm.h"
 #include "runtime/cuda_check.h"
 #include "runtime/error.h"
+#include "runtime/reduction_rules.h"
+#include "runtime/scratch.h"
 
 namespace detnn::kernels {
 
@@ -345,7 +354,8 @@ int choose_tile(int64_t m, int64_t n, int64_t batch) {
   return 32;
 }
 
-void gemm_cuda_checked(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
+// One launch: every chain over all of k (k <= kDotLeaf, or one leaf of a longer product).
+void gemm_chains_cuda(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
                        int64_t lda, int64_t stride_a, const float* b, int64_t ldb,
                        int64_t stride_b, float* c, int64_t ldc, int64_t stride_c, int64_t batch,
                        const float* bias, cudaStream_t stream, const GemmCudaLaunch& launch) {
@@ -373,6 +383,57 @@ void gemm_cuda_checked(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, cons
     launch_tile<64, 64, 16, 8, 8>(ta, tb, g, vec, stream);
   else
     launch_tile<32, 32, 32, 4, 4>(ta, tb, g, vec, stream);
+}
+
+// C[i * ldc + j] = sum[i * n + j] (+ bias[j]): the combined leaves, then the bias, as on the CPU.
+__global__ void leaf_epilogue_kernel(const float* __restrict__ sum, int64_t m, int64_t n,
+                                     const float* __restrict__ bias, float* __restrict__ c, int64_t ldc) {
+  const int64_t total = m * n;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i / n, col = i - row * n;
+    c[row * ldc + col] = bias ? sum[i] + bias[col] : sum[i];
+  }
+}
+
+// One product (batch 1) with k > kDotLeaf: the leaves into a partial buffer, combined pairwise.
+void gemm_leaves_cuda(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, float* c, int64_t ldc, const float* bias,
+                      cudaStream_t stream, const GemmCudaLaunch& launch) {
+  const int64_t full = k / kDotLeaf, rest = k - full * kDotLeaf, leaves = full + (rest > 0 ? 1 : 0);
+  const int64_t slice = m * n;
+  CudaScratch scratch(static_cast<size_t>((leaves + 1) * slice) * sizeof(float), stream);
+  float* partials = scratch.as<float>();
+  float* sum = partials + leaves * slice;
+  // Leaf l of op(A) starts at column l * kDotLeaf (A stored [m, k]) or row l * kDotLeaf ([k, m]);
+  // of op(B) at row l * kDotLeaf ([k, n]) or column l * kDotLeaf ([n, k]).
+  const int64_t step_a = ta == Trans::N ? kDotLeaf : kDotLeaf * lda;
+  const int64_t step_b = tb == Trans::N ? kDotLeaf * ldb : kDotLeaf;
+  gemm_chains_cuda(ta, tb, m, n, kDotLeaf, a, lda, step_a, b, ldb, step_b, partials, n, slice, full, nullptr,
+                   stream, launch);
+  if (rest > 0)
+    gemm_chains_cuda(ta, tb, m, n, rest, a + full * step_a, lda, 0, b + full * step_b, ldb, 0,
+                     partials + full * slice, n, slice, 1, nullptr, stream, launch);
+  combine_chunk_partials_cuda(partials, leaves, slice, sum, stream);
+  const unsigned blocks = static_cast<unsigned>(std::clamp<int64_t>((slice + 255) / 256, 1, 1 << 16));
+  leaf_epilogue_kernel<<<blocks, 256, 0, stream>>>(sum, m, n, bias, c, ldc);
+  DETNN_CUDA_CHECK_LAUNCH();
+}
+
+void gemm_cuda_checked(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, const float* a,
+                       int64_t lda, int64_t stride_a, const float* b, int64_t ldb,
+                       int64_t stride_b, float* c, int64_t ldc, int64_t stride_c, int64_t batch,
+                       const float* bias, cudaStream_t stream, const GemmCudaLaunch& launch) {
+  if (k <= kDotLeaf || batch == 0 || m == 0 || n == 0) {
+    gemm_chains_cuda(ta, tb, m, n, k, a, lda, stride_a, b, ldb, stride_b, c, ldc, stride_c, batch, bias, stream,
+                     launch);
+    return;
+  }
+  // Each matrix of the batch is its own product (batched calls with k > kDotLeaf are rare: the
+  // per-chunk weight gradients of linear layers have k = the chunk size).
+  for (int64_t i = 0; i < batch; ++i)
+    gemm_leaves_cuda(ta, tb, m, n, k, a + i * stride_a, lda, b + i * stride_b, ldb, c + i * stride_c, ldc, bias,
+                     stream, launch);
 }
 
 }  // namespace

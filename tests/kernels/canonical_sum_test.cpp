@@ -106,6 +106,21 @@ TEST(PairwiseStack, EqualsInPlacePairwiseForEveryCount) {
   }
 }
 
+// The one-output form of contract 2's dot product (the direct CUDA convolutions use it) against
+// the tests' definition, at the leaf boundaries and at weight-gradient lengths.
+TEST(DotLeafChain, EqualsTheContractDotAtEveryLeafBoundary) {
+  for (int64_t k : {1, 1023, 1024, 1025, 2048, 4097, 25088, 32768}) {
+    const auto a = random_floats(k, uint32_t(6000 + k)), b = random_floats(k, uint32_t(7000 + k));
+    DotLeafChain chain;
+    test::ContractDot dot;
+    for (int64_t i = 0; i < k; ++i) {
+      chain.add(a[i], b[i]);
+      dot.add(i, a[i], b[i]);
+    }
+    EXPECT_EQ(test::float_bits(chain.result()), test::float_bits(dot.result(k))) << "k=" << k;
+  }
+}
+
 TEST(ChunkCombine, EqualsPairwisePerColumnForEveryThreadCount) {
   ThreadCountGuard guard;
   for (int64_t chunks : {1, 2, 3, 5, 8, 13, 64}) {

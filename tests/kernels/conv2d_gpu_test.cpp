@@ -135,6 +135,19 @@ TEST(Conv2dGpu, EveryTileShapeMatchesCpuBits) {
 }
 
 // cifar_convnet's convolutions (3x3, pad 1) at a small batch.
+// Contract 2's K-leaves in every pass and on both paths: forward K = 120*3*3 = 1080 (one leaf and
+// a short one), backward-data K = 120*3*3, filter gradients of 2 x 26 x 26 = 1352 terms a chunk
+// (a leaf ends inside a sample), and on the direct path (few columns) the same lengths.
+TEST(Conv2dGpu, KLeavesMatchCpuBitsInEveryPassAndPath) {
+  DETNN_REQUIRE_GPU();
+  uint32_t seed = 1500;
+  for (const Conv2dParams& p : {make(2, 120, 5, 5, 16, 3, 3, 1, 1, 1, 1), make(1, 16, 5, 5, 120, 3, 3, 1, 1, 1, 1),
+                                make(1, 16, 6, 5, 120, 3, 3, 2, 2, 1, 1), make(2, 2, 26, 26, 16, 3, 3, 1, 1, 1, 1),
+                                make(2, 120, 5, 5, 4, 3, 3, 1, 1, 1, 1), make(2, 2, 26, 26, 3, 3, 3, 1, 1, 1, 1)})
+    for (Conv2dCudaPath path : kPaths)
+      for (int64_t chunk : {int64_t{1}, p.batch}) check_against_cpu(p, chunk, path, ++seed);
+}
+
 TEST(Conv2dGpu, MatchesCpuBitsOnCifarConvnetShapes) {
   DETNN_REQUIRE_GPU();
   const int64_t shapes[][3] = {{3, 32, 32}, {32, 64, 32}, {32, 64, 16}, {64, 64, 16},

@@ -82,6 +82,18 @@ TEST(GemmGpu, OddShapesMatchCpuBitsForEveryLayoutAndTile) {
       }
 }
 
+// Contract 2's K-leaves (a partial buffer and a pairwise combine on the device) against the CPU,
+// at the leaf boundaries and at a weight-gradient's K, every layout and tile, odd pads too.
+TEST(GemmGpu, KLeavesMatchCpuBitsAtEveryBoundary) {
+  DETNN_REQUIRE_GPU();
+  for (auto [ta, tb] : kLayouts)
+    for (int64_t k : {1023, 1024, 1025, 2048, 4097, 25088})
+      for (int tile : kTiles) {
+        Problem p(ta, tb, 37, 21, k, tile == 32 ? 3 : 0, uint32_t(k + tile));
+        expect_same_bits(p, tile != 64, tile);
+      }
+}
+
 TEST(GemmGpu, LargeShapeMatchesCpuBits) {
   DETNN_REQUIRE_GPU();
   const int64_t m = test::scaled_size(1024 * 1024) / 1024, n = 1000, k = 777;
@@ -137,26 +149,27 @@ TEST(GemmGpu, EmptyKGivesZeroPlusBias) {
 TEST(GemmGpu, BatchedMatchesCpuBits) {
   DETNN_REQUIRE_GPU();
   for (auto [ta, tb] : kLayouts)
-    for (int64_t b_stride_zero : {0, 1}) {
-      const int64_t m = 67, n = 45, k = 130, batch = 5;
-      Problem p(ta, tb, m, n, k, 1, 51);
-      const int64_t a_size = p.a.size(), b_size = b_stride_zero ? 0 : int64_t(p.b.size());
-      const int64_t c_size = m * p.ldc + 2;
-      auto a = random_floats(batch * a_size, 52);
-      auto b = random_floats(b_stride_zero ? p.b.size() : batch * b_size, 53);
-      std::vector<float> want(batch * c_size, 0.25f);
-      gemm_batched_cpu(ta, tb, m, n, k, a.data(), p.lda, a_size, b.data(), p.ldb, b_size,
-                       want.data(), p.ldc, c_size, batch, p.bias.data());
-      for (int tile : kTiles) {
-        DeviceBuffer<float> da(a), db(b), dbias(p.bias), dc(std::vector<float>(batch * c_size, 0.25f));
-        gemm_batched_cuda(ta, tb, m, n, k, da.get(), p.lda, a_size, db.get(), p.ldb, b_size, dc.get(),
-                          p.ldc, c_size, batch, dbias.get(), nullptr, GemmCudaLaunch{tile});
-        const auto got = dc.download();
-        EXPECT_EQ(first_bit_difference(got.data(), want.data(), want.size()), -1)
-            << name(ta, tb, m, n, k, tile) << " shared B=" << b_stride_zero;
-        EXPECT_TRUE(dc.guards_intact() && da.guards_intact() && db.guards_intact());
+    for (int64_t b_stride_zero : {0, 1})
+      for (const int64_t k : {int64_t{130}, int64_t{2100}}) {  // one K-leaf; three
+        const int64_t m = 67, n = 45, batch = 5;
+        Problem p(ta, tb, m, n, k, 1, 51);
+        const int64_t a_size = p.a.size(), b_size = b_stride_zero ? 0 : int64_t(p.b.size());
+        const int64_t c_size = m * p.ldc + 2;
+        auto a = random_floats(batch * a_size, 52);
+        auto b = random_floats(b_stride_zero ? p.b.size() : batch * b_size, 53);
+        std::vector<float> want(batch * c_size, 0.25f);
+        gemm_batched_cpu(ta, tb, m, n, k, a.data(), p.lda, a_size, b.data(), p.ldb, b_size,
+                         want.data(), p.ldc, c_size, batch, p.bias.data());
+        for (int tile : kTiles) {
+          DeviceBuffer<float> da(a), db(b), dbias(p.bias), dc(std::vector<float>(batch * c_size, 0.25f));
+          gemm_batched_cuda(ta, tb, m, n, k, da.get(), p.lda, a_size, db.get(), p.ldb, b_size, dc.get(),
+                            p.ldc, c_size, batch, dbias.get(), nullptr, GemmCudaLaunch{tile});
+          const auto got = dc.download();
+          EXPECT_EQ(first_bit_difference(got.data(), want.data(), want.size()), -1)
+              << name(ta, tb, m, n, k, tile) << " shared B=" << b_stride_zero;
+          EXPECT_TRUE(dc.guards_intact() && da.guards_intact() && db.guards_intact());
+        }
       }
-    }
 }
 
 TEST(GemmGpu, RejectsBadArguments) {
