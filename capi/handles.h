@@ -14,6 +14,7 @@
 #include "runtime/comm/comm_group.h"
 #include "runtime/cpu_compute_lock.h"
 #include "runtime/error.h"
+#include "runtime/io/safetensors.h"
 #include "session/checkpoint.h"
 #include "session/model_file.h"
 #include "session/session.h"
@@ -32,6 +33,9 @@ struct detnn_group {
   std::vector<std::string> hosts, devices;  // every rank's placement (detnn_group_rank_placement)
 };
 
+struct detnn_checkpoint {
+  detnn::SafetensorsFile file;  // every tensor F32 (checked when opened)
+};
 struct detnn_session {
   std::shared_ptr<detnn::CommGroup> group;  // a rank session keeps its group alive
   std::unique_ptr<detnn::Session> session;

@@ -95,6 +95,15 @@ detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]) 
   return copy_digest(session, out, "detnn_session_weights_sha256", &detnn::Session::weights_sha256);
 }
 
+detnn_status detnn_session_weights_digest(detnn_session* session, uint64_t* out) {
+  return guarded([&] {
+    require(session, "detnn_session_weights_digest", "session");
+    require(out, "detnn_session_weights_digest", "out");
+    CpuComputeScope scope(*session->session);  // the CPU digest runs on the shared thread pool
+    *out = session->session->weights_digest();
+  });
+}
+
 detnn_status detnn_session_state_sha256(detnn_session* session, char out[65]) {
   return copy_digest(session, out, "detnn_session_state_sha256", &detnn::Session::state_sha256);
 }

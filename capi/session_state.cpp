@@ -86,7 +86,7 @@ detnn_status detnn_session_set_checkpoint_metadata(detnn_session* session, const
     static const std::set<std::string> reserved = {"format", "step", "epoch", "batch_in_epoch", "seed",
                                                    "determinism", "precision", "kernel_choices",
                                                    "model_sha256", "detnn_version", "detnn_commit",
-                                                   "numerics_contract"};
+                                                   "numerics_contract", "tensor_sha256"};
     DETNN_CHECK(reserved.count(key) == 0, invalid_argument, "detnn_session_set_checkpoint_metadata: \"", key,
                 "\" is written by detnn itself");
     session->extra_metadata[key] = value;

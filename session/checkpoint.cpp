@@ -3,9 +3,12 @@
 #include <charconv>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/environment.h"
 #include "runtime/error.h"
 #include "runtime/io/safetensors.h"
+#include "runtime/io/sha256.h"
 #include "runtime/reduction_rules.h"
 
 namespace detnn {
@@ -73,6 +76,10 @@ void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& 
   metadata["detnn_version"] = version_string();
   metadata["detnn_commit"] = git_commit();
   metadata["numerics_contract"] = std::to_string(kNumericsContractVersion);
+  // Per-tensor fingerprints: trainer verify and diff name the tensors that differ from these.
+  nlohmann::json tensor_sha256 = nlohmann::json::object();
+  for (const NamedTensor& t : state) tensor_sha256[t.name] = sha256_of_floats(t.values.data(), t.values.size());
+  metadata["tensor_sha256"] = tensor_sha256.dump();
   write_safetensors(path, views, metadata);
 }
 

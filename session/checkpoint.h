@@ -22,7 +22,8 @@ struct CheckpointInfo {
   // save: extra keys to record (the reserved keys below win, except data_fingerprint, which the
   // caller supplies). load / read: every key of the file, the reserved ones included:
   // format, step, epoch, batch_in_epoch, seed, determinism, model_sha256, data_fingerprint,
-  // detnn_version, detnn_commit, numerics_contract.
+  // detnn_version, detnn_commit, numerics_contract, tensor_sha256 (a JSON object: each tensor's
+  // SHA-256 of its float bytes).
   std::map<std::string, std::string> metadata;
 };
 

@@ -496,6 +496,11 @@ std::string Session::weights_sha256() {
   return sha256_hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size() * sizeof(float)));
 }
 
+uint64_t Session::weights_digest() {
+  session_device::select(device_);
+  return session_device::weights_digest(model_->flat_params(), impl_->stream);
+}
+
 void Session::check_ranks_agree() {
   SessionComm& comm = *impl_->comm;
   if (!comm.several()) return;

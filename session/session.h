@@ -107,6 +107,9 @@ class Session {
 
   // SHA-256 (hex) of the parameters' bytes (the flat buffer, little-endian floats).
   std::string weights_sha256();
+  // The 64-bit digest of the parameters (kernels/weights_digest.h), computed where they live: the
+  // per-step fingerprint of metrics.jsonl, cheap enough for every step.
+  uint64_t weights_digest();
   // SHA-256 (hex) of the whole training state, what a resume must restore for the next step to
   // give the same bits: every tensor of state_tensors() (parameters, buffers such as batch-norm
   // running statistics, optimizer state) with its name and shape, and the step counter. Every

@@ -4,6 +4,7 @@
 
 #include "kernels/canonical_sum.h"
 #include "kernels/count_correct.h"
+#include "kernels/weights_digest.h"
 #include "layers/device_dispatch.h"
 #include "runtime/device.h"
 #ifdef DETNN_HAVE_CUDA
@@ -54,6 +55,21 @@ std::vector<float> download(const Tensor& t) {
     std::memcpy(out.data(), t.data<float>(), out.size() * sizeof(float));
   }
   return out;
+}
+
+uint64_t weights_digest(const Tensor& t, uintptr_t stream) {
+  if (!t.device().is_cuda()) return kernels::weights_digest_cpu(t.data<float>(), t.numel());
+#ifdef DETNN_HAVE_CUDA
+  const auto s = reinterpret_cast<cudaStream_t>(stream);
+  CudaScratch scratch(sizeof(uint64_t), s);
+  kernels::weights_digest_cuda(t.data<float>(), t.numel(), scratch.as<uint64_t>(), s);
+  uint64_t digest = 0;
+  DETNN_CUDA_CHECK(cudaMemcpyAsync(&digest, scratch.get(), sizeof digest, cudaMemcpyDeviceToHost, s));
+  DETNN_CUDA_CHECK(cudaStreamSynchronize(s));
+  return digest;
+#else
+  DETNN_THROW(unsupported, "weights_digest: a CUDA tensor in a build without CUDA");
+#endif
 }
 
 void fill_zero(Tensor& t, uintptr_t stream) {

@@ -18,6 +18,8 @@ Tensor upload(const float* host, const Shape& shape, Device device, uintptr_t st
 Tensor upload_labels(const int32_t* host, int64_t n, Device device, uintptr_t stream);
 // The f32 tensor's values in host memory (waits for the device).
 std::vector<float> download(const Tensor& t);
+// kernels/weights_digest.h's digest of the f32 tensor (waits for the device).
+uint64_t weights_digest(const Tensor& t, uintptr_t stream);
 // Zeroes the tensor (CUDA: asynchronously on `stream`).
 void fill_zero(Tensor& t, uintptr_t stream);
 

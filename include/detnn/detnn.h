@@ -161,6 +161,10 @@ detnn_status detnn_session_predict(detnn_session* session, const float* images, 
 
 /* SHA-256 (64 hex digits and a NUL) of the parameters' bytes: equal hashes, equal weights. */
 detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]);
+/* A 64-bit digest of the parameters, computed where they live (the per-step weights_digest of
+ * the trainer's metrics): sum over i of mix64((i << 32) | bits(p[i])) mod 2^64, mix64 being
+ * splitmix64's finalizer; the same on every device, thread count and launch shape. */
+detnn_status detnn_session_weights_digest(detnn_session* session, uint64_t* out);
 /* SHA-256 of the whole training state (parameters, buffers such as batch-norm running
  * statistics, optimizer state, each with its name and shape, and the step counter): equal
  * hashes, equal next steps. What a bit-equality check should compare. */
@@ -207,7 +211,8 @@ detnn_status detnn_session_checkpoint_metadata(const detnn_session* session, con
                                                const char** value);
 /* Records key = value in every checkpoint this session saves from now on (e.g.
  * "data_fingerprint"). The reserved keys (format, step, epoch, batch_in_epoch, seed,
- * determinism, model_sha256, detnn_version, detnn_commit, numerics_contract) are refused. */
+ * determinism, model_sha256, detnn_version, detnn_commit, numerics_contract, tensor_sha256)
+ * are refused. */
 detnn_status detnn_session_set_checkpoint_metadata(detnn_session* session, const char* key,
                                                    const char* value);
 
@@ -351,6 +356,19 @@ detnn_status detnn_group_abort(detnn_group* group, int rank, const char* message
 /* The group's first failure ("rank 1 failed: ..."), or "" while it is healthy. *message is a
  * thread-local copy valid until the next call of this function on the same thread. */
 detnn_status detnn_group_failure(const detnn_group* group, const char** message);
+
+/* ---- Checkpoint files, read only (no session needed): for tools that compare runs. ---- */
+typedef struct detnn_checkpoint detnn_checkpoint;
+/* Opens and validates a checkpoint (safetensors, every tensor F32). Errors name the file. */
+detnn_status detnn_checkpoint_open(const char* path, detnn_checkpoint** out);
+void detnn_checkpoint_destroy(detnn_checkpoint* checkpoint);
+detnn_status detnn_checkpoint_tensor_count(const detnn_checkpoint* checkpoint, int64_t* out);
+/* Tensor `index` (file order): its name and its `count` values, owned by the checkpoint. */
+detnn_status detnn_checkpoint_tensor(const detnn_checkpoint* checkpoint, int64_t index, const char** name,
+                                     const float** values, int64_t* count);
+/* A metadata value ("step", "numerics_contract", "tensor_sha256", ...); DETNN_ERROR_INVALID_ARGUMENT
+ * when absent. Owned by the checkpoint. */
+detnn_status detnn_checkpoint_metadata(const detnn_checkpoint* checkpoint, const char* key, const char** value);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -49,6 +50,9 @@ struct ModelDeleter {
 };
 struct SessionDeleter {
   void operator()(detnn_session* p) const { detnn_session_destroy(p); }
+};
+struct CheckpointDeleter {
+  void operator()(detnn_checkpoint* p) const { detnn_checkpoint_destroy(p); }
 };
 struct DataDeleter {
   void operator()(detnn_data* p) const { detnn_data_destroy(p); }
@@ -316,6 +320,14 @@ class Session {
     check(detnn_session_weights_sha256(get(), out));
     return out;
   }
+  // The parameters' 64-bit digest (detnn_session_weights_digest), as 16 hex digits.
+  std::string weights_digest() {
+    uint64_t d = 0;
+    check(detnn_session_weights_digest(get(), &d));
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(d));
+    return out;
+  }
   // The whole training state's digest (detnn_session_state_sha256): what bit-equality compares.
   std::string state_sha256() {
     char out[65];
@@ -400,6 +412,42 @@ class Session {
 
  private:
   std::unique_ptr<detnn_session, handle_detail::SessionDeleter> handle_;
+};
+
+// A checkpoint file, read only (detnn_checkpoint_*).
+class CheckpointFile {
+ public:
+  struct Tensor {
+    std::string name;
+    const float* values;
+    int64_t count;
+  };
+  explicit CheckpointFile(const std::string& path) {
+    detnn_checkpoint* p = nullptr;
+    check(detnn_checkpoint_open(path.c_str(), &p));
+    handle_.reset(p);
+  }
+  std::vector<Tensor> tensors() const {
+    int64_t n = 0;
+    check(detnn_checkpoint_tensor_count(handle_.get(), &n));
+    std::vector<Tensor> out;
+    for (int64_t i = 0; i < n; ++i) {
+      const char* name = nullptr;
+      const float* values = nullptr;
+      int64_t count = 0;
+      check(detnn_checkpoint_tensor(handle_.get(), i, &name, &values, &count));
+      out.push_back({name, values, count});
+    }
+    return out;
+  }
+  std::optional<std::string> metadata(const std::string& key) const {
+    const char* value = nullptr;
+    if (detnn_checkpoint_metadata(handle_.get(), key.c_str(), &value) != DETNN_OK) return std::nullopt;
+    return std::string(value);
+  }
+
+ private:
+  std::unique_ptr<detnn_checkpoint, handle_detail::CheckpointDeleter> handle_;
 };
 
 }  // namespace api

@@ -1,5 +1,7 @@
 #include "support/trainer_runner.h"
 
+#include "data/readers.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -124,6 +126,55 @@ std::vector<std::string> epoch_weight_shas(const std::filesystem::path& run_dir)
   std::vector<std::string> shas;
   for (const auto& j : metrics_lines(run_dir, "epoch")) shas.push_back(j.at("weights_sha256").get<std::string>());
   return shas;
+}
+
+
+namespace {
+
+constexpr int64_t kIdxSamples = 256, kIdxSide = 8;
+
+void put_be32(std::string& s, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+}  // namespace
+
+std::filesystem::path write_idx_model(const std::filesystem::path& dir) {
+  data::SyntheticSpec spec;
+  spec.count = kIdxSamples, spec.classes = 4, spec.channels = 1, spec.height = kIdxSide, spec.width = kIdxSide;
+  spec.seed = 3;
+  const data::Dataset d = data::make_synthetic(spec);
+  std::string images("\x00\x00\x08\x03", 4), labels("\x00\x00\x08\x01", 4);
+  put_be32(images, kIdxSamples), put_be32(images, kIdxSide), put_be32(images, kIdxSide);
+  images.append(d.pixels_u8.begin(), d.pixels_u8.end());
+  put_be32(labels, kIdxSamples);
+  for (int32_t l : d.labels) labels.push_back(static_cast<char>(l));
+  std::ofstream(dir / "images.idx", std::ios::binary) << images;
+  std::ofstream(dir / "labels.idx", std::ios::binary) << labels;
+  const std::filesystem::path p = dir / "idx-model.json";
+  std::ofstream(p) << R"({"name": "idx-small", "input": [1, 8, 8],
+  "layers": [{"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"},
+             {"type": "relu"}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
+             {"type": "linear", "out_features": 4}],
+  "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+  "data": {"format": "idx", "train": {"images": "images.idx", "labels": "labels.idx"},
+           "validation": {"count": 64}, "classes": 4},
+  "training": {"epochs": 2, "batch_size": 32, "chunk_size": 8, "seed": 5, "log_every": 3}})";
+  return p;
+}
+
+std::string bytes_of(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void flip_first_pixels(const std::filesystem::path& images) {
+  std::string b = bytes_of(images);
+  for (int64_t i = 0; i < kIdxSamples; ++i) {
+    char& c = b[static_cast<size_t>(16 + i * kIdxSide * kIdxSide)];
+    c = static_cast<char>(static_cast<unsigned char>(c) ^ 1);
+  }
+  std::ofstream(images, std::ios::binary | std::ios::trunc) << b;
 }
 
 }  // namespace detnn::testing

@@ -34,6 +34,15 @@ std::filesystem::path fresh_temp_dir(const std::string& name);
 std::filesystem::path write_small_model(const std::filesystem::path& dir, int epochs = 3,
                                         const std::string& extra_training = "");
 
+// A conv net on 256 synthetic 8x8 samples written as IDX files (images.idx, labels.idx) into
+// `dir`: 192 training samples, 6 steps of 32 per epoch, 2 epochs. For tests that change data bytes.
+std::filesystem::path write_idx_model(const std::filesystem::path& dir);
+// The whole file's bytes.
+std::string bytes_of(const std::filesystem::path& path);
+// The first pixel of every sample of write_idx_model's images.idx changed by one level: every
+// training batch changes, and so does the data fingerprint.
+void flip_first_pixels(const std::filesystem::path& images);
+
 // metrics.jsonl lines of one type ("step" or "epoch").
 std::vector<nlohmann::json> metrics_lines(const std::filesystem::path& run_dir, const std::string& type);
 // Per epoch line: the whole training state's digest (what bit-equality compares), and the weights'.

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <iterator>
 
-#include "data/readers.h"
 #include "detnn/detnn.h"
 #include "support/trainer_runner.h"
 
@@ -19,55 +18,6 @@ namespace detnn::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int64_t kSamples = 256, kSide = 8;
-
-void put_be32(std::string& s, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-// 256 synthetic 8x8 samples of 4 classes as plain IDX files (images, labels).
-void write_idx_data(const fs::path& dir) {
-  data::SyntheticSpec spec;
-  spec.count = kSamples, spec.classes = 4, spec.channels = 1, spec.height = kSide, spec.width = kSide, spec.seed = 3;
-  const data::Dataset d = data::make_synthetic(spec);
-  std::string images("\x00\x00\x08\x03", 4), labels("\x00\x00\x08\x01", 4);
-  put_be32(images, kSamples), put_be32(images, kSide), put_be32(images, kSide);
-  images.append(d.pixels_u8.begin(), d.pixels_u8.end());
-  put_be32(labels, kSamples);
-  for (int32_t l : d.labels) labels.push_back(static_cast<char>(l));
-  std::ofstream(dir / "images.idx", std::ios::binary) << images;
-  std::ofstream(dir / "labels.idx", std::ios::binary) << labels;
-}
-
-// A conv net on the IDX files: 192 training samples, 6 steps of 32 per epoch, 2 epochs.
-fs::path write_model(const fs::path& dir) {
-  const fs::path p = dir / "idx-model.json";
-  std::ofstream(p) << R"({"name": "idx-small", "input": [1, 8, 8],
-  "layers": [{"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"},
-             {"type": "relu"}, {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"},
-             {"type": "linear", "out_features": 4}],
-  "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
-  "data": {"format": "idx", "train": {"images": "images.idx", "labels": "labels.idx"},
-           "validation": {"count": 64}, "classes": 4},
-  "training": {"epochs": 2, "batch_size": 32, "chunk_size": 8, "seed": 5, "log_every": 3}})";
-  return p;
-}
-
-std::string bytes_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// The first pixel of every sample brightened by one level: every training batch changes.
-void change_pixels(const fs::path& images) {
-  std::string b = bytes_of(images);
-  for (int64_t i = 0; i < kSamples; ++i) {
-    char& c = b[static_cast<size_t>(16 + i * kSide * kSide)];
-    c = static_cast<char>(static_cast<unsigned char>(c) ^ 1);
-  }
-  std::ofstream(images, std::ios::binary | std::ios::trunc) << b;
-}
 
 // The data fingerprint of the model file's data as the library computes it now.
 std::string fingerprint_now(const fs::path& model_path) {
@@ -104,8 +54,7 @@ std::string checkpoint_metadata(const fs::path& model_path, const fs::path& chec
 
 TEST(TrainerResumeChangedData, RefusedNamingTheFingerprintsUnlessForced) {
   const fs::path dir = fresh_temp_dir("trainer-changed-data");
-  write_idx_data(dir);
-  const fs::path model = write_model(dir);
+  const fs::path model = write_idx_model(dir);
   const std::string original = bytes_of(dir / "images.idx");
   const std::string was = fingerprint_now(model);
 
@@ -123,7 +72,7 @@ TEST(TrainerResumeChangedData, RefusedNamingTheFingerprintsUnlessForced) {
     ASSERT_EQ(epoch_shas(dir / run), std::vector<std::string>{uninterrupted[0]});
   }
 
-  change_pixels(dir / "images.idx");
+  flip_first_pixels(dir / "images.idx");
   const std::string now = fingerprint_now(model);
   ASSERT_NE(now, was);
   const std::string checkpoint_before = bytes_of(dir / "a" / "checkpoints" / "last.safetensors");

@@ -32,6 +32,9 @@ struct TrainOptions {
   std::string gpus;             // --gpus N|all|LIST: one rank per GPU of this process
   double comm_timeout = 300.0;  // --comm-timeout S: the longest a rank waits for the others
   std::vector<std::string> command_line;
+  // trainer verify: the run being re-executed and its data fingerprint, which the data must
+  // still have (checked before anything is written).
+  std::string verify_of, verify_data_fingerprint;
 };
 
 struct EvalOptions {
@@ -39,7 +42,27 @@ struct EvalOptions {
   TrainingFlags training;  // --device, --determinism, --precision, --threads only
 };
 
+// trainer verify RUN_DIR: re-executes the recorded run in a scratch folder and compares the
+// per-step digests (docs/reproducibility.md).
+struct VerifyOptions {
+  std::string run;         // the run directory
+  int64_t steps = 0;       // --steps N: verify up to step N (0: every step the run logged)
+  std::string epochs;      // --epochs N: verify the first N epochs
+  std::string from;        // --from CHECKPOINT: start from it instead of the beginning
+  TrainingFlags training;  // --device, --threads only
+  int ranks = 1;           // --ranks N
+  std::string scratch;     // --scratch DIR (default: a fresh folder under the system's temp)
+};
+
+// trainer diff RUN_A RUN_B [--json].
+struct DiffOptions {
+  std::string a, b;
+  bool json = false;
+};
+
 int run_train(const TrainOptions& options);
 int run_eval(const EvalOptions& options);
+int run_verify(const VerifyOptions& options);  // 0 reproduced, 2 diverged
+int run_diff(const DiffOptions& options);      // 0 identical, 2 different
 
 }  // namespace trainer

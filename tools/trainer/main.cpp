@@ -79,6 +79,31 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--threads", eval.training.threads, "CPU threads, 0 = all")
       ->type_name("INT")
       ->check(CLI::NonNegativeNumber);
+  trainer::VerifyOptions verify;
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Re-execute a recorded run in a scratch folder and compare every step's weights digest and loss "
+                "(exit 0: reproduced, 2: diverged)");
+  verify_cmd->add_option("run", verify.run, "The run directory")->required();
+  auto* verify_steps = verify_cmd->add_option("--steps", verify.steps, "Verify up to this step")
+                           ->check(CLI::PositiveNumber);
+  verify_cmd->add_option("--epochs", verify.epochs, "Verify the first N epochs")->excludes(verify_steps);
+  verify_cmd->add_option("--from", verify.from, "Start from this checkpoint of the run instead of the beginning");
+  verify_cmd->add_option("--device", verify.training.device, "cpu | cuda | cuda:N (default: the run's)");
+  verify_cmd->add_option("--threads", verify.training.threads, "CPU threads, 0 = all (never changes results)")
+      ->type_name("INT")
+      ->check(CLI::NonNegativeNumber);
+  verify_cmd->add_option("--ranks", verify.ranks, "Data-parallel ranks as threads (same bits as 1)")
+      ->check(CLI::PositiveNumber);
+  verify_cmd->add_option("--scratch", verify.scratch, "Where to re-execute (default: a fresh folder under the temp dir)");
+
+  trainer::DiffOptions diff;
+  CLI::App* diff_cmd = app.add_subcommand(
+      "diff", "Compare two runs of one model: configs, environments, the first differing step, checkpoint tensors "
+              "(exit 0: identical, 2: different)");
+  diff_cmd->add_option("a", diff.a, "The first run directory")->required();
+  diff_cmd->add_option("b", diff.b, "The second run directory")->required();
+  diff_cmd->add_flag("--json", diff.json, "Print JSON instead of text");
+
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   CLI11_PARSE(app, argc, argv);
@@ -86,6 +111,8 @@ int main(int argc, char** argv) {
   try {
     if (info->parsed()) return run_info();
     if (eval_cmd->parsed()) return trainer::run_eval(eval);
+    if (verify_cmd->parsed()) return trainer::run_verify(verify);
+    if (diff_cmd->parsed()) return trainer::run_diff(diff);
     if (train.model.empty() && train.resume.empty()) {
       std::fprintf(stderr, "trainer: nothing to do: give --model FILE (or --resume DIR); see --help\n");
       return 1;

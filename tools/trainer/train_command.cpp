@@ -351,6 +351,9 @@ void train(const TrainOptions& o, RunRecord& record) {
   const api::Data data = with_context("data", [&] { return api::Data(model); });
   const Identity id{model.sha256(), data.fingerprint()};
   if (recorded && !o.force) refuse_changed_inputs(*recorded, id, model_path);
+  if (!o.verify_of.empty() && id.data_fingerprint != o.verify_data_fingerprint)
+    throw TrainerError("refusing to verify " + o.verify_of + ": the data changed (fingerprint " +
+                       o.verify_data_fingerprint + " when the run started, " + id.data_fingerprint + " now)");
   // Every rank meets here (a launched rank waits for the others), before rank 0 writes anything,
   // so that any later failure of any rank reaches them all.
   create_group(ranks, o, settings.device.rfind("cuda", 0) == 0);

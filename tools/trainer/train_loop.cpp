@@ -71,6 +71,8 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
     const detnn_step_metrics m = with_context(
         "training step", [&] { return session.train_step(images.data(), labels.data(), st.info.batch_size); });
     const int64_t step = ++st.step;
+    // Every step's fingerprint, for trainer verify and diff (docs/reproducibility.md).
+    metrics.write({{"type", "digest"}, {"step", step}, {"loss", m.loss}, {"weights_digest", session.weights_digest()}});
     totals.loss_sum += m.loss;
     totals.correct += m.correct;
     totals.samples += m.samples;
