@@ -61,7 +61,9 @@ void print_divergence(const RunOnDisk& run, const RunOnDisk& again, const Diverg
     if (!mine || !theirs) continue;
     std::printf("tensors of the checkpoints of step %lld (%s vs %s):\n", static_cast<long long>(step), mine->c_str(),
                 theirs->c_str());
-    for (const TensorDifference& t : checkpoint_differences(*mine, *theirs)) std::printf("  %s\n", describe(t).c_str());
+    const std::vector<TensorDifference> tensors = checkpoint_differences(*mine, *theirs);
+    if (tensors.empty()) std::printf("  every tensor identical\n");
+    for (const TensorDifference& t : tensors) std::printf("  %s\n", describe(t).c_str());
     break;
   }
 }
