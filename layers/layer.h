@@ -33,6 +33,8 @@ struct FeatureShape {
 };
 
 // Everything a forward or backward call needs besides the tensors.
+class Layer;
+
 struct ExecContext {
   Device device;
   uintptr_t stream = 0;        // cudaStream_t on CUDA
@@ -60,6 +62,9 @@ struct ExecContext {
   // Set while a benchmark profiles the step (runtime/step_profiler.h): the trunk's layers time
   // their forward and backward as parts. Null otherwise.
   StepProfiler* profiler = nullptr;
+  // Set while a training pass is observed (Session::set_observers, trace_step): called with each
+  // layer's output right after its forward, the nested layers of a block included. Null otherwise.
+  const std::function<void(const ExecContext&, const Layer&, Tensor&)>* forward_observer = nullptr;
 
   bool cuda() const { return device.is_cuda(); }
   int64_t chunks() const { return samples / chunk_size; }

@@ -31,6 +31,7 @@ Tensor Sequential::forward(const ExecContext& ctx, const Tensor& x) {
   for (auto& l : layers_) {
     const ProfiledPart part(ctx.profiler, part_name(ctx, *l, "forward"));
     h = l->forward(ctx, h);
+    if (ctx.forward_observer != nullptr) (*ctx.forward_observer)(ctx, *l, h);
   }
   return h;
 }

@@ -50,6 +50,8 @@ struct Session::Impl {
   bool graph_failed = false;     // CUDA refused the capture: eager from then on
   std::string graph_status;
   StepProfiler* profiler = nullptr;  // set_profiler: the steps' parts are timed
+  Session::ForwardObserver forward_observer;    // set_observers
+  Session::GradientObserver gradient_observer;
 };
 
 namespace {
@@ -219,7 +221,44 @@ StepStats Session::compute_gradient(const float* images, const int32_t* labels, 
   const int64_t rank_first_sample = rank() * split_.chunks_per_rank * chunk_;
   impl_->staging->fill(images + rank_first_sample * sample_size(), labels + rank_first_sample, steps_);
   run_gradient_pass(batch);
-  return finish_gradient(images, batch);
+  StepStats stats = finish_gradient(images, batch);
+  if (impl_->gradient_observer) impl_->gradient_observer(impl_->grads);
+  return stats;
+}
+
+void Session::set_observers(ForwardObserver forward, GradientObserver gradient) {
+  impl_->forward_observer = std::move(forward);
+  impl_->gradient_observer = std::move(gradient);
+}
+
+StepTrace Session::trace_step(const float* images, const int32_t* labels, int64_t batch) {
+  DETNN_CHECK(ranks() == 1, unsupported, "trace_step: traces one rank's whole batch; this session is rank ", rank(),
+              " of ", ranks());
+  DETNN_CHECK(impl_->graph == nullptr, unsupported,
+              "trace_step: the session replays its steps from a CUDA Graph; trace with training.cuda_graph off");
+  StepTrace trace;
+  std::map<std::string, size_t> seen;
+  const ForwardObserver previous = impl_->forward_observer;
+  impl_->forward_observer = [&](const layers::ExecContext& ctx, const layers::Layer& layer, Tensor& y) {
+    if (previous) previous(ctx, layer, y);  // a caller's observer (a test's perturbation) first
+    const std::vector<float> values = session_device::download(y);
+    const size_t per_sample = ctx.samples > 0 ? values.size() / static_cast<size_t>(ctx.samples) : 0;
+    auto [it, added] = seen.emplace(layer.name(), trace.forward.size());
+    if (added) trace.forward.push_back({layer.name(), layer.type(), std::vector<float>(static_cast<size_t>(batch) * per_sample)});
+    std::copy(values.begin(), values.end(),
+              trace.forward[it->second].values.begin() + static_cast<std::ptrdiff_t>(ctx.first_sample * per_sample));
+  };
+  try {
+    forward_backward(images, labels, batch);
+  } catch (...) {
+    impl_->forward_observer = previous;
+    throw;
+  }
+  impl_->forward_observer = previous;
+  const std::vector<float> grads = gradient();
+  for (const layers::TensorEntry& e : model_->params())
+    trace.gradients.push_back({e.name, e.shape, std::vector<float>(grads.begin() + e.offset, grads.begin() + e.offset + e.size)});
+  return trace;
 }
 
 // Eagerly, or as a replay of the captured pass (session/step_graph.h): the first step eagerly
@@ -425,6 +464,7 @@ layers::ExecContext Session::context(bool training, int64_t samples, int64_t fir
   ctx.profiler = training ? impl_->profiler : nullptr;  // evaluations between steps are not parts
   if (mode_.determinism == Determinism::fast) ctx.vendor_call = spec_.training.chunk_size;
   if (impl_->step_counter.defined()) ctx.step_on_device = impl_->step_counter.data<int64_t>();
+  if (training && impl_->forward_observer) ctx.forward_observer = &impl_->forward_observer;
   return ctx;
 }
 

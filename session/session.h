@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,6 +66,16 @@ struct NamedTensor {
   std::vector<float> values;
 };
 
+// One observed gradient pass (Session::trace_step): host copies, in forward order.
+struct StepTrace {
+  struct Output {
+    std::string layer, type;    // the layer's name ("layers.3", "layers.6.body.1") and type
+    std::vector<float> values;  // its forward output over the whole batch, in sample order
+  };
+  std::vector<Output> forward;
+  std::vector<NamedTensor> gradients;  // every parameter's gradient, in parameter order
+};
+
 class Session {
  public:
   // `comm` (optional, not owned, must outlive the session): this session is rank comm->rank()
@@ -107,6 +118,17 @@ class Session {
 
   // SHA-256 (hex) of the parameters' bytes (the flat buffer, little-endian floats).
   std::string weights_sha256();
+  // Observers of the training passes, for tools and tests (empty functions: none): `forward` sees
+  // every layer's output right after its forward (with the call's context: first_sample,
+  // samples) and may read or alter it; `gradient` sees the step's combined gradient before the
+  // optimizer reads it. They run only when the pass runs eagerly (not replayed from a graph).
+  using ForwardObserver = std::function<void(const layers::ExecContext&, const layers::Layer&, Tensor&)>;
+  using GradientObserver = std::function<void(Tensor& gradient)>;
+  void set_observers(ForwardObserver forward, GradientObserver gradient);
+  // One gradient pass of a global batch, observed (no update, like forward_backward): every
+  // layer's forward output and every parameter's gradient. One rank, eager only.
+  StepTrace trace_step(const float* images, const int32_t* labels, int64_t batch);
+
   // The 64-bit digest of the parameters (kernels/weights_digest.h), computed where they live: the
   // per-step fingerprint of metrics.jsonl, cheap enough for every step.
   uint64_t weights_digest();

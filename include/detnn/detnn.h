@@ -161,6 +161,13 @@ detnn_status detnn_session_predict(detnn_session* session, const float* images, 
 
 /* SHA-256 (64 hex digits and a NUL) of the parameters' bytes: equal hashes, equal weights. */
 detnn_status detnn_session_weights_sha256(detnn_session* session, char out[65]);
+/* One gradient pass of a global batch (no update, like a training step's first half), observed:
+ * every layer's forward output (nested layers of blocks included) and every parameter's gradient
+ * written to `path` as a safetensors file ("forward/<layer>", "gradient/<parameter>", F32) whose
+ * metadata "order" lists them in forward / parameter order with their 64-bit digests. What
+ * trainer bisect compares between two settings, machines or builds. One rank, eager steps only. */
+detnn_status detnn_session_trace_step(detnn_session* session, const float* images, const int32_t* labels,
+                                      int64_t batch, const char* path);
 /* A 64-bit digest of the parameters, computed where they live (the per-step weights_digest of
  * the trainer's metrics): sum over i of mix64((i << 32) | bits(p[i])) mod 2^64, mix64 being
  * splitmix64's finalizer; the same on every device, thread count and launch shape. */

@@ -320,6 +320,10 @@ class Session {
     check(detnn_session_weights_sha256(get(), out));
     return out;
   }
+  // One observed gradient pass written to `path` (detnn_session_trace_step).
+  void trace_step(const float* images, const int32_t* labels, int64_t batch, const std::string& path) {
+    check(detnn_session_trace_step(get(), images, labels, batch, path.c_str()));
+  }
   // The parameters' 64-bit digest (detnn_session_weights_digest), as 16 hex digits.
   std::string weights_digest() {
     uint64_t d = 0;

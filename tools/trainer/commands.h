@@ -54,6 +54,16 @@ struct VerifyOptions {
   std::string scratch;     // --scratch DIR (default: a fresh folder under the system's temp)
 };
 
+// trainer bisect: one training step of one batch under two settings (or against a trace file),
+// traced; names the first layer whose forward output, else gradient, differs.
+struct BisectOptions {
+  std::string model;           // --model FILE
+  std::string checkpoint;      // --checkpoint FILE: start from it (default: the initial weights)
+  int64_t epoch = -1, batch = -1;  // --epoch, --batch: the batch (default: the checkpoint's next one)
+  TrainingFlags a, b;          // setting A (--device, --determinism, --threads) and B (--vs-...)
+  std::string dump, against;   // --dump FILE: keep A's trace; --against FILE: compare A with it
+};
+
 // trainer diff RUN_A RUN_B [--json].
 struct DiffOptions {
   std::string a, b;
@@ -64,5 +74,6 @@ int run_train(const TrainOptions& options);
 int run_eval(const EvalOptions& options);
 int run_verify(const VerifyOptions& options);  // 0 reproduced, 2 diverged
 int run_diff(const DiffOptions& options);      // 0 identical, 2 different
+int run_bisect(const BisectOptions& options);  // 0 identical, 2 different
 
 }  // namespace trainer

@@ -104,6 +104,27 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("b", diff.b, "The second run directory")->required();
   diff_cmd->add_flag("--json", diff.json, "Print JSON instead of text");
 
+  trainer::BisectOptions bisect;
+  CLI::App* bisect_cmd = app.add_subcommand(
+      "bisect", "One training step of one batch under two settings, traced: the first layer whose forward output, "
+                "else gradient, differs (exit 0: identical, 2: different)");
+  bisect_cmd->add_option("--model", bisect.model, "Model file")->required();
+  bisect_cmd->add_option("--checkpoint", bisect.checkpoint, "Start from this checkpoint (default: initial weights)");
+  bisect_cmd->add_option("--epoch", bisect.epoch, "The batch's epoch, from 0 (default: the checkpoint's next)")
+      ->check(CLI::NonNegativeNumber);
+  bisect_cmd->add_option("--batch", bisect.batch, "The batch's index in its epoch (default: the checkpoint's next)")
+      ->check(CLI::NonNegativeNumber);
+  bisect_cmd->add_option("--device", bisect.a.device, "Setting A: cpu | cuda | cuda:N");
+  bisect_cmd->add_option("--determinism", bisect.a.determinism, "Setting A: strict | fast | off")
+      ->check(CLI::IsMember({"strict", "fast", "off"}));
+  bisect_cmd->add_option("--threads", bisect.a.threads, "Setting A: CPU threads")->check(CLI::NonNegativeNumber);
+  bisect_cmd->add_option("--vs-device", bisect.b.device, "Setting B: cpu | cuda | cuda:N");
+  bisect_cmd->add_option("--vs-determinism", bisect.b.determinism, "Setting B: strict | fast | off")
+      ->check(CLI::IsMember({"strict", "fast", "off"}));
+  bisect_cmd->add_option("--vs-threads", bisect.b.threads, "Setting B: CPU threads")->check(CLI::NonNegativeNumber);
+  bisect_cmd->add_option("--dump", bisect.dump, "Write setting A's trace to this file (to compare elsewhere)");
+  bisect_cmd->add_option("--against", bisect.against, "Compare setting A with this trace file (another machine or build)");
+
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   CLI11_PARSE(app, argc, argv);
@@ -113,6 +134,7 @@ int main(int argc, char** argv) {
     if (eval_cmd->parsed()) return trainer::run_eval(eval);
     if (verify_cmd->parsed()) return trainer::run_verify(verify);
     if (diff_cmd->parsed()) return trainer::run_diff(diff);
+    if (bisect_cmd->parsed()) return trainer::run_bisect(bisect);
     if (train.model.empty() && train.resume.empty()) {
       std::fprintf(stderr, "trainer: nothing to do: give --model FILE (or --resume DIR); see --help\n");
       return 1;

@@ -89,6 +89,18 @@ int64_t ordered(float f) {
 
 }  // namespace
 
+TensorDifference compare_values(const std::string& name, const float* a, const float* b, int64_t count) {
+  TensorDifference d{name, count};
+  for (int64_t i = 0; i < count; ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) == 0) continue;
+    ++d.differing;
+    d.max_abs = std::max(d.max_abs, std::fabs(static_cast<double>(a[i]) - b[i]));
+    const int64_t u = ordered(a[i]) - ordered(b[i]);
+    d.max_ulps = std::max(d.max_ulps, static_cast<uint64_t>(u < 0 ? -u : u));
+  }
+  return d;
+}
+
 std::vector<TensorDifference> checkpoint_differences(const fs::path& a_path, const fs::path& b_path) {
   const api::CheckpointFile a(a_path.string()), b(b_path.string());
   std::map<std::string, api::CheckpointFile::Tensor> in_b;
@@ -106,14 +118,7 @@ std::vector<TensorDifference> checkpoint_differences(const fs::path& a_path, con
       out.push_back({ta.name, ta.count, ta.count, 0, 0, "sizes differ"});
       continue;
     }
-    TensorDifference d{ta.name, ta.count};
-    for (int64_t i = 0; i < ta.count; ++i) {
-      if (std::memcmp(&ta.values[i], &tb.values[i], sizeof(float)) == 0) continue;
-      ++d.differing;
-      d.max_abs = std::max(d.max_abs, std::fabs(static_cast<double>(ta.values[i]) - tb.values[i]));
-      const int64_t u = ordered(ta.values[i]) - ordered(tb.values[i]);
-      d.max_ulps = std::max(d.max_ulps, static_cast<uint64_t>(u < 0 ? -u : u));
-    }
+    const TensorDifference d = compare_values(ta.name, ta.values, tb.values, ta.count);
     if (d.differing > 0) out.push_back(d);
   }
   for (const auto& [name, t] : in_b) out.push_back({name, t.count, t.count, 0, 0, "only in " + b_path.string()});

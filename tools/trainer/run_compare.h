@@ -55,6 +55,8 @@ struct TensorDifference {
   std::string note;  // "only in A", "shapes differ"
 };
 std::vector<TensorDifference> checkpoint_differences(const std::filesystem::path& a, const std::filesystem::path& b);
+// One tensor's values compared element by element (differing == 0: the same bits).
+TensorDifference compare_values(const std::string& name, const float* a, const float* b, int64_t count);
 // The checkpoint of `run` written at `step`, if it has one.
 std::optional<std::filesystem::path> checkpoint_at_step(const std::filesystem::path& run, int64_t step);
 
