@@ -5,6 +5,7 @@
 // without one, every output and gradient is identical. Two thread counts are identical too.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -86,6 +87,7 @@ TEST_F(TrainerBisect, OneBitOfLayerKsForwardOutputIsNamedLayerKForward) {
     EXPECT_NE(r.output.find("first difference: " + layer + " ("), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("), forward: forward/" + layer + ": 1 of "), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("max 1 ulps"), std::string::npos) << r.output;
+    std::printf("[ INFO ] %s", r.output.substr(r.output.find("first difference")).c_str());
   }
 }
 
