@@ -95,6 +95,12 @@ TEST(TrainerVerifyInput, NotARunDirectoryOrAMissingCheckpointIsAOneLineError) {
   const auto none = run_trainer("verify " + dir.string());
   EXPECT_EQ(none.status, 1);
   EXPECT_NE(none.output.find(dir.string() + ": not a run directory (no config.json)"), std::string::npos) << none.output;
+  const fs::path model = write_small_model(dir, 1);
+  ASSERT_EQ(run_trainer("--model " + model.string() + " --run-dir " + (dir / "run").string()).status, 0);
+  const auto missing = run_trainer("verify " + (dir / "run").string() + " --from " + (dir / "nope.safetensors").string());
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.output.find((dir / "nope.safetensors").string() + ": no such checkpoint (--from)"), std::string::npos)
+      << missing.output;
   fs::remove_all(dir);
 }
 
