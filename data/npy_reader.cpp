@@ -89,8 +89,10 @@ class HeaderParser {
       if (!std::isdigit(f_.bytes[at_])) fail("expected a dimension size");
       int64_t v = 0;
       while (at_ < end_ && std::isdigit(f_.bytes[at_])) {
-        v = saturating_mul(v, 10);
-        v = v > INT64_MAX - 9 ? INT64_MAX : v + (f_.bytes[at_++] - '0');
+        const int digit = f_.bytes[at_] - '0';
+        if (v > (INT64_MAX - digit) / 10) fail("a dimension size exceeds 2^63 - 1");
+        v = v * 10 + digit;
+        ++at_;
       }
       dims.push_back(v);
       if (skip_space() == ',') ++at_;

@@ -1,11 +1,53 @@
 #include "layers/model.h"
 
+#include <unistd.h>
+
 #include <set>
+#include <string>
+#include <vector>
 
 #include "layers/registry.h"
 #include "runtime/error.h"
 
 namespace detnn::layers {
+
+namespace {
+
+// The most values a model may hold: 2^36 floats (256 GiB), beyond any machine it could train on.
+constexpr int64_t kMaxModelValues = int64_t{1} << 36;
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+int64_t checked_size(const std::string& name, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (const int64_t d : shape)
+    DETNN_CHECK(d >= 0 && !__builtin_mul_overflow(n, d, &n) && n <= kMaxModelValues, format, name,
+                ": a tensor of shape ", shape_text(shape), " is larger than a model may be (2^36 values)");
+  return n;
+}
+
+int64_t checked_total(int64_t total, int64_t add, const char* what) {
+  DETNN_CHECK(total + add <= kMaxModelValues, format, "the model has more than 2^36 ", what);
+  return total + add;
+}
+
+// Parameters, their gradients and two optimizer states at least: refused before any allocation
+// when the host cannot hold them (the device has its own check in the allocator).
+void check_fits_in_memory(int64_t params) {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return;
+  const double have = static_cast<double>(pages) * static_cast<double>(page);
+  const double need = 4.0 * 4.0 * static_cast<double>(params);
+  DETNN_CHECK(need <= have, out_of_memory, "the model has ", params, " parameters: training needs at least ",
+              need / (1 << 30), " GiB (parameters, gradients, optimizer state), this machine has ", have / (1 << 30),
+              " GiB");
+}
+
+}  // namespace
 
 Model::Model(FeatureShape input, const nlohmann::json& layers, uint64_t seed, Device device, ComputeMode mode,
              uintptr_t stream)
@@ -18,16 +60,19 @@ Model::Model(FeatureShape input, const nlohmann::json& layers, uint64_t seed, De
   int64_t offset = 0;
   for (ParamSlot* s : param_slots_) {
     DETNN_CHECK(names.insert(s->name).second, internal, "two parameters are named ", s->name);
-    params_.push_back({s->name, s->shape, offset, s->size()});
-    offset += s->size();
+    const int64_t size = checked_size(s->name, s->shape);
+    params_.push_back({s->name, s->shape, offset, size});
+    offset = checked_total(offset, size, "parameters");
   }
   param_count_ = offset;
   int64_t buffer_floats = 0;
   for (BufferSlot* s : buffer_slots_) {
     DETNN_CHECK(names.insert(s->name).second, internal, "two tensors are named ", s->name);
-    buffers_.push_back({s->name, s->shape, buffer_floats, s->size()});
-    buffer_floats += s->size();
+    const int64_t size = checked_size(s->name, s->shape);
+    buffers_.push_back({s->name, s->shape, buffer_floats, size});
+    buffer_floats = checked_total(buffer_floats, size, "buffer values");
   }
+  check_fits_in_memory(param_count_);
 
   // Initial values on the host, then one upload.
   Tensor host_params = Tensor::empty(Shape{param_count_}, DType::f32, Device::cpu());

@@ -44,6 +44,18 @@ std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContex
   return layer;
 }
 
+// A layer's output per sample must be a size the framework can index and allocate (with room for
+// a batch): huge channel counts or paddings are refused here, naming the layer, before any
+// tensor is made.
+void check_feature_size(const FeatureShape& shape, const std::string& json_path) {
+  constexpr int64_t kMaxValuesPerSample = int64_t{1} << 40;
+  int64_t n = 1;
+  for (const int64_t d : {shape.c, shape.h, shape.w})
+    DETNN_CHECK(d > 0 && !__builtin_mul_overflow(n, d, &n) && n <= kMaxValuesPerSample, format, json_path,
+                ": the output would be ", shape.c, " x ", shape.h, " x ", shape.w,
+                " values per sample, more than 2^40 (or a dimension below 1)");
+}
+
 std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
                                            const std::string& name_prefix, FeatureShape input, Engine engine) {
   json_array(array, json_path);
@@ -54,6 +66,7 @@ std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const st
     BuildContext ctx{name_prefix + "." + std::to_string(i), json_index_path(json_path, i), shape, engine};
     layers.push_back(build_layer(array[i], ctx));
     shape = layers.back()->output_shape();
+    check_feature_size(shape, ctx.json_path);
   }
   return std::make_unique<Sequential>(name_prefix, input, std::move(layers));
 }

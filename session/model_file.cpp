@@ -83,7 +83,7 @@ ModelSpec parse_model_text(const std::string& text, const std::string& source_na
                            const std::filesystem::path& base_dir) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    doc = nlohmann::json::parse(text, json_depth_limit(source_name), /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& e) {
     const std::string what = e.what();
     const size_t colon = what.find("syntax error");

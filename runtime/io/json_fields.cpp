@@ -16,6 +16,13 @@ std::string json_index_path(std::string_view parent, size_t index) {
   return std::string(parent) + "[" + std::to_string(index) + "]";
 }
 
+nlohmann::json::parser_callback_t json_depth_limit(const std::string& source) {
+  return [source](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > kMaxJsonDepth) DETNN_THROW(format, source, ": nested deeper than ", kMaxJsonDepth, " levels");
+    return true;
+  };
+}
+
 std::string json_excerpt(const nlohmann::json& value) {
   std::string s = value.dump();
   if (s.size() > 60) s = s.substr(0, 57) + "...";

@@ -18,6 +18,15 @@ namespace detnn {
 std::string json_child_path(std::string_view parent, std::string_view key);
 std::string json_index_path(std::string_view parent, size_t index);
 
+// The deepest nesting a document read from a user's file may have: far beyond any model file,
+// and shallow enough that no recursive walk of the value (printing one in an error message, or
+// destroying it) can exhaust the stack.
+inline constexpr int kMaxJsonDepth = 256;
+
+// A parser callback (nlohmann::json::parse) that refuses documents nested deeper than
+// kMaxJsonDepth: Error(format) "<source>: nested deeper than 256 levels".
+nlohmann::json::parser_callback_t json_depth_limit(const std::string& source);
+
 // A short rendering of a value for error messages (strings quoted, long values cut).
 std::string json_excerpt(const nlohmann::json& value);
 

@@ -88,6 +88,9 @@ TEST(DataNpy, Errors) {
   const std::vector<float> nan = {0, 0, 0, 0, 0, 0, 0, std::numeric_limits<float>::quiet_NaN()};
   EXPECT_CONTAINS(message(test::npy_bytes("<f4", "(2, 2, 2)", test::le_bytes(nan)), lab),
                   "x.npy: sample 1 has a non-finite value at byte 156");
+  // A dimension of 2^63 or more once looped forever in the header parser (issue 20, item 3).
+  for (const char* huge : {"(9223372036854775808, 2, 2)", "(2, 99999999999999999999999, 2)"})
+    EXPECT_CONTAINS(message(test::npy_bytes("|u1", huge, Bytes(8)), lab), "a dimension size exceeds 2^63 - 1");
 }
 
 // A tiny RGB PNG whose pixel (x, y) channel c is `base + 10 * (y * w + x) + c`.

@@ -1,0 +1,44 @@
+// Model files that once crashed the process (issue 20, items 1 and 2) are refused with an error
+// naming the file or the JSON path: nesting far beyond any model file, and layer sizes whose
+// element counts overflow or exceed what a model may hold — before any tensor is allocated.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "session/model_file.h"
+#include "session/session.h"
+#include "support/test_util.h"
+
+namespace detnn {
+namespace {
+
+std::string small_model(const std::string& hidden_layer) {
+  return R"({"name": "limits", "input": [1, 8, 8], "layers": [{"type": "flatten"}, )" + hidden_layer +
+         R"(, {"type": "linear", "out_features": 4}], "optimizer": {"type": "sgd", "lr": 0.1},
+          "training": {"batch_size": 8, "chunk_size": 8}})";
+}
+
+TEST(ModelFileLimits, DeepNestingIsRefusedNamingTheFile) {
+  for (const std::string& where : {std::string("layers"), std::string("note")}) {
+    const std::string deep = std::string(70000, '[') + std::string(70000, ']');
+    const std::string text = where == "layers" ? R"({"name": "x", "input": [1, 8, 8], "layers": )" + deep + "}"
+                                               : R"({"name": "x", "note": )" + deep + "}";
+    test::expect_error([&] { parse_model_text(text, "deep.json", "."); }, ErrorCode::format,
+                       "deep.json: nested deeper than 256 levels");
+  }
+}
+
+TEST(ModelFileLimits, HugeLayerSizesAreRefusedBeforeAnyAllocation) {
+  for (const char* huge : {"9223372036854775807", "4611686018427387904"})
+    test::expect_error(
+        [&] { parse_model_text(small_model(std::string(R"({"type": "linear", "out_features": )") + huge + "}"), "m.json", "."); },
+        ErrorCode::format, "m.json: layers[1]: the output would be ");
+  // Fits per sample, but its weight [3e9, 64] is beyond what a model may hold.
+  const ModelSpec spec =
+      parse_model_text(small_model(R"({"type": "linear", "out_features": 3000000000})"), "m.json", ".");
+  test::expect_error([&] { Session s(spec); }, ErrorCode::format,
+                     "layers.1.weight: a tensor of shape [3000000000, 64] is larger than a model may be");
+}
+
+}  // namespace
+}  // namespace detnn
