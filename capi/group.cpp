@@ -15,8 +15,14 @@ using detnn::c_api_detail::require;
 
 namespace {
 
+// Waits are deadlines on a steady clock counted in nanoseconds: beyond about 292 years they
+// overflow into the past or forever, so a timeout is at most a million seconds (11.6 days).
+constexpr double kMaxTimeoutSeconds = 1e6;
+
 double timeout_or_default(double timeout_seconds, const char* function) {
   DETNN_CHECK(!std::isnan(timeout_seconds), invalid_argument, function, ": the timeout is NaN");
+  DETNN_CHECK(timeout_seconds <= kMaxTimeoutSeconds, invalid_argument, function, ": the timeout must be at most ",
+              kMaxTimeoutSeconds, " seconds, got ", timeout_seconds);
   return timeout_seconds > 0 ? timeout_seconds : detnn::LocalCommGroup::kDefaultTimeoutSeconds;
 }
 

@@ -54,6 +54,9 @@ struct Conv2dParams {
   // floor((in + 2*pad - dilation*(kernel-1) - 1) / stride) + 1 (may be < 1 before validate()).
   static int64_t output_extent(int64_t in, int64_t kernel, int64_t stride, int64_t pad,
                                int64_t dilation);
+  // Throws Error(invalid_argument) naming a size, stride, padding or dilation above 2^24 (checked
+  // first by validate(); out_h()/out_w() are meaningful only below it).
+  void validate_extents() const;
   int64_t out_h() const { return output_extent(in_h, kernel_h, stride_h, pad_h, dilation_h); }
   int64_t out_w() const { return output_extent(in_w, kernel_w, stride_w, pad_w, dilation_w); }
 

@@ -83,6 +83,11 @@ std::unique_ptr<Layer> make_conv2d(JsonObject& spec, const BuildContext& ctx) {
     throw_shape_error(ctx, "groups = " + std::to_string(p.groups) + " must divide both the input channels (" +
                                std::to_string(p.in_channels) + ") and out_channels (" +
                                std::to_string(p.out_channels) + ")");
+  try {
+    p.validate_extents();
+  } catch (const Error& e) {
+    throw_shape_error(ctx, e.what());
+  }
   if (p.out_h() < 1 || p.out_w() < 1)
     throw_shape_error(ctx, "the kernel (" + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) +
                                ", dilation " + std::to_string(p.dilation_h) + ") does not fit the padded input " +

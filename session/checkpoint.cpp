@@ -1,6 +1,7 @@
 #include "session/checkpoint.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -113,6 +114,11 @@ CheckpointInfo load_checkpoint(Session& s, const std::string& path, bool check_m
                 ", checkpoints hold F32");
     NamedTensor t{st.name, st.shape, std::vector<float>(static_cast<size_t>(st.element_count()))};
     if (!st.bytes.empty()) std::memcpy(t.values.data(), st.bytes.data(), st.bytes.size());
+    // A healthy run's state is finite: a NaN or infinity is corruption (or a diverged run), and
+    // loading it would train on silently (or evaluate to a null loss).
+    for (size_t i = 0; i < t.values.size(); ++i)
+      DETNN_CHECK(std::isfinite(t.values[i]), format, path, ": tensor ", st.name, " has a non-finite value (",
+                  t.values[i], ") at index ", i);
     tensors.push_back(std::move(t));
   }
   s.load_state_tensors(tensors, path);  // checks everything before replacing anything

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -42,7 +43,18 @@ int64_t Conv2dParams::output_extent(int64_t in, int64_t kernel, int64_t stride, 
   return span / stride + 1;
 }
 
+void Conv2dParams::validate_extents() const {
+  // Sizes far beyond any image keep the output-size arithmetic (in + 2 * pad - dilation * ...)
+  // inside int64 (a padding of 2^62 once trained silently on wrapped-around sizes).
+  constexpr int64_t kMaxExtent = int64_t{1} << 24;
+  for (const auto& [name, v] : {std::pair{"in_h", in_h}, {"in_w", in_w}, {"kernel_h", kernel_h}, {"kernel_w", kernel_w},
+                                {"stride_h", stride_h}, {"stride_w", stride_w}, {"pad_h", pad_h}, {"pad_w", pad_w},
+                                {"dilation_h", dilation_h}, {"dilation_w", dilation_w}})
+    DETNN_CHECK(v <= kMaxExtent, invalid_argument, "conv2d: ", name, " must be at most 2^24, got ", v);
+}
+
 void Conv2dParams::validate() const {
+  validate_extents();
   DETNN_CHECK(batch >= 0, invalid_argument, "conv2d: batch must be >= 0, got ", batch);
   DETNN_CHECK(in_channels >= 1, invalid_argument, "conv2d: in_channels must be >= 1, got ", in_channels);
   DETNN_CHECK(out_channels >= 1, invalid_argument, "conv2d: out_channels must be >= 1, got ", out_channels);

@@ -2,6 +2,7 @@
 // output and every input gradient belongs to exactly one plane.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernels/canonical_sum.h"
@@ -16,6 +17,12 @@ using pool_rules::max_offer;
 using pool_rules::window_taps;
 
 void PoolParams::validate() const {
+  // Sizes far beyond any image keep (height + 2 * pad - kernel) inside int64.
+  constexpr int64_t kMaxExtent = int64_t{1} << 24;
+  for (const auto& [name, v] : {std::pair{"height", height}, {"width", width}, {"kernel_h", kernel_h},
+                                {"kernel_w", kernel_w}, {"stride_h", stride_h}, {"stride_w", stride_w},
+                                {"pad_h", pad_h}, {"pad_w", pad_w}})
+    DETNN_CHECK(v <= kMaxExtent, invalid_argument, "pool2d: ", name, " must be at most 2^24, got ", v);
   DETNN_CHECK(batch >= 0, invalid_argument, "pool2d: batch must be >= 0, got ", batch);
   DETNN_CHECK(channels >= 0, invalid_argument, "pool2d: channels must be >= 0, got ", channels);
   DETNN_CHECK(height >= 1, invalid_argument, "pool2d: height must be >= 1, got ", height);

@@ -68,8 +68,7 @@ int run_bisect(const BisectOptions& o) {
   if (!with_context("data", [&] { return loader.next(images.data(), labels.data()); }))
     throw TrainerError("no batch " + std::to_string(index) + " in epoch " + std::to_string(epoch + 1));
 
-  const fs::path scratch = fs::temp_directory_path() / ("detnn-bisect-" + compact_timestamp());
-  fs::create_directories(scratch);
+  const fs::path scratch = make_scratch_dir("detnn-bisect");
   const fs::path trace_a = o.dump.empty() ? scratch / "a.safetensors" : fs::path(o.dump);
   std::printf("bisect: batch %lld of epoch %lld%s\n", static_cast<long long>(index), static_cast<long long>(epoch + 1),
               o.checkpoint.empty() ? ", initial weights" : (", weights of " + o.checkpoint).c_str());

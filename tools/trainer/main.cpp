@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
                  "One data-parallel rank per GPU (NCCL): all, a count N (GPUs 0..N-1) or a list like 0,2,5 "
                  "(same bits as 1 rank)");
   app.add_option("--comm-timeout", train.comm_timeout,
-                 "Seconds a rank waits for the others before the run fails (default 300)")
+                 "Seconds a rank waits for the others before the run fails (default 300, at most 1e6)")
       ->check(CLI::PositiveNumber);
 
   trainer::EvalOptions eval;

@@ -1,5 +1,7 @@
 #include "run_files.h"
 
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -154,5 +156,11 @@ std::string format_utc(const char* fmt) {
 
 std::string utc_timestamp() { return format_utc("%Y-%m-%dT%H:%M:%SZ"); }
 std::string compact_timestamp() { return format_utc("%Y%m%d-%H%M%S"); }
+
+std::filesystem::path make_scratch_dir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) io_fail(pattern, "cannot create a scratch folder");
+  return pattern;
+}
 
 }  // namespace trainer

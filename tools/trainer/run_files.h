@@ -56,6 +56,9 @@ class ConsoleLog {
 
 // UTC time as "2026-11-27T16:03:23Z" and as "20261127-160323" (for directory names).
 std::string utc_timestamp();
+// A new, empty, uniquely named folder under the system's temp folder ("<prefix>-XXXXXX"): two
+// processes started in the same second never share one.
+std::filesystem::path make_scratch_dir(const std::string& prefix);
 std::string compact_timestamp();
 
 }  // namespace trainer

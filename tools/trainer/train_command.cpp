@@ -18,6 +18,8 @@
 #include "git_info.h"
 #include "rank_setup.h"
 #include "run_files.h"
+#include <cctype>
+
 #include "train_loop.h"
 #include "training_flags.h"
 
@@ -89,6 +91,16 @@ Settings resolved_settings(const api::Model& model) {
   return s;
 }
 
+// A run's steps are counted in 32 bits where they key randomness (dropout's Philox counter):
+// more is refused before anything is written, instead of wrapping around.
+void check_run_length(int64_t epochs, int64_t batches_per_epoch) {
+  constexpr int64_t kMaxSteps = 0xffffffffLL;
+  if (batches_per_epoch > 0 && epochs > kMaxSteps / batches_per_epoch)
+    throw TrainerError("training.epochs: " + std::to_string(epochs) + " epochs of " + std::to_string(batches_per_epoch) +
+                       " steps are more than the " + std::to_string(kMaxSteps) +
+                       " steps a run can take (the step keys dropout's random numbers in 32 bits)");
+}
+
 // A global batch the ranks cannot share is refused before any data is read or file written.
 void check_ranks_fit(const api::Model& model, const RankSetup& ranks) {
   const bool flag = ranks.launcher == "threads" || ranks.launcher == "single";
@@ -107,9 +119,22 @@ void refuse_changed_inputs(const RecordedRun& recorded, const Identity& now, con
                        now.data_fingerprint + " now); use --force to resume anyway");
 }
 
+// The model's name as one path component: anything but letters, digits, '.', '_' and '-' becomes
+// '_', and no leading dot, so a name like "/abs" or "../escape" stays inside runs/.
+std::string path_component(const std::string& name) {
+  std::string out;
+  for (const char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
+  for (char& c : out) {
+    if (c != '.') break;
+    c = '_';
+  }
+  return out.empty() ? "model" : out.substr(0, 100);
+}
+
 // --run-dir, or runs/<name>-<UTC time>; a non-empty directory is never written into.
 fs::path create_run_directory(const TrainOptions& o, const std::string& name) {
-  const fs::path dir = o.run_dir.empty() ? fs::path("runs") / (name + "-" + compact_timestamp()) : fs::path(o.run_dir);
+  const fs::path dir =
+      o.run_dir.empty() ? fs::path("runs") / (path_component(name) + "-" + compact_timestamp()) : fs::path(o.run_dir);
   std::error_code ec;
   if (fs::exists(dir) && !fs::is_empty(dir, ec))
     throw IoError(dir.string() + ": the run directory exists and is not empty; continue it with --resume " +
@@ -349,6 +374,12 @@ void train(const TrainOptions& o, RunRecord& record) {
   const Settings settings = resolved_settings(model);
   check_ranks_fit(model, ranks);
   const api::Data data = with_context("data", [&] { return api::Data(model); });
+  check_run_length(settings.epochs, data.info().batches_per_epoch);
+  // --save-init never replaces anything (a file, a directory, a device node): checked before the
+  // run directory exists.
+  std::error_code exists_error;
+  if (!o.save_init.empty() && (fs::exists(o.save_init, exists_error) || fs::is_symlink(o.save_init, exists_error)))
+    throw TrainerError("--save-init: " + o.save_init + " exists; give a path that does not (nothing is overwritten)");
   const Identity id{model.sha256(), data.fingerprint()};
   if (recorded && !o.force) refuse_changed_inputs(*recorded, id, model_path);
   if (!o.verify_of.empty() && id.data_fingerprint != o.verify_data_fingerprint)

@@ -19,8 +19,8 @@ using nlohmann::json;
 namespace {
 
 fs::path make_scratch(const VerifyOptions& o) {
-  const fs::path dir = !o.scratch.empty() ? fs::path(o.scratch)
-                                          : fs::temp_directory_path() / ("detnn-verify-" + compact_timestamp());
+  if (o.scratch.empty()) return make_scratch_dir("detnn-verify");
+  const fs::path dir = o.scratch;
   std::error_code ec;
   if (fs::exists(dir) && !fs::is_empty(dir, ec))
     throw TrainerError(dir.string() + ": the scratch folder exists and is not empty");

@@ -1,0 +1,114 @@
+// Hostile inputs that once crashed, hung or went through silently (issue 20), each refused now
+// with a one-line error naming what is wrong, before the run directory is made where it can be:
+// a communication timeout of 1e19 s, epochs near 2^63, --save-init onto an existing path (a
+// device node included), a model name that would escape runs/, a convolution padding of 2^62,
+// and a checkpoint holding a NaN (on resume and in eval).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <string>
+
+#include "runtime/io/safetensors.h"
+#include "support/trainer_runner.h"
+
+namespace detnn::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TrainerHostileInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fresh_temp_dir("trainer-hostile");
+    model_ = write_small_model(dir_, 1);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  CommandResult train(const std::string& flags) {
+    return run_trainer("--model " + model_.string() + " --run-dir " + (dir_ / "run").string() + " " + flags);
+  }
+  void expect_refused(const CommandResult& r, const std::string& message) {
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "run")) << "the run directory was made: " << r.output;
+  }
+  fs::path dir_, model_;
+};
+
+TEST_F(TrainerHostileInput, AHugeCommTimeoutIsRefusedInsteadOfHanging) {
+  expect_refused(train("--ranks 2 --comm-timeout 1e19"), "the timeout must be at most 1e+06 seconds, got 1e+19");
+}
+
+TEST_F(TrainerHostileInput, EpochsBeyondTheStepCounterAreRefused) {
+  expect_refused(train("--epochs 9223372036854775807"),
+                 "training.epochs: 9223372036854775807 epochs of 16 steps are more than the 4294967295 steps");
+}
+
+TEST_F(TrainerHostileInput, SaveInitNeverReplacesAnything) {
+  std::ofstream(dir_ / "there.safetensors") << "mine";
+  expect_refused(train("--save-init " + (dir_ / "there.safetensors").string()),
+                 "--save-init: " + (dir_ / "there.safetensors").string() + " exists");
+  std::ifstream in(dir_ / "there.safetensors");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "mine");
+  expect_refused(train("--save-init /dev/null"), "--save-init: /dev/null exists");
+}
+
+TEST_F(TrainerHostileInput, AHugePaddingIsRefusedNamingTheLayer) {
+  std::ifstream in(model_);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.replace(text.find("\"padding\": 1"), 12, "\"padding\": 4611686018427387904");
+  std::ofstream(model_, std::ios::trunc) << text;
+  expect_refused(train(""), "layers[0]: conv2d: pad_h must be at most 2^24, got 4611686018427387904");
+}
+
+TEST_F(TrainerHostileInput, AModelNameCannotPlaceTheRunOutsideRuns) {
+  for (const std::string name : {"../escape", "/abs"}) {
+    std::ifstream in(model_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("\"name\": \"small\""), 15, "\"name\": \"" + name + "\"");
+    const fs::path model = dir_ / "named.json";
+    std::ofstream(model, std::ios::trunc) << text;
+    const fs::path cwd = dir_ / ("cwd" + std::to_string(name.size()));
+    fs::create_directories(cwd);
+    const fs::path saved = fs::current_path();
+    fs::current_path(cwd);
+    const auto r = run_trainer("--model " + model.string() + " --epochs 0");
+    fs::current_path(saved);
+    EXPECT_EQ(r.status, 0) << r.output;
+    ASSERT_TRUE(fs::exists(cwd / "runs")) << r.output;
+    int runs = 0;
+    for (const auto& entry : fs::directory_iterator(cwd / "runs")) {
+      ++runs;
+      EXPECT_EQ(entry.path().filename().string().rfind(name == "/abs" ? "_abs-" : "___escape-", 0), 0u) << entry.path();
+    }
+    EXPECT_EQ(runs, 1);
+    EXPECT_FALSE(fs::exists(cwd / "escape")) << r.output;
+  }
+}
+
+TEST_F(TrainerHostileInput, ACheckpointWithANaNIsRefusedNamingTheTensorAndIndex) {
+  ASSERT_EQ(train("").status, 0);
+  const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
+  SafetensorsFile file = read_safetensors(last.string());
+  std::vector<SafetensorsTensorView> views;
+  for (SafetensorsTensor& t : file.tensors) {
+    if (t.name == "layers.1.running_var") {
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      std::memcpy(t.bytes.data() + 2 * sizeof(float), &nan, sizeof nan);
+    }
+    views.push_back({t.name, t.dtype, t.shape, t.bytes.data()});
+  }
+  write_safetensors(last.string(), views, file.metadata);
+  const auto resumed = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+  EXPECT_EQ(resumed.status, 1) << resumed.output;
+  EXPECT_NE(resumed.output.find("tensor layers.1.running_var has a non-finite value (nan) at index 2"), std::string::npos)
+      << resumed.output;
+  const auto eval = run_trainer("eval --model " + model_.string() + " --checkpoint " + last.string());
+  EXPECT_EQ(eval.status, 1) << eval.output;
+  EXPECT_NE(eval.output.find("layers.1.running_var has a non-finite value"), std::string::npos) << eval.output;
+}
+
+}  // namespace
+}  // namespace detnn::testing
