@@ -114,14 +114,16 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bisect_cmd->add_option("--batch", bisect.batch, "The batch's index in its epoch (default: the checkpoint's next)")
       ->check(CLI::NonNegativeNumber);
-  bisect_cmd->add_option("--device", bisect.a.device, "Setting A: cpu | cuda | cuda:N");
-  bisect_cmd->add_option("--determinism", bisect.a.determinism, "Setting A: strict | fast | off")
-      ->check(CLI::IsMember({"strict", "fast", "off"}));
-  bisect_cmd->add_option("--threads", bisect.a.threads, "Setting A: CPU threads")->check(CLI::NonNegativeNumber);
-  bisect_cmd->add_option("--vs-device", bisect.b.device, "Setting B: cpu | cuda | cuda:N");
-  bisect_cmd->add_option("--vs-determinism", bisect.b.determinism, "Setting B: strict | fast | off")
-      ->check(CLI::IsMember({"strict", "fast", "off"}));
-  bisect_cmd->add_option("--vs-threads", bisect.b.threads, "Setting B: CPU threads")->check(CLI::NonNegativeNumber);
+  // The two settings: --device/--determinism/--threads for A, the same with --vs- for B.
+  const auto add_setting = [&](const std::string& prefix, trainer::TrainingFlags& flags, const std::string& which) {
+    bisect_cmd->add_option("--" + prefix + "device", flags.device, which + ": cpu | cuda | cuda:N");
+    bisect_cmd->add_option("--" + prefix + "determinism", flags.determinism, which + ": strict | fast | off")
+        ->check(CLI::IsMember({"strict", "fast", "off"}));
+    bisect_cmd->add_option("--" + prefix + "threads", flags.threads, which + ": CPU threads")
+        ->check(CLI::NonNegativeNumber);
+  };
+  add_setting("", bisect.a, "Setting A");
+  add_setting("vs-", bisect.b, "Setting B");
   bisect_cmd->add_option("--dump", bisect.dump, "Write setting A's trace to this file (to compare elsewhere)");
   bisect_cmd->add_option("--against", bisect.against, "Compare setting A with this trace file (another machine or build)");
 
