@@ -3,11 +3,16 @@
 // a communication timeout of 1e19 s, epochs near 2^63, --save-init onto an existing path (a
 // device node included), a model name that would escape runs/, a convolution padding of 2^62,
 // and a checkpoint holding a NaN (on resume and in eval).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "runtime/io/safetensors.h"
@@ -108,6 +113,82 @@ TEST_F(TrainerHostileInput, ACheckpointWithANaNIsRefusedNamingTheTensorAndIndex)
   const auto eval = run_trainer("eval --model " + model_.string() + " --checkpoint " + last.string());
   EXPECT_EQ(eval.status, 1) << eval.output;
   EXPECT_NE(eval.output.find("layers.1.running_var has a non-finite value"), std::string::npos) << eval.output;
+}
+
+// Rewrites one metadata key of a checkpoint.
+void set_metadata(const fs::path& path, const std::string& key, const std::string& value) {
+  const SafetensorsFile file = read_safetensors(path.string());
+  std::vector<SafetensorsTensorView> views;
+  for (const SafetensorsTensor& t : file.tensors) views.push_back({t.name, t.dtype, t.shape, t.bytes.data()});
+  std::map<std::string, std::string> metadata = file.metadata;
+  metadata[key] = value;
+  write_safetensors(path.string(), views, metadata);
+}
+
+TEST_F(TrainerHostileInput, CheckpointMetadataIsCrossCheckedOnResume) {
+  ASSERT_EQ(train("").status, 0);
+  const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
+  const std::string original = [&] {
+    std::ifstream in(last, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const struct {
+    const char* key;
+    const char* value;
+    const char* message;
+  } cases[] = {
+      {"epoch", "99", "is no position of this run"},
+      {"step", "0", "is no position of this run"},
+      {"batch_in_epoch", "12", "is no position of this run"},
+      {"epoch_steps", "abc", "\"epoch_steps\" is \"abc\", expected a non-negative integer"},
+      {"epoch_loss_sum", "nan", "\"epoch_loss_sum\" is \"nan\", expected a finite number"},
+      {"epoch_steps", "3", "epoch totals (3 steps"},
+      {"determinism", "bogus", "\"determinism\" is \"bogus\", this run trains in strict"},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(last, std::ios::binary | std::ios::trunc) << original;
+    set_metadata(last, c.key, c.value);
+    const auto r = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+    EXPECT_EQ(r.status, 1) << c.key << " " << r.output;
+    EXPECT_NE(r.output.find(last.string() + ": checkpoint metadata "), std::string::npos) << c.key << " " << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.key << " " << r.output;
+  }
+  std::ofstream(last, std::ios::binary | std::ios::trunc) << original;
+  const auto fine = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+  EXPECT_EQ(fine.status, 0) << fine.output;
+}
+
+// A run directory is trained by one process at a time; the lock dies with its holder.
+TEST_F(TrainerHostileInput, ASecondTrainerOnARunningRunIsRefusedNamingTheHolder) {
+  ASSERT_EQ(train("").status, 0);
+  // Hold the lock the way a running trainer does (an flock on RUN/lock, with its holder written).
+  const std::string lock = (dir_ / "run" / "lock").string();
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const std::string holder = "pid 4242 on host testhost\n";
+  ASSERT_EQ(::pwrite(fd, holder.data(), holder.size(), 0), static_cast<ssize_t>(holder.size()));
+  const auto refused = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_NE(refused.output.find("refusing to train " + (dir_ / "run").string() +
+                                ": it is being trained by pid 4242 on host testhost"),
+            std::string::npos)
+      << refused.output;
+  ::close(fd);  // the holder is gone: its lock with it
+  const auto resumed = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+}
+
+TEST_F(TrainerHostileInput, WithoutValidationDataTheEpochLineSaysSo) {
+  std::ifstream in(model_);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string validation = "\"validation\": {\"count\": 128}, ";
+  text.replace(text.find(validation), validation.size(), "");
+  std::ofstream(model_, std::ios::trunc) << text;
+  const auto r = train("");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("| no validation data |"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("val loss"), std::string::npos) << r.output;
 }
 
 }  // namespace

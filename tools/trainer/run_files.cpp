@@ -1,17 +1,19 @@
 #include "run_files.h"
 
-#include <cstdlib>
-
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+#include "errors.h"
 
 namespace trainer {
 
@@ -156,6 +158,31 @@ std::string format_utc(const char* fmt) {
 
 std::string utc_timestamp() { return format_utc("%Y-%m-%dT%H:%M:%SZ"); }
 std::string compact_timestamp() { return format_utc("%Y%m%d-%H%M%S"); }
+
+RunLock::RunLock(const std::filesystem::path& run_dir) {
+  const std::filesystem::path path = run_dir / "lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) io_fail(path, "cannot open the run's lock file");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    char holder[256] = {};
+    const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "another process";
+    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+    throw TrainerError("refusing to train " + run_dir.string() + ": it is being trained by " + who + " (lock " +
+                       path.string() + ")");
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string me = "pid " + std::to_string(::getpid()) + " on host " + host + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size()))
+    io_fail(path, "cannot write the run's lock file");
+}
+
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
 
 std::filesystem::path make_scratch_dir(const std::string& prefix) {
   std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();

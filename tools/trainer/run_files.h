@@ -56,6 +56,20 @@ class ConsoleLog {
 
 // UTC time as "2026-11-27T16:03:23Z" and as "20261127-160323" (for directory names).
 std::string utc_timestamp();
+// The lock a training process holds on its run directory (an flock on RUN/lock, released by the
+// OS when the process ends, however it ends): a second trainer on the same directory is refused
+// naming the holder's pid and host.
+class RunLock {
+ public:
+  explicit RunLock(const std::filesystem::path& run_dir);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // A new, empty, uniquely named folder under the system's temp folder ("<prefix>-XXXXXX"): two
 // processes started in the same second never share one.
 std::filesystem::path make_scratch_dir(const std::string& prefix);

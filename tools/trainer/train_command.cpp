@@ -19,6 +19,8 @@
 #include "rank_setup.h"
 #include "run_files.h"
 #include <cctype>
+#include <cerrno>
+#include <cmath>
 
 #include "train_loop.h"
 #include "training_flags.h"
@@ -33,6 +35,7 @@ namespace {
 // What a failure must update: the manifest, once it exists, records the error.
 struct RunRecord {
   fs::path run_dir;
+  std::unique_ptr<RunLock> lock;  // held while this process trains the run (rank 0's process)
   json manifest;
   bool written = false;
   RankSetup ranks;  // its group is told of a failure of this process, so the other ranks stop
@@ -235,6 +238,7 @@ LoopState loop_state(const TrainOptions& o, const Settings& settings, const detn
   LoopState st;
   st.info = info;
   st.epochs = settings.epochs;
+  st.determinism = settings.config.at("training").value("determinism", "strict");
   st.log_every = settings.log_every;
   st.checkpoint_every = o.checkpoint_every;
   st.last = run_dir / "checkpoints" / "last.safetensors";
@@ -260,14 +264,38 @@ void restore_checkpoint(std::vector<api::Session>& sessions, bool force, LoopSta
   st.step = at.step;
   st.start_epoch = at.epoch;
   st.start_batch = at.batch_in_epoch;
-  auto metadata = [&](const char* key, const char* fallback) {
-    return first.checkpoint_metadata(key).value_or(fallback);
+  const std::string where = st.last.string() + ": checkpoint metadata ";
+  // The position must be one this run can be at: a batch of an epoch, the step they make.
+  const int64_t bpe = st.info.batches_per_epoch;
+  // (Forced onto changed data or another model file, only what the loop needs to run.)
+  if (at.batch_in_epoch >= bpe || (!force && (at.epoch > st.epochs || at.step != at.epoch * bpe + at.batch_in_epoch)))
+    throw TrainerError(where + "\"step\" " + std::to_string(at.step) + ", \"epoch\" " + std::to_string(at.epoch) +
+                       ", \"batch_in_epoch\" " + std::to_string(at.batch_in_epoch) + " is no position of this run (" +
+                       std::to_string(st.epochs) + " epochs of " + std::to_string(bpe) + " steps)");
+  // The epoch's running totals, each a number the trainer wrote (exactly, for the floats).
+  auto number = [&](const char* key, const char* fallback, bool integer) {
+    const std::string text = first.checkpoint_metadata(key).value_or(fallback);
+    char* end = nullptr;
+    errno = 0;
+    const double v = integer ? static_cast<double>(std::strtoll(text.c_str(), &end, 10)) : std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(v) || (integer && v < 0))
+      throw TrainerError(where + "\"" + key + "\" is \"" + text.substr(0, 40) + "\", expected " +
+                         (integer ? "a non-negative integer" : "a finite number"));
+    return v;
   };
-  st.best_accuracy = std::stod(metadata("best_val_accuracy", "-1"));
-  st.totals.loss_sum = std::stod(metadata("epoch_loss_sum", "0"));
-  st.totals.correct = std::stoll(metadata("epoch_correct", "0"));
-  st.totals.samples = std::stoll(metadata("epoch_samples", "0"));
-  st.totals.steps = std::stoll(metadata("epoch_steps", "0"));
+  st.best_accuracy = number("best_val_accuracy", "-1", false);
+  st.totals.loss_sum = number("epoch_loss_sum", "0", false);
+  st.totals.correct = static_cast<int64_t>(number("epoch_correct", "0", true));
+  st.totals.samples = static_cast<int64_t>(number("epoch_samples", "0", true));
+  st.totals.steps = static_cast<int64_t>(number("epoch_steps", "0", true));
+  if (!force && (st.totals.steps != at.batch_in_epoch || st.totals.samples != st.totals.steps * st.info.batch_size ||
+                 st.totals.correct > st.totals.samples))
+    throw TrainerError(where + "epoch totals (" + std::to_string(st.totals.steps) + " steps, " +
+                       std::to_string(st.totals.samples) + " samples, " + std::to_string(st.totals.correct) +
+                       " correct) do not match \"batch_in_epoch\" " + std::to_string(at.batch_in_epoch));
+  const std::string mode = first.checkpoint_metadata("determinism").value_or("");
+  if (!force && mode != st.determinism)
+    throw TrainerError(where + "\"determinism\" is \"" + mode.substr(0, 40) + "\", this run trains in " + st.determinism);
 }
 
 void resume(std::vector<api::Session>& sessions, const TrainOptions& o, bool writer, LoopState& st) {
@@ -391,6 +419,7 @@ void train(const TrainOptions& o, RunRecord& record) {
   const bool writer = ranks.writes_run();
   if (recorded) record.run_dir = recorded->dir;
   else if (writer) record.run_dir = create_run_directory(o, settings.name);
+  if (writer) record.lock = std::make_unique<RunLock>(record.run_dir);
   // Ranks other than 0 write nothing: their console goes to the terminal only.
   ConsoleLog console(writer ? record.run_dir / "console.log" : fs::path());
   if (writer) write_manifest(record, o, recorded, settings, model_path, id);

@@ -124,9 +124,11 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
     metrics.write(line);
     metrics.sync();
     char text[256];
-    std::snprintf(text, sizeof text, "epoch %lld/%lld: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | %.1f s | weights %.12s",
+    char validation[96] = "no validation data";
+    if (ev.samples > 0) std::snprintf(validation, sizeof validation, "val loss %.4f acc %.2f%%", ev.loss, 100.0 * val_acc);
+    std::snprintf(text, sizeof text, "epoch %lld/%lld: train loss %.4f acc %.2f%% | %s | %.1f s | weights %.12s",
                   (long long)epoch + 1, (long long)st.epochs, totals.loss_sum / totals.steps,
-                  100.0 * totals.correct / totals.samples, ev.loss, 100.0 * val_acc, seconds, final_sha.c_str());
+                  100.0 * totals.correct / totals.samples, validation, seconds, final_sha.c_str());
     console.line(text);
     const bool improved = ev.samples > 0 && val_acc > st.best_accuracy;
     if (improved) st.best_accuracy = val_acc;

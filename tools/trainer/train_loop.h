@@ -30,6 +30,7 @@ struct RankFault {
 struct LoopState {
   detnn_data_info info{};
   int64_t epochs = 0, log_every = 1, checkpoint_every = 0;
+  std::string determinism;  // the run's mode (a resumed checkpoint must have it)
   long long kill_after = 0;  // DETNN_FAULT_KILL_AFTER_STEP: SIGKILL after this step (0: never)
   RankFault fault;
   int64_t start_epoch = 0, start_batch = 0, step = 0;
