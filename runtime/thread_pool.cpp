@@ -1,5 +1,7 @@
 #include "runtime/thread_pool.h"
 
+#include <system_error>
+
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -14,16 +16,27 @@ thread_local bool t_inside_pool_task = false;
 
 ThreadPool::ThreadPool(int threads) {
   DETNN_CHECK(threads >= 1, invalid_argument, "thread count must be at least 1, got ", threads);
-  for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  try {
+    for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  } catch (const std::system_error& e) {
+    // The system would not start another thread: stop the ones that did start (a destructor
+    // does not run for a constructor that throws) and say so, rather than hang or terminate.
+    const size_t started = workers_.size() + 1;
+    stop_workers();
+    DETNN_THROW(unsupported, "cannot start ", threads, " CPU threads (the system started ", started, "): ", e.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::worker_loop(int worker) {

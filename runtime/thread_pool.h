@@ -29,6 +29,7 @@ class ThreadPool {
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& body, int64_t grain = 1);
 
  private:
+  void stop_workers();  // wakes, joins and forgets every worker
   void worker_loop(int worker);
 
   std::vector<std::thread> workers_;

@@ -13,6 +13,8 @@ namespace {
 
 // Minimum values of the integer settings, shared by the model file and the overrides.
 constexpr int64_t kMinEpochs = 0, kMinThreads = 0, kMinChunksPerPass = 0, kMinLogEvery = 1, kMinSeed = 0;
+// Far beyond any machine's cores: more CPU threads only cost (and the system may refuse them).
+constexpr int64_t kMaxThreads = 1024;
 
 // training.cuda_graph's default, as text: DETNN_CUDA_GRAPH when set (checked), else "off".
 std::string default_cuda_graph() {
@@ -69,6 +71,12 @@ ComputeMode TrainingSpec::compute_mode() const {
   return resolve_compute_mode(determinism, precision, parsed_device());
 }
 
+int64_t parse_thread_count(const std::string& key, const std::string& value) {
+  const int64_t threads = parse_integer(key, value, kMinThreads);
+  DETNN_CHECK(threads <= kMaxThreads, invalid_argument, key, ": at most ", kMaxThreads, " CPU threads, got ", threads);
+  return threads;
+}
+
 TrainingSpec parse_training_spec(JsonObject obj) {
   TrainingSpec t;
   t.epochs = obj.integer_or("epochs", t.epochs, kMinEpochs);
@@ -81,6 +89,9 @@ TrainingSpec parse_training_spec(JsonObject obj) {
   t.device = obj.string_or("device", "cpu");
   parse_in_file(obj, "device", t.device, parse_device);
   t.threads = obj.integer_or("threads", 0, kMinThreads);
+  if (t.threads > kMaxThreads)
+    DETNN_THROW(format, obj.path().empty() ? "training" : obj.path(), ".threads: at most ", kMaxThreads, " CPU threads, got ",
+                t.threads);
   t.chunks_per_pass = obj.integer_or("chunks_per_pass", 0, kMinChunksPerPass);
   t.eval_batch_size = obj.integer_or("eval_batch_size", 0, 0);
   t.log_every = obj.integer_or("log_every", t.log_every, kMinLogEvery);
@@ -121,7 +132,7 @@ const char* training_override_keys() {
 void TrainingOverrides::set(const std::string& key, const std::string& value) {
   if (key == "training.epochs") epochs = parse_integer(key, value, kMinEpochs);
   else if (key == "training.seed") seed = static_cast<uint64_t>(parse_integer(key, value, kMinSeed));
-  else if (key == "training.threads") threads = parse_integer(key, value, kMinThreads);
+  else if (key == "training.threads") threads = parse_thread_count(key, value);
   else if (key == "training.chunks_per_pass") chunks_per_pass = parse_integer(key, value, kMinChunksPerPass);
   else if (key == "training.log_every") log_every = parse_integer(key, value, kMinLogEvery);
   else if (key == "training.device") {

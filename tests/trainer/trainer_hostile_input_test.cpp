@@ -5,6 +5,7 @@
 // and a checkpoint holding a NaN (on resume and in eval).
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -44,6 +45,24 @@ class TrainerHostileInput : public ::testing::Test {
 
 TEST_F(TrainerHostileInput, AHugeCommTimeoutIsRefusedInsteadOfHanging) {
   expect_refused(train("--ranks 2 --comm-timeout 1e19"), "the timeout must be at most 1e+06 seconds, got 1e+19");
+}
+
+TEST_F(TrainerHostileInput, ThreadsTheSystemWillNotStartAreAnErrorNotAHang) {
+  expect_refused(train("--threads 100000"), "training.threads: at most 1024 CPU threads, got 100000");
+  // Under an address-space limit the system refuses threads part way: a clear error, no hang.
+  // (AddressSanitizer reserves terabytes of address space: under such a limit it cannot start.)
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the address-space limit leaves no room for AddressSanitizer's shadow memory";
+#endif
+  const fs::path out = dir_ / "out.txt";
+  const std::string cmd = "ulimit -v 2000000; timeout 120 " + std::string(DETNN_TRAINER_PATH) + " --model " +
+                          model_.string() + " --threads 1000 --run-dir " + (dir_ / "limited").string() + " > " +
+                          out.string() + " 2>&1";
+  const int status = std::system(("bash -c '" + cmd + "'").c_str());
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << " " << text;
+  EXPECT_NE(text.find("cannot start 1000 CPU threads (the system started "), std::string::npos) << text;
 }
 
 TEST_F(TrainerHostileInput, EpochsBeyondTheStepCounterAreRefused) {
