@@ -198,6 +198,31 @@ TEST_F(TrainerHostileInput, ASecondTrainerOnARunningRunIsRefusedNamingTheHolder)
   EXPECT_EQ(resumed.status, 0) << resumed.output;
 }
 
+// A start interrupted before its manifest (a full disk) left config.json alone: both a fresh
+// start and a resume say what the directory is instead of sending the user to the other.
+TEST_F(TrainerHostileInput, AnInterruptedStartIsNamedAsSuch) {
+  fs::create_directories(dir_ / "run");
+  std::ofstream(dir_ / "run" / "config.json") << "{}";
+  const auto fresh = train("");
+  EXPECT_EQ(fresh.status, 1) << fresh.output;
+  EXPECT_NE(fresh.output.find("holds no run (no manifest.json"), std::string::npos) << fresh.output;
+  const auto resumed = run_trainer("--resume " + (dir_ / "run").string());
+  EXPECT_EQ(resumed.status, 1) << resumed.output;
+  EXPECT_NE(resumed.output.find("holds no manifest.json (its start was interrupted"), std::string::npos)
+      << resumed.output;
+}
+
+// A killed process's half-written temporaries (a whole checkpoint each) go when the run resumes.
+TEST_F(TrainerHostileInput, AResumeRemovesTheTemporariesOfAKilledWrite) {
+  ASSERT_EQ(train("").status, 0);
+  const fs::path stale = dir_ / "run" / "checkpoints" / "last.safetensors.tmp.999999.0.abc";
+  std::ofstream(stale) << "half a checkpoint";
+  const auto resumed = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "checkpoints" / "last.safetensors"));
+}
+
 TEST_F(TrainerHostileInput, WithoutValidationDataTheEpochLineSaysSo) {
   std::ifstream in(model_);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

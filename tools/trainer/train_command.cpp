@@ -63,7 +63,11 @@ std::optional<RecordedRun> read_recorded_run(const TrainOptions& o) {
   if (o.resume.empty()) return std::nullopt;
   RecordedRun run{o.resume, {}, {}};
   if (!fs::exists(run.dir / "config.json") || !fs::exists(run.dir / "manifest.json"))
-    throw IoError(run.dir.string() + ": not a run directory (no config.json / manifest.json)");
+    throw IoError(run.dir.string() +
+                  (fs::exists(run.dir / "config.json")
+                       ? ": holds no manifest.json (its start was interrupted before training began); remove it and "
+                         "start again"
+                       : ": not a run directory (no config.json / manifest.json)"));
   run.config = read_json_file(run.dir / "config.json");
   run.manifest = read_json_file(run.dir / "manifest.json");
   return run;
@@ -139,12 +143,27 @@ fs::path create_run_directory(const TrainOptions& o, const std::string& name) {
   const fs::path dir =
       o.run_dir.empty() ? fs::path("runs") / (path_component(name) + "-" + compact_timestamp()) : fs::path(o.run_dir);
   std::error_code ec;
-  if (fs::exists(dir) && !fs::is_empty(dir, ec))
+  if (fs::exists(dir) && !fs::is_empty(dir, ec)) {
+    // A start interrupted before its manifest (a full disk) is no run to resume: say so.
+    if (!fs::exists(dir / "manifest.json"))
+      throw IoError(dir.string() + ": the directory exists and is not empty, but holds no run (no manifest.json: a "
+                                   "start that was interrupted?); remove it or choose another --run-dir");
     throw IoError(dir.string() + ": the run directory exists and is not empty; continue it with --resume " +
                   dir.string() + " or choose another --run-dir");
+  }
   fs::create_directories(dir / "checkpoints", ec);
   if (ec) throw IoError(dir.string() + ": cannot create the run directory: " + ec.message());
   return dir;
+}
+
+// Temporaries of atomic writes ("<file>.tmp.<pid>...") that a killed process left behind: each
+// may be a whole checkpoint. Safe to remove once this process holds the run's lock.
+void remove_stale_temporaries(const fs::path& run_dir) {
+  std::error_code ec;
+  for (const fs::path& dir : {run_dir, run_dir / "checkpoints"})
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.is_regular_file(ec) && entry.path().filename().string().find(".tmp.") != std::string::npos)
+        fs::remove(entry.path(), ec);
 }
 
 // The current part of the run (the bits do not depend on it).
@@ -420,6 +439,7 @@ void train(const TrainOptions& o, RunRecord& record) {
   if (recorded) record.run_dir = recorded->dir;
   else if (writer) record.run_dir = create_run_directory(o, settings.name);
   if (writer) record.lock = std::make_unique<RunLock>(record.run_dir);
+  if (writer && recorded) remove_stale_temporaries(record.run_dir);
   // Ranks other than 0 write nothing: their console goes to the terminal only.
   ConsoleLog console(writer ? record.run_dir / "console.log" : fs::path());
   if (writer) write_manifest(record, o, recorded, settings, model_path, id);
