@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <set>
 
 #include "runtime/error.h"
 
@@ -17,8 +19,20 @@ std::string json_index_path(std::string_view parent, size_t index) {
 }
 
 nlohmann::json::parser_callback_t json_depth_limit(const std::string& source) {
-  return [source](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+  // The keys of every object being read, innermost last: a key met twice in one object is an
+  // error (nlohmann would keep the last silently).
+  auto open_objects = std::make_shared<std::vector<std::set<std::string>>>();
+  return [source, open_objects](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
     if (depth > kMaxJsonDepth) DETNN_THROW(format, source, ": nested deeper than ", kMaxJsonDepth, " levels");
+    if (event == Event::object_start) open_objects->emplace_back();
+    if (event == Event::object_end && !open_objects->empty()) open_objects->pop_back();
+    if (event == Event::key && !open_objects->empty() && parsed.is_string()) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (!open_objects->back().insert(key).second)
+        DETNN_THROW(format, source, ": the key \"", key.substr(0, 60), key.size() > 60 ? "..." : "",
+                    "\" appears twice in one object");
+    }
     return true;
   };
 }

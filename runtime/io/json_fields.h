@@ -24,7 +24,8 @@ std::string json_index_path(std::string_view parent, size_t index);
 inline constexpr int kMaxJsonDepth = 256;
 
 // A parser callback (nlohmann::json::parse) that refuses documents nested deeper than
-// kMaxJsonDepth: Error(format) "<source>: nested deeper than 256 levels".
+// kMaxJsonDepth ("<source>: nested deeper than 256 levels") and objects with a key twice
+// ("<source>: the key "lr" appears twice in one object"). One callback per parse.
 nlohmann::json::parser_callback_t json_depth_limit(const std::string& source);
 
 // A short rendering of a value for error messages (strings quoted, long values cut).

@@ -28,6 +28,15 @@ TEST(ModelFileLimits, DeepNestingIsRefusedNamingTheFile) {
   }
 }
 
+// nlohmann keeps the last of two equal keys: a model file saying "lr" twice would train with
+// whichever came last, silently (issue 20, item 10).
+TEST(ModelFileLimits, AKeyTwiceInOneObjectIsRefused) {
+  test::expect_error([] { parse_model_text(small_model(R"({"type": "linear", "out_features": 8, "out_features": 9})"), "m.json", "."); },
+                     ErrorCode::format, "m.json: the key \"out_features\" appears twice in one object");
+  // Equal keys in different objects are fine.
+  EXPECT_NO_THROW(parse_model_text(small_model(R"({"type": "linear", "out_features": 8})"), "m.json", "."));
+}
+
 TEST(ModelFileLimits, HugeLayerSizesAreRefusedBeforeAnyAllocation) {
   for (const char* huge : {"9223372036854775807", "4611686018427387904"})
     test::expect_error(
