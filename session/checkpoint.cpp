@@ -49,6 +49,23 @@ CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
 // "ab12cd34…": enough of a hash to tell two apart in a message.
 std::string short_hash(const std::string& hex) { return hex.size() > 12 ? hex.substr(0, 12) + "…" : hex; }
 
+// Every tensor against the SHA-256 the writer recorded (checkpoints written before the key
+// existed have none): one flipped byte anywhere in the data is refused, naming the tensor.
+void check_tensor_digests(const std::map<std::string, std::string>& metadata, const std::vector<NamedTensor>& tensors,
+                          const std::string& path) {
+  const auto it = metadata.find("tensor_sha256");
+  if (it == metadata.end()) return;
+  const nlohmann::json digests = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  DETNN_CHECK(digests.is_object(), format, path, ": checkpoint metadata \"tensor_sha256\" is not a JSON object");
+  for (const NamedTensor& t : tensors) {
+    const auto d = digests.find(t.name);
+    DETNN_CHECK(d != digests.end() && d->is_string(), format, path, ": checkpoint metadata \"tensor_sha256\" has no digest of tensor ",
+                t.name);
+    DETNN_CHECK(sha256_of_floats(t.values.data(), t.values.size()) == d->get<std::string>(), format, path, ": tensor ",
+                t.name, " does not match its SHA-256 (the file was changed or damaged after it was written)");
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& info) {
@@ -121,6 +138,7 @@ CheckpointInfo load_checkpoint(Session& s, const std::string& path, bool check_m
                   t.values[i], ") at index ", i);
     tensors.push_back(std::move(t));
   }
+  check_tensor_digests(info.metadata, tensors, path);
   s.load_state_tensors(tensors, path);  // checks everything before replacing anything
   s.set_steps_done(info.step);
   return info;

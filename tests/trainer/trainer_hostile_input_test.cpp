@@ -134,6 +134,26 @@ TEST_F(TrainerHostileInput, ACheckpointWithANaNIsRefusedNamingTheTensorAndIndex)
   EXPECT_NE(eval.output.find("layers.1.running_var has a non-finite value"), std::string::npos) << eval.output;
 }
 
+// Every tensor of a checkpoint carries its SHA-256: one flipped data byte is refused on resume and
+// in eval, naming the tensor.
+TEST_F(TrainerHostileInput, ACheckpointWithOneFlippedByteIsRefusedNamingTheTensor) {
+  ASSERT_EQ(train("").status, 0);
+  const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
+  std::string bytes = [&] {
+    std::ifstream in(last, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  bytes[bytes.size() - 5] ^= 0x01;  // the last tensor's data (the file ends with the data buffer)
+  std::ofstream(last, std::ios::binary | std::ios::trunc) << bytes;
+  const auto resumed = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
+  EXPECT_EQ(resumed.status, 1) << resumed.output;
+  EXPECT_NE(resumed.output.find("does not match its SHA-256 (the file was changed or damaged"), std::string::npos)
+      << resumed.output;
+  EXPECT_NE(resumed.output.find(": tensor "), std::string::npos) << resumed.output;
+  const auto eval = run_trainer("eval --model " + model_.string() + " --checkpoint " + last.string());
+  EXPECT_EQ(eval.status, 1) << eval.output;
+}
+
 // Rewrites one metadata key of a checkpoint.
 void set_metadata(const fs::path& path, const std::string& key, const std::string& value) {
   const SafetensorsFile file = read_safetensors(path.string());
