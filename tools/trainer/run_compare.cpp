@@ -112,7 +112,7 @@ std::vector<TensorDifference> checkpoint_differences(const fs::path& a_path, con
       out.push_back({ta.name, ta.count, ta.count, 0, 0, "only in " + a_path.string()});
       continue;
     }
-    const auto& tb = it->second;
+    const api::CheckpointFile::Tensor tb = it->second;  // a copy: the entry is erased next
     in_b.erase(it);
     if (ta.count != tb.count) {
       out.push_back({ta.name, ta.count, ta.count, 0, 0, "sizes differ"});
