@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #ifdef DETNN_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -30,7 +31,19 @@ DETNN_HD uint64_t digest_mix64(uint64_t x) {
 
 DETNN_HD uint64_t digest_term(uint64_t index, uint32_t bits) { return digest_mix64((index << 32) | bits); }
 
-// x [n], n < 2^32.
+// The terms of elements [begin, end) of x, summed on the calling thread (any split of [0, n) into
+// ranges, summed, gives the digest).
+inline uint64_t weights_digest_range(const float* x, int64_t begin, int64_t end) {
+  uint64_t sum = 0;
+  for (int64_t i = begin; i < end; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    sum += digest_term(static_cast<uint64_t>(i), bits);
+  }
+  return sum;
+}
+
+// x [n], n < 2^32, on the CPU thread pool.
 uint64_t weights_digest_cpu(const float* x, int64_t n);
 
 #ifdef DETNN_HAVE_CUDA

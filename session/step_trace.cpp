@@ -1,7 +1,6 @@
 #include "session/step_trace.h"
 
 #include <cstdio>
-#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -15,12 +14,7 @@ namespace {
 
 // kernels/weights_digest.h's digest, serially (the caller may not hold the CPU thread pool).
 std::string digest_hex(const std::vector<float>& v) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &v[i], sizeof bits);
-    sum += kernels::digest_term(i, bits);
-  }
+  const uint64_t sum = kernels::weights_digest_range(v.data(), 0, static_cast<int64_t>(v.size()));
   char out[17];
   std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(sum));
   return out;

@@ -3,7 +3,6 @@
 #include "kernels/weights_digest.h"
 
 #include <atomic>
-#include <cstring>
 
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
@@ -16,15 +15,7 @@ uint64_t weights_digest_cpu(const float* x, int64_t n) {
   std::atomic<uint64_t> total{0};
   cpu_thread_pool().parallel_for(
       n,
-      [&](int64_t begin, int64_t end) {
-        uint64_t sum = 0;
-        for (int64_t i = begin; i < end; ++i) {
-          uint32_t bits;
-          std::memcpy(&bits, x + i, sizeof bits);
-          sum += digest_term(static_cast<uint64_t>(i), bits);
-        }
-        total.fetch_add(sum, std::memory_order_relaxed);
-      },
+      [&](int64_t begin, int64_t end) { total.fetch_add(weights_digest_range(x, begin, end), std::memory_order_relaxed); },
       1 << 16);
   return total.load();
 }

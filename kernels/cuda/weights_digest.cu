@@ -1,6 +1,7 @@
 // CUDA weights digest (kernels/weights_digest.h): each thread sums a grid-stride share of the
 // terms, a block adds its threads' sums in shared memory, and one 64-bit integer atomicAdd per
-// block adds into the result. Integer sums are exact in any order.
+// block adds into the result. Integer sums are exact in any order (DESIGN §1 forbids atomics on
+// floats, whose sums depend on the order; this is a 64-bit integer).
 #include <algorithm>
 
 #include "kernels/weights_digest.h"
