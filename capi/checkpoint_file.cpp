@@ -1,6 +1,7 @@
 // The C API's read-only view of a checkpoint file (detnn_checkpoint_*): its tensors and metadata
 // without a session, for tools that compare runs (trainer verify and diff).
 #include "capi/handles.h"
+#include "session/checkpoint.h"
 
 using detnn::c_api_detail::guarded;
 
@@ -23,6 +24,11 @@ detnn_status detnn_checkpoint_open(const char* path, detnn_checkpoint** out) {
     DETNN_CHECK(out != nullptr, invalid_argument, "detnn_checkpoint_open: out is NULL");
     auto c = std::make_unique<detnn_checkpoint>();
     c->file = detnn::read_safetensors(path);
+    // A detnn checkpoint (not a --save-init or step-trace file) has its metadata checked too.
+    const auto format = c->file.metadata.find("format");
+    if (c->file.metadata.count("metadata_sha256") ||
+        (format != c->file.metadata.end() && format->second == detnn::kCheckpointFormat))
+      detnn::checkpoint_info_of(c->file, path);
     for (const detnn::SafetensorsTensor& t : c->file.tensors)
       DETNN_CHECK(t.dtype == detnn::DType::f32, format, path, ": tensor ", t.name, " is ", detnn::dtype_name(t.dtype),
                   ", checkpoints hold F32");

@@ -16,7 +16,7 @@ detnn_status detnn_context_create(const char* device, const char* determinism, i
       if (device != nullptr && *device != '\0') ctx->options.set("training.device", device);
       if (determinism != nullptr && *determinism != '\0') ctx->options.set("training.determinism", determinism);
     } catch (const detnn::Error& e) {
-      throw detnn::Error(e.code(), std::string("detnn_context_create: ") + e.what());
+      throw detnn::Error(e.code(), std::string("detnn_context_create: ") + e.what(), e.location());
     }
     if (threads >= 0) ctx->options.threads = threads;
     *out = ctx.release();

@@ -14,7 +14,8 @@ struct detnn_data {
   detnn::data::LoadedData loaded;
   detnn::data::AugmentSpec augment;       // training: crop/flip + normalization
   detnn::data::AugmentSpec eval_augment;  // validation: normalization only
-  std::unique_ptr<detnn::data::BatchPlan> plan;
+  std::unique_ptr<detnn::data::BatchPlan> plan;  // null when the set holds fewer than one batch
+  int64_t batch_size = 0;                          // the model's, with or without a plan
   detnn::data::PrefetchOptions prefetch;
   std::string description;
   int64_t classes = 0;
@@ -54,6 +55,7 @@ detnn_status detnn_data_load(const detnn_model* model, detnn_data** out) {
     d->prefetch.depth = spec.data->prefetch_depth;
     d->classes = spec.output.c;
     d->description = train.description;
+    d->batch_size = spec.training.batch_size;
     if (static_cast<int64_t>(d->loaded.train_indices.size()) >= spec.training.batch_size)
       d->plan = std::make_unique<detnn::data::BatchPlan>(train, d->loaded.train_indices, d->augment,
                                                          spec.training.seed, spec.training.batch_size);
@@ -71,7 +73,7 @@ detnn_status detnn_data_get_info(const detnn_data* data, detnn_data_info* out) {
     out->validation_samples = static_cast<int64_t>(data->loaded.validation_indices.size());
     out->sample_size = data->loaded.train->sample_size();
     out->classes = data->classes;
-    out->batch_size = data->plan ? data->plan->batch_size() : 0;
+    out->batch_size = data->batch_size;
     out->batches_per_epoch = data->plan ? data->plan->batches_per_epoch() : 0;
   });
 }
@@ -119,7 +121,7 @@ detnn_status detnn_loader_create(const detnn_data* data, int64_t start_epoch, in
     require(out, "detnn_loader_create", "out");
     *out = nullptr;
     DETNN_CHECK(data->plan != nullptr, invalid_argument, "detnn_loader_create: the training set has ",
-                data->loaded.train_indices.size(), " samples, fewer than one batch");
+                data->loaded.train_indices.size(), " samples, fewer than one batch of ", data->batch_size);
     DETNN_CHECK(start_epoch >= 0 && start_batch >= 0 && start_batch <= data->plan->batches_per_epoch(),
                 invalid_argument, "detnn_loader_create: no batch ", start_batch, " in epoch ", start_epoch);
     auto l = std::make_unique<detnn_loader>();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "capi/handles.h"
+#include "optim/schedule.h"
 #include "runtime/comm/launch_environment.h"
 #include "runtime/comm/launched_group.h"
 #include "runtime/comm/local_comm.h"
@@ -107,6 +108,17 @@ detnn_status detnn_model_check_ranks(const detnn_model* model, int ranks) {
     require(model, "detnn_model_check_ranks", "model");
     const detnn::TrainingSpec& t = model->spec.training;
     detnn::plan_chunk_split(t.batch_size, t.chunk_size, ranks);
+  });
+}
+
+detnn_status detnn_model_check_schedule(const detnn_model* model, int64_t steps_per_epoch, int64_t total_steps) {
+  return guarded([&] {
+    require(model, "detnn_model_check_schedule", "model");
+    DETNN_CHECK(steps_per_epoch >= 1 && total_steps >= 1, invalid_argument,
+                "detnn_model_check_schedule: steps_per_epoch and total_steps must be >= 1, got ", steps_per_epoch,
+                " and ", total_steps);
+    detnn::optim::check_schedule_for_run(model->spec.optimizer.schedule, model->spec.optimizer.lr, steps_per_epoch,
+                                         total_steps);
   });
 }
 

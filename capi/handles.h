@@ -47,18 +47,21 @@ struct detnn_session {
 
 namespace detnn::c_api_detail {
 
-// This thread's message of the last failed call.
+// This thread's message of the last failed call, and where in the source it was refused.
 std::string& last_error();
+std::string& last_error_location();
 
 // Runs body, turning every exception into a status and the thread's last-error message.
 template <typename Body>
 detnn_status guarded(Body&& body) noexcept {
   try {
     last_error().clear();
+    last_error_location().clear();
     body();
     return DETNN_OK;
   } catch (const Error& e) {
     last_error() = e.what();
+    last_error_location() = e.location();
     return static_cast<detnn_status>(static_cast<int>(e.code()));
   } catch (const std::bad_alloc&) {
     last_error() = "out of host memory";

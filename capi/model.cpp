@@ -108,7 +108,7 @@ detnn_status detnn_model_set_option(detnn_model* model, const char* key, const c
     try {
       change.set(key, value);
     } catch (const detnn::Error& e) {
-      throw detnn::Error(e.code(), std::string("detnn_model_set_option: ") + e.what());
+      throw detnn::Error(e.code(), std::string("detnn_model_set_option: ") + e.what(), e.location());
     }
     change.apply_to(model->spec.training);
     model->config_json = detnn::resolved_config(model->spec).dump();

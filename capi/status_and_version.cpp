@@ -16,6 +16,11 @@ std::string& last_error() {
   return message;
 }
 
+std::string& last_error_location() {
+  thread_local std::string location;
+  return location;
+}
+
 }  // namespace detnn::c_api_detail
 
 using detnn::c_api_detail::guarded;
@@ -30,6 +35,8 @@ const char* detnn_status_string(detnn_status status) {
 }
 
 const char* detnn_last_error(void) { return detnn::c_api_detail::last_error().c_str(); }
+
+const char* detnn_last_error_location(void) { return detnn::c_api_detail::last_error_location().c_str(); }
 
 const char* detnn_version(void) { return detnn::version_string(); }
 

@@ -11,7 +11,14 @@ namespace {
 constexpr int64_t kChannels = 3, kSide = 32, kPixels = kChannels * kSide * kSide, kRecord = 1 + kPixels;
 }
 
-Dataset read_cifar10(const std::vector<std::filesystem::path>& files, int32_t classes) {
+Dataset read_cifar10(const std::vector<std::filesystem::path>& paths, int32_t classes) {
+  if (paths.empty()) DETNN_THROW(invalid_argument, "cifar10: no files given");
+  std::vector<FileBytes> files;
+  for (const std::filesystem::path& path : paths) files.push_back(read_file_bytes(path));
+  return parse_cifar10(files, classes);
+}
+
+Dataset parse_cifar10(const std::vector<FileBytes>& files, int32_t classes) {
   if (files.empty()) DETNN_THROW(invalid_argument, "cifar10: no files given");
   const int32_t limit = classes > 0 ? classes : 10;  // the format's own ten classes
   Dataset d;
@@ -19,8 +26,7 @@ Dataset read_cifar10(const std::vector<std::filesystem::path>& files, int32_t cl
   d.channels = kChannels;
   d.height = d.width = kSide;
   Sha256 sha;
-  for (const std::filesystem::path& path : files) {
-    const FileBytes f = read_file_bytes(path);
+  for (const FileBytes& f : files) {
     const int64_t size = static_cast<int64_t>(f.bytes.size());
     if (size == 0) DETNN_THROW(format, f.name, ": empty file, expected 3073-byte CIFAR-10 records");
     if (size % kRecord != 0)
@@ -35,7 +41,7 @@ Dataset read_cifar10(const std::vector<std::filesystem::path>& files, int32_t cl
       d.pixels_u8.insert(d.pixels_u8.end(), rec + 1, rec + kRecord);
     }
     sha.update(f.bytes.data(), f.bytes.size());
-    d.description.append(" ").append(path.filename().string());
+    d.description.append(" ").append(std::filesystem::path(f.name).filename().string());
   }
   d.count = static_cast<int64_t>(d.labels.size());
   d.classes = limit;

@@ -2,10 +2,12 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
 
+#include "runtime/device.h"
 #include "runtime/error.h"
 
 namespace detnn::data {
@@ -24,6 +26,9 @@ std::vector<uint8_t> read_raw(const std::filesystem::path& path) {
   File file;
   file.f = std::fopen(path.c_str(), "rb");
   if (!file.f) DETNN_THROW(io, path.string(), ": cannot open: ", errno_text(errno));
+  std::error_code size_error;
+  const uintmax_t size = std::filesystem::file_size(path, size_error);
+  if (!size_error) check_fits_device_memory(static_cast<double>(size), Device::cpu(), path.string() + ": reading the file");
   std::vector<uint8_t> bytes;
   uint8_t chunk[1 << 16];
   for (;;) {
@@ -41,21 +46,42 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) DETNN_THROW(internal, name, ": zlib inflateInit2 failed");
   std::vector<uint8_t> out;
   uint8_t chunk[1 << 16];
-  z.next_in = const_cast<Bytef*>(in.data());
-  z.avail_in = static_cast<uInt>(in.size());  // whole files above 4 GiB are not expected here
+  constexpr size_t kCheckEvery = size_t{64} << 20;
+  size_t next_check = kCheckEvery;
+  // zlib counts input in 32 bits: a file above 4 GiB is fed in pieces.
+  size_t fed = 0;
+  const auto feed = [&] {
+    if (z.avail_in != 0 || fed == in.size()) return;
+    const size_t take = std::min(in.size() - fed, size_t{1} << 30);
+    z.next_in = const_cast<Bytef*>(in.data() + fed);
+    z.avail_in = static_cast<uInt>(take);
+    fed += take;
+  };
+  const auto input_left = [&] { return z.avail_in != 0 || fed < in.size(); };
   int rc = Z_OK;
   for (;;) {
+    feed();
     z.next_out = chunk;
     z.avail_out = sizeof chunk;
     rc = inflate(&z, Z_NO_FLUSH);
     out.insert(out.end(), chunk, chunk + (sizeof chunk - z.avail_out));
+    // A small file can inflate a thousandfold: stop when the host could not hold the result.
+    if (out.size() >= next_check) {
+      next_check += kCheckEvery;
+      try {
+        check_fits_device_memory(2.0 * static_cast<double>(out.size()), Device::cpu(), name + ": decompressing the file");
+      } catch (...) {
+        inflateEnd(&z);
+        throw;
+      }
+    }
     if (rc == Z_STREAM_END) {
-      if (z.avail_in == 0) break;
+      if (!input_left()) break;
       inflateReset(&z);  // another member follows
       continue;
     }
     if (rc == Z_OK) continue;
-    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // input ran out before the stream ended
+    if (rc == Z_BUF_ERROR && !input_left()) break;  // input ran out before the stream ended
     break;
   }
   const std::string message = z.msg ? z.msg : "";
@@ -69,10 +95,12 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
 
 }  // namespace
 
-FileBytes read_file_bytes(const std::filesystem::path& path) {
+FileBytes read_file_bytes(const std::filesystem::path& path) { return file_bytes_from_memory(path.string(), read_raw(path)); }
+
+FileBytes file_bytes_from_memory(std::string name, std::vector<uint8_t> bytes) {
   FileBytes f;
-  f.name = path.string();
-  f.bytes = read_raw(path);
+  f.name = std::move(name);
+  f.bytes = std::move(bytes);
   if (f.bytes.size() >= 2 && f.bytes[0] == 0x1f && f.bytes[1] == 0x8b) {
     f.bytes = gunzip(f.bytes, f.name);
     f.gzipped = true;

@@ -21,6 +21,8 @@ struct FileBytes {
 // Error(io) when the file cannot be opened or read; Error(format) when a gzip stream is corrupt
 // or ends early (naming how many bytes it gave).
 FileBytes read_file_bytes(const std::filesystem::path& path);
+// The same for bytes already in memory (the fuzz targets, tests): inflated when gzipped.
+FileBytes file_bytes_from_memory(std::string name, std::vector<uint8_t> bytes);
 
 // a * b for sizes read from files, saturating at INT64_MAX so a hostile header cannot wrap
 // around into a small "expected size" (it then reads as truncated).

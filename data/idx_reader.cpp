@@ -54,12 +54,14 @@ void check_length(const FileBytes& f, int64_t header_bytes, int64_t items, int64
 }  // namespace
 
 Dataset read_idx(const std::filesystem::path& images, const std::filesystem::path& labels, int32_t classes) {
-  const FileBytes img = read_file_bytes(images);
+  return parse_idx(read_file_bytes(images), read_file_bytes(labels), classes);
+}
+
+Dataset parse_idx(const FileBytes& img, const FileBytes& lab, int32_t classes) {
   const IdxArray ia = parse_idx_header(img, 3, "images");
   const int64_t n = ia.dims[0], h = ia.dims[1], w = ia.dims[2];
   check_length(img, ia.header_bytes, n, saturating_mul(h, w), "images");
 
-  const FileBytes lab = read_file_bytes(labels);
   const IdxArray la = parse_idx_header(lab, 1, "labels");
   if (la.dims[0] != n)
     DETNN_THROW(format, lab.name, ": count mismatch at byte 4: ", la.dims[0], " labels for the ", n, " images of ",
@@ -67,7 +69,8 @@ Dataset read_idx(const std::filesystem::path& images, const std::filesystem::pat
   check_length(lab, la.header_bytes, n, 1, "labels");
 
   Dataset d;
-  d.description = "idx: " + images.filename().string() + " + " + labels.filename().string();
+  d.description = "idx: " + std::filesystem::path(img.name).filename().string() + " + " +
+                  std::filesystem::path(lab.name).filename().string();
   d.count = n;
   d.channels = 1;
   d.height = h;

@@ -27,6 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// One decoded image at most (a 8192 x 8192 RGBA photo): far above any training image.
+constexpr int64_t kMaxImageBytes = int64_t{256} << 20;
+
 bool is_image_name(const std::string& name) {
   std::string lower = name;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -53,22 +56,41 @@ std::vector<std::string> sorted_entries(const fs::path& dir, Keep keep) {
   return names;
 }
 
-struct Decoded {
-  int width = 0, height = 0, channels = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> pixels{nullptr, stbi_image_free};  // HWC
-};
+}  // namespace
 
-Decoded decode(const FileBytes& f) {
+DecodedImage decode_image(const FileBytes& f) {
+  if (f.gzipped) DETNN_THROW(format, f.name, ": is gzip-compressed, not an image");
+  if (f.bytes.size() > static_cast<size_t>(INT32_MAX))
+    DETNN_THROW(format, f.name, ": ", f.bytes.size(), " bytes, more than an image file may have (2 GiB)");
   const int size = static_cast<int>(f.bytes.size());
   if (stbi_is_16_bit_from_memory(f.bytes.data(), size))
     DETNN_THROW(format, f.name, ": 16-bit images are not supported (convert to 8 bits per channel)");
-  Decoded d;
-  d.pixels.reset(stbi_load_from_memory(f.bytes.data(), size, &d.width, &d.height, &d.channels, 0));
-  if (!d.pixels) DETNN_THROW(format, f.name, ": cannot decode the image: ", stbi_failure_reason());
-  return d;
+  int width = 0, height = 0, channels = 0;
+  // The header's size before the decoder allocates: a few hostile bytes can claim 2^24 x 2^24.
+  if (stbi_info_from_memory(f.bytes.data(), size, &width, &height, &channels) &&
+      int64_t{width} * height * channels > kMaxImageBytes)
+    DETNN_THROW(format, f.name, ": the image is ", width, "x", height, " with ", channels,
+                " channels, more than the ", kMaxImageBytes >> 20, " MiB one decoded image may have");
+  const std::unique_ptr<uint8_t, void (*)(void*)> hwc(
+      stbi_load_from_memory(f.bytes.data(), size, &width, &height, &channels, 0), stbi_image_free);
+  if (!hwc) {
+    // stb's reasons are terse ("bad png", "outofdata") and may be missing: say it plainly.
+    const char* why = stbi_failure_reason();
+    DETNN_THROW(format, f.name, ": cannot decode the image (", f.bytes.size(), " bytes): ",
+                why != nullptr && *why != '\0' ? why : "truncated or corrupt");
+  }
+  // stb gives HWC; the dataset is CHW.
+  DecodedImage img;
+  img.channels = channels;
+  img.height = height;
+  img.width = width;
+  const int64_t plane = img.height * img.width;
+  img.pixels_chw.resize(static_cast<size_t>(plane * img.channels));
+  for (int64_t p = 0; p < plane; ++p)
+    for (int64_t ch = 0; ch < img.channels; ++ch)
+      img.pixels_chw[static_cast<size_t>(ch * plane + p)] = hwc.get()[p * img.channels + ch];
+  return img;
 }
-
-}  // namespace
 
 Dataset read_image_folder(const std::filesystem::path& dir, int32_t classes) {
   const std::vector<std::string> class_names =
@@ -90,8 +112,7 @@ Dataset read_image_folder(const std::filesystem::path& dir, int32_t classes) {
     if (files.empty()) DETNN_THROW(format, class_dir.string(), ": class folder has no .png/.jpg/.jpeg images");
     for (const std::string& file : files) {
       const FileBytes f = read_file_bytes(class_dir / file);
-      if (f.gzipped) DETNN_THROW(format, f.name, ": is gzip-compressed, not an image");
-      const Decoded img = decode(f);
+      const DecodedImage img = decode_image(f);
       if (d.count == 0) {
         d.channels = img.channels;
         d.height = img.height;
@@ -101,13 +122,7 @@ Dataset read_image_folder(const std::filesystem::path& dir, int32_t classes) {
         DETNN_THROW(format, f.name, ": image is ", img.width, "x", img.height, " with ", img.channels, " channels, but ",
                     first_file, " (the first image) is ", d.width, "x", d.height, " with ", d.channels, " channels");
       }
-      // stb gives HWC; the dataset is CHW.
-      const int64_t plane = d.height * d.width;
-      const size_t base = d.pixels_u8.size();
-      d.pixels_u8.resize(base + static_cast<size_t>(plane * d.channels));
-      for (int64_t p = 0; p < plane; ++p)
-        for (int64_t ch = 0; ch < d.channels; ++ch)
-          d.pixels_u8[base + static_cast<size_t>(ch * plane + p)] = img.pixels.get()[p * d.channels + ch];
+      d.pixels_u8.insert(d.pixels_u8.end(), img.pixels_chw.begin(), img.pixels_chw.end());
       d.labels.push_back(static_cast<int32_t>(c));
       ++d.count;
 

@@ -146,7 +146,10 @@ void check_length(const FileBytes& f, const NpyArray& a, int64_t item_bytes) {
 }  // namespace
 
 Dataset read_npy(const std::filesystem::path& images, const std::filesystem::path& labels, int32_t classes) {
-  const FileBytes img = read_file_bytes(images);
+  return parse_npy(read_file_bytes(images), read_file_bytes(labels), classes);
+}
+
+Dataset parse_npy(const FileBytes& img, const FileBytes& lab, int32_t classes) {
   const NpyArray ia = parse_npy_header(img);
   const bool u8 = ia.descr == "|u1" || ia.descr == "<u1" || ia.descr == "u1";
   if (!u8 && ia.descr != "<f4")
@@ -156,7 +159,6 @@ Dataset read_npy(const std::filesystem::path& images, const std::filesystem::pat
                 ia.shape.size(), " dimensions");
   check_length(img, ia, u8 ? 1 : 4);
 
-  const FileBytes lab = read_file_bytes(labels);
   const NpyArray la = parse_npy_header(lab);
   static const std::map<std::string, int> kLabelBytes = {{"|u1", 1}, {"<u1", 1}, {"u1", 1}, {"<i4", 4}, {"<i8", 8}};
   const auto it = kLabelBytes.find(la.descr);
@@ -170,7 +172,8 @@ Dataset read_npy(const std::filesystem::path& images, const std::filesystem::pat
   check_length(lab, la, label_bytes);
 
   Dataset d;
-  d.description = "npy: " + images.filename().string() + " + " + labels.filename().string();
+  d.description = "npy: " + std::filesystem::path(img.name).filename().string() + " + " +
+                  std::filesystem::path(lab.name).filename().string();
   d.count = ia.shape[0];
   d.channels = ia.shape.size() == 4 ? ia.shape[1] : 1;
   d.height = ia.shape[ia.shape.size() - 2];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/file_bytes.h"
 
 namespace detnn::data {
 
@@ -30,6 +31,19 @@ Dataset read_npy(const std::filesystem::path& images, const std::filesystem::pat
 // channel count; all images must share size and channel count. Fingerprint: per file, in
 // order, "<class>/<file>" NUL, the file's size as 8 little-endian bytes, then its bytes.
 Dataset read_image_folder(const std::filesystem::path& dir, int32_t classes = 0);
+
+// The same readers over files already in memory (FileBytes names them in messages): what the
+// path-taking readers above call, and what the fuzz targets (fuzz/) drive.
+Dataset parse_idx(const FileBytes& images, const FileBytes& labels, int32_t classes = 0);
+Dataset parse_cifar10(const std::vector<FileBytes>& files, int32_t classes = 0);
+Dataset parse_npy(const FileBytes& images, const FileBytes& labels, int32_t classes = 0);
+
+// One PNG or JPEG decoded as the image-folder reader decodes it, in CHW order.
+struct DecodedImage {
+  int64_t channels = 0, height = 0, width = 0;
+  std::vector<uint8_t> pixels_chw;
+};
+DecodedImage decode_image(const FileBytes& file);
 
 // Deterministic 8-bit data from Philox (RandomPurpose::synthetic_data): each class has a
 // random blocky template; a sample is uniform noise plus its class's template, so a small

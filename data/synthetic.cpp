@@ -9,6 +9,7 @@
 //   pixel                  = noise + (template bit ? 95 : 0), in [0, 255)
 // Blocky templates survive pooling, so a small CNN separates the classes within an epoch.
 #include "data/readers.h"
+#include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/io/sha256.h"
 #include "runtime/philox.h"
@@ -33,6 +34,11 @@ Dataset make_synthetic(const SyntheticSpec& s) {
   d.width = s.width;
   const int64_t cells_y = (s.height + kCell - 1) / kCell, cells_x = (s.width + kCell - 1) / kCell;
   const int64_t sample = d.sample_size();
+  check_fits_device_memory(static_cast<double>(s.count + s.classes) * static_cast<double>(s.channels) *
+                               static_cast<double>(s.height) * static_cast<double>(s.width),
+                           Device::cpu(),
+                           "synthetic data of " + std::to_string(s.count) + " samples of " + std::to_string(s.channels) +
+                               "x" + std::to_string(s.height) + "x" + std::to_string(s.width));
 
   std::vector<uint8_t> templates(static_cast<size_t>(s.classes * sample));
   for (int32_t k = 0; k < s.classes; ++k)

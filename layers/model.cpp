@@ -1,12 +1,11 @@
 #include "layers/model.h"
 
-#include <unistd.h>
-
 #include <set>
 #include <string>
 #include <vector>
 
 #include "layers/registry.h"
+#include "runtime/device.h"
 #include "runtime/error.h"
 
 namespace detnn::layers {
@@ -36,15 +35,11 @@ int64_t checked_total(int64_t total, int64_t add, const char* what) {
 }
 
 // Parameters, their gradients and two optimizer states at least: refused before any allocation
-// when the host cannot hold them (the device has its own check in the allocator).
-void check_fits_in_memory(int64_t params) {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return;
-  const double have = static_cast<double>(pages) * static_cast<double>(page);
-  const double need = 4.0 * 4.0 * static_cast<double>(params);
-  DETNN_CHECK(need <= have, out_of_memory, "the model has ", params, " parameters: training needs at least ",
-              need / (1 << 30), " GiB (parameters, gradients, optimizer state), this machine has ", have / (1 << 30),
-              " GiB");
+// when the device cannot hold them.
+void check_fits_in_memory(int64_t params, Device device) {
+  check_fits_device_memory(4.0 * 4.0 * static_cast<double>(params), device,
+                           "the model has " + std::to_string(params) +
+                               " parameters: training them (parameters, gradients, optimizer state)");
 }
 
 }  // namespace
@@ -72,7 +67,7 @@ Model::Model(FeatureShape input, const nlohmann::json& layers, uint64_t seed, De
     buffers_.push_back({s->name, s->shape, buffer_floats, size});
     buffer_floats = checked_total(buffer_floats, size, "buffer values");
   }
-  check_fits_in_memory(param_count_);
+  check_fits_in_memory(param_count_, device);
 
   // Initial values on the host, then one upload.
   Tensor host_params = Tensor::empty(Shape{param_count_}, DType::f32, Device::cpu());

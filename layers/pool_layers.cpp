@@ -96,7 +96,10 @@ std::unique_ptr<Layer> make_window_pool(JsonObject& spec, const BuildContext& ct
   std::tie(p.kernel_h, p.kernel_w) = spec.integer_pair_or("kernel", -1, 1);
   if (p.kernel_h < 0) spec.required("kernel");
   std::tie(p.stride_h, p.stride_w) = spec.integer_pair_or("stride", 0, 1);
-  if (p.stride_h == 0) p.stride_h = p.kernel_h, p.stride_w = p.kernel_w;
+  if (p.stride_h == 0) {
+    p.stride_h = p.kernel_h, p.stride_w = p.kernel_w;
+    spec.set_resolved("stride", spec.resolved().at("kernel"));  // the default, written out
+  }
   std::tie(p.pad_h, p.pad_w) = spec.integer_pair_or("padding", 0, 0);
   if (kind == PoolKind::avg) p.count_include_pad = spec.boolean_or("count_include_pad", true);
   try {

@@ -33,14 +33,17 @@ void throw_shape_error(const BuildContext& ctx, const std::string& message) {
 
 InitKind init_kind_or(JsonObject& spec, const char* key, InitKind fallback) {
   const nlohmann::json* v = spec.optional(key);
-  return v == nullptr ? fallback : parse_init_kind(*v, spec.child_path(key));
+  if (v != nullptr) return parse_init_kind(*v, spec.child_path(key));
+  spec.set_resolved(key, init_kind_name(fallback));
+  return fallback;
 }
 
-std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx) {
+std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx, nlohmann::json* resolved) {
   JsonObject obj(spec, ctx.json_path);
   const std::string type = obj.choice("type", layer_types());
   std::unique_ptr<Layer> layer = factories().at(type)(obj, ctx);
   obj.finish();
+  if (resolved != nullptr) *resolved = obj.resolved();
   return layer;
 }
 
@@ -57,14 +60,18 @@ void check_feature_size(const FeatureShape& shape, const std::string& json_path)
 }
 
 std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
-                                           const std::string& name_prefix, FeatureShape input, Engine engine) {
+                                           const std::string& name_prefix, FeatureShape input, Engine engine,
+                                           nlohmann::json* resolved) {
   json_array(array, json_path);
   DETNN_CHECK(!array.empty(), format, json_path, ": expected at least one layer, got []");
   std::vector<std::unique_ptr<Layer>> layers;
   FeatureShape shape = input;
+  if (resolved != nullptr) *resolved = nlohmann::json::array();
   for (size_t i = 0; i < array.size(); ++i) {
     BuildContext ctx{name_prefix + "." + std::to_string(i), json_index_path(json_path, i), shape, engine};
-    layers.push_back(build_layer(array[i], ctx));
+    nlohmann::json layer_resolved;
+    layers.push_back(build_layer(array[i], ctx, resolved != nullptr ? &layer_resolved : nullptr));
+    if (resolved != nullptr) resolved->push_back(std::move(layer_resolved));
     shape = layers.back()->output_shape();
     check_feature_size(shape, ctx.json_path);
   }

@@ -27,13 +27,16 @@ using LayerFactory = std::unique_ptr<Layer> (*)(JsonObject& spec, const BuildCon
 // The registered type names, sorted (for error messages and docs).
 std::vector<std::string> layer_types();
 
-// One layer from its JSON object ({"type": ..., fields}).
-std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx);
+// One layer from its JSON object ({"type": ..., fields}). `resolved` (optional) receives the
+// object with every default written out.
+std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContext& ctx,
+                                   nlohmann::json* resolved = nullptr);
 
 // A chain from a JSON array; layer i is named "<name_prefix>.<i>" at "<json_path>[i]", built for
-// `engine`.
+// `engine`. `resolved` (optional) receives the array with every layer's defaults written out.
 std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const std::string& json_path,
-                                           const std::string& name_prefix, FeatureShape input, Engine engine);
+                                           const std::string& name_prefix, FeatureShape input, Engine engine,
+                                           nlohmann::json* resolved = nullptr);
 
 // Throws Error(format) "<path>: <message>" for shape mismatches found while building.
 [[noreturn]] void throw_shape_error(const BuildContext& ctx, const std::string& message);

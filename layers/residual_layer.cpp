@@ -95,13 +95,16 @@ class ResidualLayer : public Layer {
 }  // namespace
 
 std::unique_ptr<Layer> make_residual(JsonObject& spec, const BuildContext& ctx) {
-  std::unique_ptr<Sequential> body =
-      build_sequence(spec.required("body"), spec.child_path("body"), ctx.name + ".body", ctx.input, ctx.engine);
+  nlohmann::json body_resolved;
+  std::unique_ptr<Sequential> body = build_sequence(spec.required("body"), spec.child_path("body"), ctx.name + ".body",
+                                                    ctx.input, ctx.engine, &body_resolved);
+  spec.set_resolved("body", std::move(body_resolved));
   const FeatureShape out = body->output_shape();
   std::unique_ptr<Sequential> shortcut;
   const nlohmann::json* sc = spec.optional("shortcut");
   const std::string sc_path = spec.child_path("shortcut");
   if (sc == nullptr || (sc->is_string() && sc->get<std::string>() == "identity")) {
+    spec.set_resolved("shortcut", "identity");
     if (!(out == ctx.input))
       throw_shape_error(ctx, "the body maps " + ctx.input.to_string() + " to " + out.to_string() +
                                  ", so an identity shortcut cannot be added; use \"shortcut\": "
@@ -111,6 +114,7 @@ std::unique_ptr<Layer> make_residual(JsonObject& spec, const BuildContext& ctx) 
     proj.choice("type", {"projection"});
     const int64_t stride = proj.integer_or("stride", 1, 1);
     proj.finish();
+    spec.set_resolved("shortcut", proj.resolved());
     const nlohmann::json layers = nlohmann::json::array(
         {{{"type", "conv2d"}, {"out_channels", out.c}, {"kernel", 1}, {"stride", stride}, {"bias", false}},
          {{"type", "batchnorm2d"}}});

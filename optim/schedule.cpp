@@ -101,6 +101,16 @@ ScheduleUnit resolved_unit(const ScheduleSpec& spec) {
   }
 }
 
+void check_schedule_for_run(const ScheduleSpec& s, double base_lr, int64_t steps_per_epoch, int64_t total_steps) {
+  try {
+    scheduled_lr(s, base_lr, 0, steps_per_epoch, total_steps);
+    scheduled_lr(s, base_lr, total_steps - 1, steps_per_epoch, total_steps);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("optimizer.schedule: ") + e.what() + " (a run of " + std::to_string(total_steps) +
+                              " steps)", e.location());
+  }
+}
+
 float scheduled_lr(const ScheduleSpec& s, double base_lr, int64_t step, int64_t steps_per_epoch,
                    int64_t total_steps) {
   DETNN_CHECK(step >= 0, invalid_argument, "scheduled_lr: step must be >= 0, got ", step);

@@ -61,6 +61,12 @@ nlohmann::json to_json(const ScheduleSpec& spec);
 // update). steps_per_epoch >= 1 and total_steps >= 1 (the run's updates) are needed by epoch
 // units and by the "whole run" defaults. Throws Error(invalid_argument) for a step past a
 // onecycle schedule's end, as PyTorch does.
+// Evaluates the schedule at the first and the last update of a run of total_steps updates, so a
+// setting that cannot work for this run (onecycle's pct_start too small for it, total_steps
+// shorter than it) is refused before the run starts: Error(invalid_argument) naming
+// optimizer.schedule.
+void check_schedule_for_run(const ScheduleSpec& spec, double base_lr, int64_t steps_per_epoch, int64_t total_steps);
+
 float scheduled_lr(const ScheduleSpec& spec, double base_lr, int64_t step, int64_t steps_per_epoch,
                    int64_t total_steps);
 

@@ -1,5 +1,6 @@
 #include "runtime/device.h"
 
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -57,6 +58,27 @@ std::vector<DeviceInfo> list_devices() {
   for (auto& d : cuda_detail::list_cuda_devices()) out.push_back(d);
 #endif
   return out;
+}
+
+uint64_t device_memory_bytes(Device device) {
+  if (!device.is_cuda()) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+  }
+#ifdef DETNN_HAVE_CUDA
+  for (const DeviceInfo& d : cuda_detail::list_cuda_devices())
+    if (d.device == device) return d.total_memory;
+#endif
+  return 0;
+}
+
+void check_fits_device_memory(double need_bytes, Device device, const std::string& what) {
+  const uint64_t have = device_memory_bytes(device);
+  if (have == 0 || need_bytes <= static_cast<double>(have)) return;
+  char text[128];
+  std::snprintf(text, sizeof text, " needs %.1f GiB, %s has %.1f GiB", need_bytes / double(1 << 30),
+                device.is_cuda() ? device.to_string().c_str() : "this machine", static_cast<double>(have) / double(1 << 30));
+  DETNN_THROW(out_of_memory, what, text);
 }
 
 int cuda_device_count() {

@@ -38,4 +38,11 @@ std::vector<DeviceInfo> list_devices();
 // Number of usable CUDA devices; 0 in a CPU-only build or when the driver reports none.
 int cuda_device_count();
 
+// The memory of `device` in bytes (the host's physical memory for the CPU); 0 when unknown.
+uint64_t device_memory_bytes(Device device);
+
+// Refuses work before it allocates: Error(out_of_memory) "<what> needs N GiB, <device> has M GiB"
+// when need_bytes exceeds device_memory_bytes(device) (no check when that is unknown).
+void check_fits_device_memory(double need_bytes, Device device, const std::string& what);
+
 }  // namespace detnn

@@ -19,18 +19,26 @@ const char* error_code_name(ErrorCode code) {
   return "unknown error";
 }
 
+std::string cut_for_message(const std::string& text, size_t limit) {
+  if (text.size() <= limit) return text;
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // not inside a UTF-8 character
+  return text.substr(0, end) + "… (" + std::to_string(text.size()) + " bytes)";
+}
+
 namespace detail {
+void throw_error(ErrorCode code, const char* file, int line, const std::string& message) {
+  std::string location = std::string(file) + ":" + std::to_string(line);
+  if (code == ErrorCode::internal) throw Error(code, message + " [" + location + "]", std::move(location));
+  throw Error(code, message, std::move(location));
+}
+
 void throw_check_failure(ErrorCode code, const char* expr, const char* file, int line,
                          const std::string& message) {
+  std::string location = std::string(expr) + " at " + file + ":" + std::to_string(line);
   std::string text = message.empty() ? std::string("check failed") : message;
-  text += " [";
-  text += expr;
-  text += " at ";
-  text += file;
-  text += ":";
-  text += std::to_string(line);
-  text += "]";
-  throw Error(code, text);
+  if (code == ErrorCode::internal || message.empty()) text += " [" + location + "]";
+  throw Error(code, text, std::move(location));
 }
 }  // namespace detail
 

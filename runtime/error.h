@@ -26,14 +26,25 @@ enum class ErrorCode : int {
 
 const char* error_code_name(ErrorCode code);
 
+// what() is the message a user reads: what was wrong and where in their input. location() is
+// where in detnn's source it was refused ("cond at file:line" for DETNN_CHECK, "file:line" for
+// DETNN_THROW): for debug logs (detnn_last_error_location, trainer --verbose), never part of a
+// user's message.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message, std::string location = {})
+      : std::runtime_error(message), code_(code), location_(std::move(location)) {}
   ErrorCode code() const { return code_; }
+  const std::string& location() const { return location_; }
 
  private:
   ErrorCode code_;
+  std::string location_;
 };
+
+// `text` for a message, cut to `limit` bytes with the full length said: a 50 MB key or value
+// must not be echoed whole.
+std::string cut_for_message(const std::string& text, size_t limit = 200);
 
 namespace detail {
 // Streams every argument into one string, so checks can say what was wrong with values.
@@ -45,12 +56,15 @@ std::string concat(const Args&... args) {
 }
 [[noreturn]] void throw_check_failure(ErrorCode code, const char* expr, const char* file, int line,
                                       const std::string& message);
+[[noreturn]] void throw_error(ErrorCode code, const char* file, int line, const std::string& message);
 }  // namespace detail
 
 }  // namespace detnn
 
-// DETNN_CHECK(cond, code, message parts...): throws detnn::Error with the parts, the failed
-// condition, file and line. For user errors the message must name what was wrong.
+// DETNN_CHECK(cond, code, message parts...): throws detnn::Error with the parts as its message
+// and the failed condition, file and line as its location. For user errors the message must name
+// what was wrong; an internal error (a detnn bug) also carries the location in its message, so a
+// bug report has it.
 #define DETNN_CHECK(cond, code, ...)                                                          \
   do {                                                                                        \
     if (!(cond)) {                                                                            \
@@ -59,5 +73,7 @@ std::string concat(const Args&... args) {
     }                                                                                         \
   } while (0)
 
-#define DETNN_THROW(code, ...) \
-  throw ::detnn::Error(::detnn::ErrorCode::code, ::detnn::detail::concat(__VA_ARGS__))
+// DETNN_THROW(code, message parts...): throws detnn::Error with the parts as its message and
+// file:line as its location (in the message too for internal errors, as DETNN_CHECK).
+#define DETNN_THROW(code, ...)                                                                      \
+  ::detnn::detail::throw_error(::detnn::ErrorCode::code, __FILE__, __LINE__, ::detnn::detail::concat(__VA_ARGS__))

@@ -32,7 +32,40 @@ std::string key_or_empty(const std::map<std::string, std::string>& metadata, con
   return it == metadata.end() ? std::string() : it->second;
 }
 
-CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
+std::string sha256_of_text(const std::string& text) {
+  return sha256_hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+// Checkpoints written before the key existed have none and are read as they are.
+void check_metadata_digests(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  const auto it = metadata.find("metadata_sha256");
+  if (it == metadata.end()) return;
+  const nlohmann::json digests = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  DETNN_CHECK(digests.is_object(), format, path, ": checkpoint metadata \"metadata_sha256\" is not a JSON object");
+  for (const auto& [key, value] : metadata) {
+    if (key == "metadata_sha256") continue;
+    const auto d = digests.find(key);
+    DETNN_CHECK(d != digests.end(), format, path, ": checkpoint metadata \"", cut_for_message(key),
+                "\" was added after the checkpoint was written (metadata_sha256 has no digest of it)");
+    DETNN_CHECK(d->is_string() && d->get<std::string>() == sha256_of_text(value), format, path,
+                ": checkpoint metadata \"", key, "\" does not match its SHA-256 (it was changed after the checkpoint was written)");
+  }
+  for (const auto& [key, digest] : digests.items())
+    DETNN_CHECK(metadata.count(key), format, path, ": checkpoint metadata \"", cut_for_message(key),
+                "\" was removed after the checkpoint was written (metadata_sha256 has its digest)");
+}
+
+}  // namespace
+
+std::string checkpoint_metadata_sha256(const std::map<std::string, std::string>& metadata) {
+  nlohmann::json digests = nlohmann::json::object();
+  for (const auto& [key, value] : metadata)
+    if (key != "metadata_sha256") digests[key] = sha256_of_text(value);
+  return digests.dump();
+}
+
+CheckpointInfo checkpoint_info_of(const SafetensorsFile& file, const std::string& path) {
+  check_metadata_digests(file.metadata, path);
   auto it = file.metadata.find("format");
   DETNN_CHECK(it != file.metadata.end(), format, path,
               ": not a detnn checkpoint (a safetensors file without the \"format\" metadata key)");
@@ -45,6 +78,8 @@ CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
   info.metadata = file.metadata;
   return info;
 }
+
+namespace {
 
 // "ab12cd34…": enough of a hash to tell two apart in a message.
 std::string short_hash(const std::string& hex) { return hex.size() > 12 ? hex.substr(0, 12) + "…" : hex; }
@@ -98,14 +133,18 @@ void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& 
   nlohmann::json tensor_sha256 = nlohmann::json::object();
   for (const NamedTensor& t : state) tensor_sha256[t.name] = sha256_of_floats(t.values.data(), t.values.size());
   metadata["tensor_sha256"] = tensor_sha256.dump();
+  metadata["metadata_sha256"] = checkpoint_metadata_sha256(metadata);
   write_safetensors(path, views, metadata);
 }
 
-CheckpointInfo read_checkpoint_info(const std::string& path) { return info_from(read_safetensors(path), path); }
+CheckpointInfo read_checkpoint_info(const std::string& path) { return checkpoint_info_of(read_safetensors(path), path); }
 
 CheckpointInfo load_checkpoint(Session& s, const std::string& path, bool check_model) {
-  const SafetensorsFile file = read_safetensors(path);
-  CheckpointInfo info = info_from(file, path);
+  return load_checkpoint_file(s, read_safetensors(path), path, check_model);
+}
+
+CheckpointInfo load_checkpoint_file(Session& s, const SafetensorsFile& file, const std::string& path, bool check_model) {
+  CheckpointInfo info = checkpoint_info_of(file, path);
   if (check_model) {
     const std::string saved = key_or_empty(info.metadata, "model_sha256");
     const std::string& mine = s.spec().source_sha256;

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "runtime/io/safetensors.h"
 #include "session/session.h"
 
 namespace detnn {
@@ -23,7 +24,8 @@ struct CheckpointInfo {
   // caller supplies). load / read: every key of the file, the reserved ones included:
   // format, step, epoch, batch_in_epoch, seed, determinism, model_sha256, data_fingerprint,
   // detnn_version, detnn_commit, numerics_contract, tensor_sha256 (a JSON object: each tensor's
-  // SHA-256 of its float bytes).
+  // SHA-256 of its float bytes), metadata_sha256 (a JSON object: the SHA-256 of every other
+  // metadata key's value, so a changed, added or removed key is refused by name).
   std::map<std::string, std::string> metadata;
 };
 
@@ -39,7 +41,20 @@ void save_checkpoint(Session& s, const std::string& path, const CheckpointInfo& 
 // and what differs, and leaves the session unchanged.
 CheckpointInfo load_checkpoint(Session& s, const std::string& path, bool check_model = true);
 
-// The metadata only (the file is still fully validated).
+// The same from a file already parsed (the fuzz targets drive it with arbitrary bytes); `path`
+// names it in messages.
+CheckpointInfo load_checkpoint_file(Session& s, const SafetensorsFile& file, const std::string& path,
+                                    bool check_model = true);
+
+// The value of the metadata key "metadata_sha256" for `metadata`: {"key": SHA-256 of its value}
+// over every other key. save_checkpoint writes it last; every load checks it first.
+std::string checkpoint_metadata_sha256(const std::map<std::string, std::string>& metadata);
+
+// The metadata of a parsed file, checked: the format key, step, epoch and batch_in_epoch as
+// non-negative integers, every key against metadata_sha256.
+CheckpointInfo checkpoint_info_of(const SafetensorsFile& file, const std::string& path);
+
+// The metadata only (the file is still fully validated, the metadata digest checked).
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
 }  // namespace detnn

@@ -51,7 +51,8 @@ ModelSpec parse_model_json(const nlohmann::json& doc, const std::filesystem::pat
   spec.input = parse_input(root.required("input"), "input");
   spec.layers = root.required("layers");
   // Building the layers checks every shape; the instance is thrown away (no memory is touched).
-  auto net = layers::build_sequence(spec.layers, "layers", "layers", spec.input, layers::Engine::cpu);
+  auto net = layers::build_sequence(spec.layers, "layers", "layers", spec.input, layers::Engine::cpu,
+                                    &spec.resolved_layers);
   spec.output = net->output_shape();
   if (spec.output.h != 1 || spec.output.w != 1)
     DETNN_THROW(format, "layers: the last layer's output is ", spec.output.to_string(),
@@ -59,6 +60,8 @@ ModelSpec parse_model_json(const nlohmann::json& doc, const std::filesystem::pat
                 "or global_avgpool + linear)");
   if (spec.output.c < 2)
     DETNN_THROW(format, "layers: the network has ", spec.output.c, " output(s); classification needs at least 2");
+  spec.activation_values_per_sample = spec.input.size();
+  for (const auto& layer : net->layers()) spec.activation_values_per_sample += layer->output_shape().size();
   std::vector<layers::ParamSlot*> slots;
   net->collect_params(slots);
   for (const layers::ParamSlot* s : slots) spec.parameter_count += s->size();
@@ -88,18 +91,28 @@ ModelSpec parse_model_text(const std::string& text, const std::string& source_na
     const std::string what = e.what();
     const size_t colon = what.find("syntax error");
     DETNN_THROW(format, source_name, ": not valid JSON at ", position(text, e.byte > 0 ? e.byte - 1 : 0), ": ",
-                colon == std::string::npos ? what : what.substr(colon));
+                cut_for_message(colon == std::string::npos ? what : what.substr(colon)));
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond double's range (1e999): nlohmann names the token but not where it is.
+    const std::string what = e.what();
+    const size_t open = what.find('\''), close = what.rfind('\'');
+    const std::string token = open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+    const size_t at = token.empty() ? std::string::npos : text.find(token);
+    DETNN_THROW(format, source_name, ": ", at == std::string::npos ? std::string() : position(text, at) + ": ", "the number ",
+                cut_for_message(token, 40), " is outside the range of a double");
   }
   try {
     ModelSpec spec = parse_model_json(doc, base_dir);
     spec.source_sha256 = sha256_hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     return spec;
   } catch (const Error& e) {
-    throw Error(e.code(), source_name + ": " + e.what());
+    throw Error(e.code(), source_name + ": " + e.what(), e.location());
   }
 }
 
 ModelSpec parse_model_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  DETNN_CHECK(!std::filesystem::is_directory(file, ec), io, file.string(), ": is a directory, not a model file");
   std::ifstream in(file, std::ios::binary);
   DETNN_CHECK(in.good(), io, file.string(), ": cannot open the model file");
   std::ostringstream buf;
@@ -116,7 +129,7 @@ nlohmann::json resolved_config(const ModelSpec& spec) {
   j["name"] = spec.name;
   if (!spec.description.empty()) j["description"] = spec.description;
   j["input"] = {spec.input.c, spec.input.h, spec.input.w};
-  j["layers"] = spec.layers;
+  j["layers"] = spec.resolved_layers.is_null() ? spec.layers : spec.resolved_layers;
   j["loss"] = {{"type", spec.loss.type}, {"label_smoothing", spec.loss.label_smoothing}};
   j["optimizer"] = optim::to_json(spec.optimizer);
   if (spec.data) j["data"] = data::to_json(*spec.data);

@@ -30,8 +30,12 @@ struct ModelSpec {
   std::string source_sha256;         // SHA-256 (hex) of the model file's bytes
   layers::FeatureShape input;
   nlohmann::json layers;             // as written; built by layers/model.h
+  nlohmann::json resolved_layers;    // the same with every default written out (config.json)
   layers::FeatureShape output;               // the network's output shape (classes x 1 x 1)
   int64_t parameter_count = 0;
+  // The input and every top-level layer's output, per sample: what one sample of a training pass
+  // keeps for the backward pass, at least (the session's memory check before it allocates).
+  int64_t activation_values_per_sample = 0;
   LossSpec loss;
   optim::OptimizerSpec optimizer;
   std::optional<data::DataSpec> data;

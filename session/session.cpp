@@ -88,6 +88,7 @@ Session::Session(const ModelSpec& spec, const SessionOptions& options, Comm* com
   session_device::select(device_);
   start_cuda_graph(t.cuda_graph);
   model_ = std::make_unique<layers::Model>(spec_.input, spec_.layers, t.seed, device_, mode_, impl_->stream);
+  check_memory_for_passes();  // after the model's own size checks, before any activation exists
   if (mode_.vendor()) {
     // Pin the vendor algorithms of the training calls now, so that they can be recorded
     // (kernel_choices) before the first step.
@@ -162,6 +163,7 @@ void Session::set_schedule_horizon(int64_t steps_per_epoch, int64_t total_steps)
   DETNN_CHECK(steps_per_epoch >= 1 && total_steps >= 1, invalid_argument,
               "schedule horizon: steps_per_epoch and total_steps must be >= 1, got ", steps_per_epoch, " and ",
               total_steps);
+  optim::check_schedule_for_run(spec_.optimizer.schedule, spec_.optimizer.lr, steps_per_epoch, total_steps);
   steps_per_epoch_ = steps_per_epoch;
   total_steps_ = total_steps;
 }
@@ -466,6 +468,20 @@ layers::ExecContext Session::context(bool training, int64_t samples, int64_t fir
   if (impl_->step_counter.defined()) ctx.step_on_device = impl_->step_counter.data<int64_t>();
   if (training && impl_->forward_observer) ctx.forward_observer = &impl_->forward_observer;
   return ctx;
+}
+
+// A pass keeps every layer's output for the backward pass and makes a gradient of each: a model
+// whose pass cannot fit is refused here, before anything is allocated, with what it needs.
+void Session::check_memory_for_passes() const {
+  const double pass_samples = static_cast<double>(chunk_ * per_pass_chunks());
+  const double values = 2.0 * pass_samples * static_cast<double>(spec_.activation_values_per_sample) +
+                        static_cast<double>(spec_.training.batch_size) * static_cast<double>(spec_.input.size()) +
+                        4.0 * static_cast<double>(spec_.parameter_count);
+  check_fits_device_memory(4.0 * values, device_,
+                           "training " + spec_.name + " in passes of " + std::to_string(chunk_ * per_pass_chunks()) +
+                               " samples (" + std::to_string(spec_.activation_values_per_sample) +
+                               " activation values per sample, kept with their gradients; training.chunks_per_pass "
+                               "makes passes smaller)");
 }
 
 int64_t Session::per_pass_chunks() const {

@@ -199,6 +199,7 @@ class Session {
   // A context with this session's mode: training (chunks of chunk_) or evaluation.
   layers::ExecContext context(bool training, int64_t samples, int64_t first_sample, int64_t first_chunk) const;
   int64_t per_pass_chunks() const;
+  void check_memory_for_passes() const;
   Tensor eval_forward(const layers::ExecContext& ctx, const float* images);
   struct Impl;
   ModelSpec spec_;

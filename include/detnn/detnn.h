@@ -44,6 +44,10 @@ const char* detnn_status_string(detnn_status status);
 
 /* The message of the last failed call on this thread ("" if none). Never NULL. */
 const char* detnn_last_error(void);
+/* Where in detnn's source the last failed call on this thread was refused ("<condition> at
+ * <file>:<line>", "" if none or unknown): for debug logs and bug reports; the message above never
+ * carries it, except for DETNN_ERROR_INTERNAL. Never NULL. */
+const char* detnn_last_error_location(void);
 
 /* The library version, e.g. "0.1.0". Never NULL. */
 const char* detnn_version(void);
@@ -345,6 +349,11 @@ void detnn_group_destroy(detnn_group* group);
  * ranks (B a multiple of C * ranks and, for ranks > 1, B / (C * ranks) a power of two):
  * DETNN_ERROR_INVALID_ARGUMENT naming B, C, P and the rule if not. */
 detnn_status detnn_model_check_ranks(const detnn_model* model, int ranks);
+/* Checks that the model's learning-rate schedule works for a run of total_steps updates of
+ * steps_per_epoch per epoch (onecycle's phases fit it, total_steps covers it), as
+ * detnn_session_set_schedule will: DETNN_ERROR_INVALID_ARGUMENT naming
+ * optimizer.schedule if not. For a check before anything is written. */
+detnn_status detnn_model_check_schedule(const detnn_model* model, int64_t steps_per_epoch, int64_t total_steps);
 /* Rank `rank` of the group (one this process drives): as detnn_session_create, on the rank's
  * device when the group has one for it (detnn_gpu_group_create, a CUDA launched group), and
  * DETNN_ERROR_INVALID_ARGUMENT naming B, C and P when the global batch of B samples in chunks of

@@ -22,23 +22,27 @@ namespace detnn {
 // put their own context around it.
 class CApiError : public std::runtime_error {
  public:
-  CApiError(detnn_status status, const std::string& message)
+  CApiError(detnn_status status, const std::string& message, const std::string& location = {})
       : std::runtime_error(std::string(detnn_status_string(status)) + ": " + message),
         status_(status),
-        message_(message) {}
+        message_(message),
+        location_(location) {}
   detnn_status status() const { return status_; }
   const std::string& message() const { return message_; }
+  // detnn_last_error_location(): where in detnn's source the call was refused ("" if unknown).
+  const std::string& location() const { return location_; }
 
  private:
   detnn_status status_;
   std::string message_;
+  std::string location_;
 };
 
 namespace api {
 
 // Throws CApiError for anything but DETNN_OK.
 inline void check(detnn_status status) {
-  if (status != DETNN_OK) throw CApiError(status, detnn_last_error());
+  if (status != DETNN_OK) throw CApiError(status, detnn_last_error(), detnn_last_error_location());
 }
 
 namespace handle_detail {
@@ -150,6 +154,10 @@ class Model {
   }
   // Throws unless the global batch can be shared by `ranks` data-parallel ranks.
   void check_ranks(int ranks) const { check(detnn_model_check_ranks(get(), ranks)); }
+  // Throws unless the learning-rate schedule works for a run of total_steps updates.
+  void check_schedule(int64_t steps_per_epoch, int64_t total_steps) const {
+    check(detnn_model_check_schedule(get(), steps_per_epoch, total_steps));
+  }
 
  private:
   explicit Model(detnn_model* p) : handle_(p) {}

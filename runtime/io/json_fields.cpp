@@ -10,8 +10,10 @@
 namespace detnn {
 
 std::string json_child_path(std::string_view parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return std::string(parent) + "." + std::string(key);
+  // Paths are for messages: a hostile 50 MB key must not be echoed whole.
+  const std::string shown = cut_for_message(std::string(key), 100);
+  if (parent.empty()) return shown;
+  return std::string(parent) + "." + shown;
 }
 
 std::string json_index_path(std::string_view parent, size_t index) {
@@ -30,8 +32,7 @@ nlohmann::json::parser_callback_t json_depth_limit(const std::string& source) {
     if (event == Event::key && !open_objects->empty() && parsed.is_string()) {
       const std::string& key = parsed.get_ref<const std::string&>();
       if (!open_objects->back().insert(key).second)
-        DETNN_THROW(format, source, ": the key \"", key.substr(0, 60), key.size() > 60 ? "..." : "",
-                    "\" appears twice in one object");
+        DETNN_THROW(format, source, ": the key \"", cut_for_message(key, 60), "\" appears twice in one object");
     }
     return true;
   };
@@ -68,6 +69,7 @@ const nlohmann::json* JsonObject::optional(std::string_view key) {
   if (!has(key)) return nullptr;
   auto it = value_.find(std::string(key));
   read_.emplace_back(key);
+  resolved_[std::string(key)] = *it;  // as written, until a typed getter records what it made of it
   return &*it;
 }
 
@@ -84,7 +86,9 @@ std::string JsonObject::string(std::string_view key) {
 }
 
 std::string JsonObject::string_or(std::string_view key, std::string_view fallback) {
-  return has(key) ? string(key) : std::string(fallback);
+  if (has(key)) return string(key);
+  set_resolved(key, std::string(fallback));
+  return std::string(fallback);
 }
 
 namespace {
@@ -106,12 +110,17 @@ std::string JsonObject::choice(std::string_view key, const std::vector<std::stri
 
 std::string JsonObject::choice_or(std::string_view key, const std::vector<std::string>& choices,
                                   std::string_view fallback) {
-  return has(key) ? choice(key, choices) : std::string(fallback);
+  if (has(key)) return choice(key, choices);
+  set_resolved(key, std::string(fallback));
+  return std::string(fallback);
 }
 
 bool JsonObject::boolean_or(std::string_view key, bool fallback) {
   const nlohmann::json* v = optional(key);
-  if (v == nullptr) return fallback;
+  if (v == nullptr) {
+    set_resolved(key, fallback);
+    return fallback;
+  }
   if (!v->is_boolean()) throw_json_type_error(child_path(key), "true or false", *v);
   return v->get<bool>();
 }
@@ -159,11 +168,15 @@ const nlohmann::json& json_array(const nlohmann::json& v, std::string_view path)
 }
 
 int64_t JsonObject::integer(std::string_view key, int64_t min_value) {
-  return json_integer(required(key), child_path(key), min_value);
+  const int64_t i = json_integer(required(key), child_path(key), min_value);
+  set_resolved(key, i);  // 3.0 is read as 3
+  return i;
 }
 
 int64_t JsonObject::integer_or(std::string_view key, int64_t fallback, int64_t min_value) {
-  return has(key) ? integer(key, min_value) : fallback;
+  if (has(key)) return integer(key, min_value);
+  set_resolved(key, fallback);
+  return fallback;
 }
 
 double JsonObject::number(std::string_view key, double min_value, double max_value) {
@@ -172,7 +185,9 @@ double JsonObject::number(std::string_view key, double min_value, double max_val
 
 double JsonObject::number_or(std::string_view key, double fallback, double min_value,
                              double max_value) {
-  return has(key) ? number(key, min_value, max_value) : fallback;
+  if (has(key)) return number(key, min_value, max_value);
+  set_resolved(key, fallback);
+  return fallback;
 }
 
 JsonObject JsonObject::object(std::string_view key) {
@@ -182,7 +197,10 @@ JsonObject JsonObject::object(std::string_view key) {
 std::pair<int64_t, int64_t> JsonObject::integer_pair_or(std::string_view key, int64_t fallback,
                                                         int64_t min_value) {
   const nlohmann::json* v = optional(key);
-  if (v == nullptr) return {fallback, fallback};
+  if (v == nullptr) {
+    set_resolved(key, fallback);
+    return {fallback, fallback};
+  }
   const std::string path = child_path(key);
   if (v->is_array()) {
     if (v->size() != 2) throw_json_type_error(path, "an integer or a pair [height, width]", *v);

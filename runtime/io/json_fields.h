@@ -2,7 +2,9 @@
 // JSON path and what was expected: `layers[4].kernel: expected a positive integer, got -3`.
 //
 // JsonObject wraps one object at a path and remembers which keys were read; finish() rejects
-// every key nobody asked for, so a misspelt option is an error rather than silently ignored.
+// every key nobody asked for, so a misspelt option is an error rather than silently ignored. It
+// also records the value each typed getter returned, defaults included: resolved() is the object
+// as the reader understood it, every default written out (what a run's config.json records).
 #pragma once
 
 #include <cstdint>
@@ -72,11 +74,17 @@ class JsonObject {
   // Throws on the first key that was never read: "<path>.<key>: unknown key (known: a, b, c)".
   void finish() const;
 
+  // Every key read, with the value used (the default when it was absent); set_resolved records a
+  // value the caller resolved itself (a nested list of layers, a default it chose).
+  const nlohmann::json& resolved() const { return resolved_; }
+  void set_resolved(std::string_view key, nlohmann::json value) { resolved_[std::string(key)] = std::move(value); }
+
  private:
   const nlohmann::json& value_;
   std::string path_;
   mutable std::vector<std::string> read_;   // present keys that were read
   mutable std::vector<std::string> asked_;  // every key asked for, present or not (for messages)
+  nlohmann::json resolved_ = nlohmann::json::object();
 };
 
 // Element checks for arrays and bare values, with the same wording.

@@ -212,7 +212,7 @@ TEST(CApiCheckpoint, BrokenCheckpointsAreErrorsAndLeaveTheSessionUnchanged) {
     std::string expected;
   };
   std::vector<Case> cases;
-  cases.push_back({"truncated.safetensors", std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2),
+  cases.push_back({"truncated.safetensors", std::vector<uint8_t>(bytes.begin(), bytes.end() - 64),
                    DETNN_ERROR_FORMAT, "run past the end of the"});
   {
     std::vector<uint8_t> garbage(4096);
@@ -229,7 +229,14 @@ TEST(CApiCheckpoint, BrokenCheckpointsAreErrorsAndLeaveTheSessionUnchanged) {
   {
     nlohmann::json h = header_of(bytes);
     h["__metadata__"].erase("format");
+    h["__metadata__"].erase("metadata_sha256");  // a safetensors file with metadata of its own
     cases.push_back({"no-format.safetensors", with_header(bytes, h), DETNN_ERROR_FORMAT, "not a detnn checkpoint"});
+  }
+  {
+    nlohmann::json h = header_of(bytes);
+    h["__metadata__"]["step"] = "7";  // the digest of the metadata still says 2
+    cases.push_back({"changed-step.safetensors", with_header(bytes, h), DETNN_ERROR_FORMAT,
+                     "checkpoint metadata \"step\" does not match its SHA-256"});
   }
   {
     nlohmann::json h = header_of(bytes);

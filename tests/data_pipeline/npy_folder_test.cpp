@@ -170,6 +170,25 @@ TEST(DataImageFolder, GrayscaleJpegAndErrors) {
                   ": 2 class subfolders, more than classes = 1 (the last is 'c')");
 }
 
+// A decoder's refusal always says why (a truncated PNG once gave an empty reason), and a header
+// that claims a huge image is refused before the decoder allocates it.
+TEST(DataImageFolder, DecodeErrorsSayWhyAndHugeHeadersAreRefusedFirst) {
+  test::TempDir dir;
+  write_png(dir / "a/x.png", 8, 8, 3, 0);
+  const Bytes png = test::read_file(dir / "a/x.png");
+  for (size_t keep : {png.size() / 2, size_t{40}, size_t{12}}) {
+    const std::string m = test::error_message(
+        [&] { decode_image(file_bytes_from_memory("cut.png", Bytes(png.begin(), png.begin() + static_cast<long>(keep)))); },
+        ErrorCode::format);
+    EXPECT_CONTAINS(m, "cut.png: cannot decode the image (" + std::to_string(keep) + " bytes): ");
+    EXPECT_GT(m.size(), m.find("bytes): ") + 8) << m;  // a reason follows
+  }
+  Bytes huge = png;  // IHDR: width and height, big-endian, at bytes 16 and 20: 12000 x 12000
+  for (int k : {16, 20}) huge[static_cast<size_t>(k) + 2] = 0x2E, huge[static_cast<size_t>(k) + 3] = 0xE0;
+  EXPECT_CONTAINS(test::error_message([&] { decode_image(file_bytes_from_memory("huge.png", huge)); }, ErrorCode::format),
+                  "huge.png: the image is 12000x12000 with 3 channels, more than the 256 MiB");
+}
+
 TEST(DataSynthetic, DeterministicAndLearnable) {
   SyntheticSpec spec;
   spec.count = 400;

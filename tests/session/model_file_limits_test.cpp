@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "data/readers.h"
 #include "session/model_file.h"
 #include "session/session.h"
 #include "support/test_util.h"
@@ -47,6 +48,31 @@ TEST(ModelFileLimits, HugeLayerSizesAreRefusedBeforeAnyAllocation) {
       parse_model_text(small_model(R"({"type": "linear", "out_features": 3000000000})"), "m.json", ".");
   test::expect_error([&] { Session s(spec); }, ErrorCode::format,
                      "layers.1.weight: a tensor of shape [3000000000, 64] is larger than a model may be");
+}
+
+
+// A [1, 16384, 16384] input (issue 20: std::bad_alloc after 29 s) is refused when the session is
+// made, before any activation exists, with what a pass needs and what the machine has.
+TEST(ModelFileLimits, AModelWhosePassCannotFitIsRefusedWithTheAmounts) {
+  const ModelSpec spec = parse_model_text(
+      R"({"name": "wide", "input": [1, 16384, 16384], "layers": [{"type": "conv2d", "out_channels": 4, "kernel": 3,
+          "padding": 1}, {"type": "relu"}, {"type": "global_avgpool"}, {"type": "flatten"},
+          {"type": "linear", "out_features": 3}], "optimizer": {"type": "sgd", "lr": 0.1},
+          "training": {"batch_size": 32, "chunk_size": 8}})",
+      "wide.json", ".");
+  test::expect_error([&] { Session s(spec); }, ErrorCode::out_of_memory,
+                     "training wide in passes of 32 samples (2415919115 activation values per sample");
+  test::expect_error([&] { Session s(spec); }, ErrorCode::out_of_memory, " GiB, this machine has ");
+}
+
+// Synthetic data is generated in memory: a set the host cannot hold is refused before it is made.
+TEST(ModelFileLimits, SyntheticDataTheHostCannotHoldIsRefused) {
+  data::SyntheticSpec big;
+  big.count = 1 << 20;
+  big.channels = 3;
+  big.height = big.width = 4096;
+  test::expect_error([&] { data::make_synthetic(big); }, ErrorCode::out_of_memory,
+                     "synthetic data of 1048576 samples of 3x4096x4096 needs 49152.0 GiB, this machine has ");
 }
 
 }  // namespace

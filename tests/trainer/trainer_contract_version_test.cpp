@@ -10,6 +10,7 @@
 
 #include "runtime/io/safetensors.h"
 #include "runtime/reduction_rules.h"
+#include "support/checkpoint_edit.h"
 #include "support/trainer_runner.h"
 
 namespace detnn::testing {
@@ -22,17 +23,13 @@ nlohmann::json read_json(const fs::path& path) {
   return nlohmann::json::parse(in);
 }
 
-// Rewrites the checkpoint with its metadata "numerics_contract" set to `version` ("" removes it).
+// Rewrites the checkpoint as another version would have written it: metadata "numerics_contract"
+// set to `version` ("" removes it, as before the key existed), the metadata digest consistent.
 void set_checkpoint_contract(const fs::path& path, const std::string& version) {
-  const SafetensorsFile file = read_safetensors(path.string());
-  std::vector<SafetensorsTensorView> views;
-  for (const SafetensorsTensor& t : file.tensors) views.push_back({t.name, t.dtype, t.shape, t.bytes.data()});
-  std::map<std::string, std::string> metadata = file.metadata;
-  if (version.empty())
-    metadata.erase("numerics_contract");
-  else
-    metadata["numerics_contract"] = version;
-  write_safetensors(path.string(), views, metadata);
+  std::optional<std::string> value;
+  if (!version.empty()) value = version;
+  detnn::testing::rewrite_checkpoint_metadata(path, {{"numerics_contract", value}},
+                                              detnn::testing::MetadataDigest::recompute);
 }
 
 TEST(TrainerContractVersion, RecordedInTheManifestAndEveryCheckpoint) {

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "runtime/io/safetensors.h"
+#include "support/checkpoint_edit.h"
 #include "support/trainer_runner.h"
 
 namespace detnn::testing {
@@ -154,14 +155,10 @@ TEST_F(TrainerHostileInput, ACheckpointWithOneFlippedByteIsRefusedNamingTheTenso
   EXPECT_EQ(eval.status, 1) << eval.output;
 }
 
-// Rewrites one metadata key of a checkpoint.
+// Rewrites one metadata key of a checkpoint, its digest made consistent: the cross-checks must
+// catch what the digest cannot.
 void set_metadata(const fs::path& path, const std::string& key, const std::string& value) {
-  const SafetensorsFile file = read_safetensors(path.string());
-  std::vector<SafetensorsTensorView> views;
-  for (const SafetensorsTensor& t : file.tensors) views.push_back({t.name, t.dtype, t.shape, t.bytes.data()});
-  std::map<std::string, std::string> metadata = file.metadata;
-  metadata[key] = value;
-  write_safetensors(path.string(), views, metadata);
+  detnn::testing::rewrite_checkpoint_metadata(path, {{key, value}}, detnn::testing::MetadataDigest::recompute);
 }
 
 TEST_F(TrainerHostileInput, CheckpointMetadataIsCrossCheckedOnResume) {
@@ -195,6 +192,38 @@ TEST_F(TrainerHostileInput, CheckpointMetadataIsCrossCheckedOnResume) {
   std::ofstream(last, std::ios::binary | std::ios::trunc) << original;
   const auto fine = run_trainer("--resume " + (dir_ / "run").string() + " --epochs 2");
   EXPECT_EQ(fine.status, 0) << fine.output;
+}
+
+// A metadata field changed, added or removed after the checkpoint was written is refused by the
+// metadata digest, naming the field, before anything reads it.
+TEST_F(TrainerHostileInput, ChangedCheckpointMetadataIsRefusedNamingTheField) {
+  ASSERT_EQ(train("").status, 0);
+  const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
+  const std::string original = [&] {
+    std::ifstream in(last, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const struct {
+    const char* key;
+    std::optional<std::string> value;
+    const char* message;
+  } cases[] = {
+      {"seed", "12345", "checkpoint metadata \"seed\" does not match its SHA-256"},
+      {"epoch", "5", "checkpoint metadata \"epoch\" does not match its SHA-256"},
+      {"learning", "yes", "checkpoint metadata \"learning\" was added after the checkpoint was written"},
+      {"detnn_commit", std::nullopt, "checkpoint metadata \"detnn_commit\" was removed after the checkpoint was written"},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(last, std::ios::binary | std::ios::trunc) << original;
+    detnn::testing::rewrite_checkpoint_metadata(last, {{c.key, c.value}}, detnn::testing::MetadataDigest::keep);
+    for (const std::string& command : {"--resume " + (dir_ / "run").string() + " --epochs 2",
+                                       "eval --model " + model_.string() + " --checkpoint " + last.string()}) {
+      const auto r = run_trainer(command);
+      EXPECT_EQ(r.status, 1) << c.key << " " << r.output;
+      EXPECT_NE(r.output.find(c.message), std::string::npos) << c.key << " " << r.output;
+    }
+  }
+  std::ofstream(last, std::ios::binary | std::ios::trunc) << original;
 }
 
 // A run directory is trained by one process at a time; the lock dies with its holder.

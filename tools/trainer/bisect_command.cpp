@@ -34,7 +34,7 @@ std::string describe_setting(const TrainingFlags& f) {
 // one traced gradient pass of the batch into `path`.
 void trace(const BisectOptions& o, const TrainingFlags& setting, const std::vector<float>& images,
            const std::vector<int32_t>& labels, int64_t batch_size, const fs::path& path) {
-  api::Model model = with_context("model", [&] { return api::Model::from_file(o.model); });
+  api::Model model = with_context("", [&] { return api::Model::from_file(o.model); });
   apply_flags(model, setting);
   api::Session session = with_context("session", [&] { return api::Session(api::Context(), model); });
   if (!o.checkpoint.empty()) with_context("checkpoint", [&] { session.load_checkpoint_unchecked(o.checkpoint); });
@@ -48,7 +48,7 @@ int run_bisect(const BisectOptions& o) {
     throw TrainerError("bisect: give a second setting (--vs-device, --vs-determinism, --vs-threads), --against FILE, "
                        "or --dump FILE");
   // The batch: the checkpoint's next one unless --epoch / --batch say otherwise.
-  api::Model model = with_context("model", [&] { return api::Model::from_file(o.model); });
+  api::Model model = with_context("", [&] { return api::Model::from_file(o.model); });
   const api::Data data = with_context("data", [&] { return api::Data(model); });
   const detnn_data_info info = data.info();
   int64_t epoch = 0, index = 0;

@@ -12,7 +12,7 @@
 namespace trainer {
 
 int run_eval(const EvalOptions& o) {
-  api::Model model = with_context("model", [&] { return api::Model::from_file(o.model); });
+  api::Model model = with_context("", [&] { return api::Model::from_file(o.model); });
   apply_flags(model, o.training);
   const api::Data data = with_context("data", [&] { return api::Data(model); });
   const detnn_data_info info = data.info();

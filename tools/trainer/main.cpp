@@ -3,12 +3,13 @@
 //   trainer --model FILE [options]        train (docs/trainer.md)
 //   trainer eval --model FILE --checkpoint FILE
 //   trainer info                          the environment fingerprint
-// Exit status 0 on success; otherwise 1 with a one-line reason on stderr.
+// Exit status 0 on success; otherwise 1 with a one-line reason on stderr (bad flags included).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "errors.h"
 
@@ -33,10 +34,10 @@ int main(int argc, char** argv) {
   // The training.* values stay text (training_flags.h): the library checks them as integers.
   app.add_option("--epochs", train.training.epochs, "Epochs (overrides training.epochs)")
       ->type_name("INT")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   app.add_option("--seed", train.training.seed, "Seed (overrides training.seed)")
       ->type_name("INT")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   app.add_option("--determinism", train.training.determinism, "strict | fast | off (overrides training.determinism)")
       ->check(CLI::IsMember({"strict", "fast", "off"}));
   app.add_option("--precision", train.training.precision,
@@ -49,23 +50,23 @@ int main(int argc, char** argv) {
   app.add_option("--device", train.training.device, "cpu | cuda | cuda:N (overrides training.device)");
   app.add_option("--threads", train.training.threads, "CPU threads, 0 = all (never changes results)")
       ->type_name("INT")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   app.add_option("--resume", train.resume, "Continue the run in this directory from its last checkpoint");
   app.add_option("--save-init", train.save_init, "Also write the initial weights to this safetensors file");
   app.add_option("--checkpoint-every", train.checkpoint_every,
                  "Also checkpoint every N steps inside an epoch (default: at epoch ends only)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   app.add_flag("--force", train.force, "Resume even if the model file or the data changed");
   app.add_option("--ranks", train.ranks,
                  "Data-parallel ranks as threads of this process (same bits as 1; B / (C * N) must be a "
                  "power of two)")
-      ->check(CLI::PositiveNumber);
+      ->check(trainer::kPositive);
   app.add_option("--gpus", train.gpus,
                  "One data-parallel rank per GPU (NCCL): all, a count N (GPUs 0..N-1) or a list like 0,2,5 "
                  "(same bits as 1 rank)");
   app.add_option("--comm-timeout", train.comm_timeout,
                  "Seconds a rank waits for the others before the run fails (default 300, at most 1e6)")
-      ->check(CLI::PositiveNumber);
+      ->check(trainer::kPositive);
 
   trainer::EvalOptions eval;
   CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint on the model file's validation data");
@@ -78,22 +79,22 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "tf32"}));
   eval_cmd->add_option("--threads", eval.training.threads, "CPU threads, 0 = all")
       ->type_name("INT")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   trainer::VerifyOptions verify;
   CLI::App* verify_cmd = app.add_subcommand(
       "verify", "Re-execute a recorded run in a scratch folder and compare every step's weights digest and loss "
                 "(exit 0: reproduced, 2: diverged)");
   verify_cmd->add_option("run", verify.run, "The run directory")->required();
   auto* verify_steps = verify_cmd->add_option("--steps", verify.steps, "Verify up to this step")
-                           ->check(CLI::PositiveNumber);
+                           ->check(trainer::kPositive);
   verify_cmd->add_option("--epochs", verify.epochs, "Verify the first N epochs")->excludes(verify_steps);
   verify_cmd->add_option("--from", verify.from, "Start from this checkpoint of the run instead of the beginning");
   verify_cmd->add_option("--device", verify.training.device, "cpu | cuda | cuda:N (default: the run's)");
   verify_cmd->add_option("--threads", verify.training.threads, "CPU threads, 0 = all (never changes results)")
       ->type_name("INT")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   verify_cmd->add_option("--ranks", verify.ranks, "Data-parallel ranks as threads (same bits as 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(trainer::kPositive);
   verify_cmd->add_option("--scratch", verify.scratch, "Where to re-execute (default: a fresh folder under the temp dir)");
 
   trainer::DiffOptions diff;
@@ -111,16 +112,16 @@ int main(int argc, char** argv) {
   bisect_cmd->add_option("--model", bisect.model, "Model file")->required();
   bisect_cmd->add_option("--checkpoint", bisect.checkpoint, "Start from this checkpoint (default: initial weights)");
   bisect_cmd->add_option("--epoch", bisect.epoch, "The batch's epoch, from 0 (default: the checkpoint's next)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   bisect_cmd->add_option("--batch", bisect.batch, "The batch's index in its epoch (default: the checkpoint's next)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(trainer::kNonNegative);
   // The two settings: --device/--determinism/--threads for A, the same with --vs- for B.
   const auto add_setting = [&](const std::string& prefix, trainer::TrainingFlags& flags, const std::string& which) {
     bisect_cmd->add_option("--" + prefix + "device", flags.device, which + ": cpu | cuda | cuda:N");
     bisect_cmd->add_option("--" + prefix + "determinism", flags.determinism, which + ": strict | fast | off")
         ->check(CLI::IsMember({"strict", "fast", "off"}));
     bisect_cmd->add_option("--" + prefix + "threads", flags.threads, which + ": CPU threads")
-        ->check(CLI::NonNegativeNumber);
+        ->check(trainer::kNonNegative);
   };
   add_setting("", bisect.a, "Setting A");
   add_setting("vs-", bisect.b, "Setting B");
@@ -129,7 +130,16 @@ int main(int argc, char** argv) {
 
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
-  CLI11_PARSE(app, argc, argv);
+  bool verbose = false;
+  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, info})
+    a->add_flag("--verbose", verbose, "On failure, also print where in detnn's source the input was refused");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "trainer: %s (see --help)\n", e.what());
+    return 1;
+  }
 
   try {
     if (info->parsed()) return run_info();
@@ -144,6 +154,8 @@ int main(int argc, char** argv) {
     return trainer::run_train(train);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "trainer: %s\n", trainer::reason(e).c_str());
+    const std::string where = trainer::location_of(e);
+    if (verbose && !where.empty()) std::fprintf(stderr, "trainer: refused by detnn's check %s\n", where.c_str());
     return 1;
   }
 }

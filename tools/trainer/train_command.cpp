@@ -5,6 +5,7 @@
 // rank per GPU) and launches by torchrun-style variables or mpirun (one process per rank) train
 // data-parallel with the bits of one rank (docs/multi-rank.md); rank 0's process alone writes.
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -81,7 +82,7 @@ std::string model_path_of(const TrainOptions& o, const std::optional<RecordedRun
 }
 
 api::Model load_model(const std::string& path, const TrainOptions& o, const std::optional<RecordedRun>& recorded) {
-  api::Model model = with_context("model", [&] { return api::Model::from_file(path); });
+  api::Model model = with_context("", [&] { return api::Model::from_file(path); });
   apply_flags(model, o.training);
   if (recorded) apply_recorded(model, recorded->config, (recorded->dir / "config.json").string(), o.training);
   return model;
@@ -358,7 +359,11 @@ void record_forced_contract(RunRecord& record, const api::Session& session, Cons
   const int now = api::numerics_contract_version();
   const std::string was_version = was.value_or("1");  // checkpoints without the key predate it
   if (was_version == std::to_string(now)) return;
-  record.manifest["resumes"].back()["checkpoint_numerics_contract"] = std::stoi(was_version);
+  int was_number = 0;
+  const auto [end, ec] = std::from_chars(was_version.data(), was_version.data() + was_version.size(), was_number);
+  const bool numeric = ec == std::errc() && end == was_version.data() + was_version.size();
+  record.manifest["resumes"].back()["checkpoint_numerics_contract"] =
+      numeric ? nlohmann::json(was_number) : nlohmann::json(was_version);  // a damaged key stays as it was written
   record.manifest["resumes"].back()["numerics_contract"] = now;
   write_json_atomically(record.run_dir / "manifest.json", record.manifest);
   console.line("warning: the checkpoint was written under numerics contract version " + was_version +
@@ -421,7 +426,15 @@ void train(const TrainOptions& o, RunRecord& record) {
   const Settings settings = resolved_settings(model);
   check_ranks_fit(model, ranks);
   const api::Data data = with_context("data", [&] { return api::Data(model); });
+  if (data.info().batches_per_epoch < 1)
+    throw TrainerError("data: the training set has " + std::to_string(data.info().train_samples) +
+                       " samples, fewer than one batch of " + std::to_string(data.info().batch_size) +
+                       " (training.batch_size)");
   check_run_length(settings.epochs, data.info().batches_per_epoch);
+  // The schedule's settings that depend on the run's length, checked before anything is written.
+  const int64_t bpe = data.info().batches_per_epoch;
+  if (bpe >= 1 && settings.epochs >= 1)
+    with_context(model_path, [&] { model.check_schedule(bpe, bpe * settings.epochs); });
   // --save-init never replaces anything (a file, a directory, a device node): checked before the
   // run directory exists.
   std::error_code exists_error;

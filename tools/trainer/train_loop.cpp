@@ -1,5 +1,6 @@
 #include "train_loop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -51,6 +52,24 @@ int64_t train_other_rank(api::Session& session, api::Loader& loader, int rank, c
   }
 }
 
+// "45s", "3m05s", "2h07m": durations for the progress lines.
+std::string short_duration(double seconds) {
+  const long long s = std::llround(std::max(0.0, seconds));
+  char text[32];
+  if (s < 60) std::snprintf(text, sizeof text, "%llds", s);
+  else if (s < 3600) std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
+  else std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s / 60 % 60);
+  return text;
+}
+
+// "1m10s elapsed, ETA 4m40s": the time since this process started training and the time the rest
+// of the run would take at this process's pace so far.
+std::string elapsed_and_eta(double elapsed, int64_t steps_here, int64_t steps_left) {
+  std::string text = short_duration(elapsed) + " elapsed";
+  if (steps_here > 0) text += ", ETA " + short_duration(elapsed / static_cast<double>(steps_here) * static_cast<double>(steps_left));
+  return text;
+}
+
 // Rank 0's loop: trains and writes the metrics, console lines, validation and checkpoints.
 std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& st) {
   const int64_t bpe = st.info.batches_per_epoch;
@@ -61,6 +80,8 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
   using clock = std::chrono::steady_clock;
   auto epoch_start = clock::now();
   auto window_start = clock::now();
+  const auto run_start = clock::now();
+  const int64_t first_step = st.step, last_step = st.epochs * bpe;
   int64_t window_samples = 0;
   std::string final_sha;
   EpochTotals& totals = st.totals;
@@ -86,9 +107,11 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
                      {"images_per_s", std::round(ips)}});
       if (!console.is_terminal()) {
         char line[256];
-        std::snprintf(line, sizeof line, "epoch %lld/%lld step %lld batch %lld/%lld loss %.4f lr %.4g %.0f img/s",
+        std::snprintf(line, sizeof line, "epoch %lld/%lld step %lld batch %lld/%lld loss %.4f lr %.4g %.0f img/s | %s",
                       (long long)epoch + 1, (long long)st.epochs, (long long)step, (long long)batch + 1,
-                      (long long)bpe, m.loss, m.lr, ips);
+                      (long long)bpe, m.loss, m.lr, ips,
+                      elapsed_and_eta(std::chrono::duration<double>(clock::now() - run_start).count(),
+                                      step - first_step, last_step - step).c_str());
         console.line(line);
       }
       window_start = clock::now();
@@ -97,10 +120,12 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
     if (console.is_terminal()) {
       const int width = 24, filled = static_cast<int>(width * (batch + 1) / bpe);
       char line[256];
-      std::snprintf(line, sizeof line, "epoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.1f%% %.0f img/s",
+      std::snprintf(line, sizeof line, "epoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.1f%% %.0f img/s | %s",
                     (long long)epoch + 1, (long long)st.epochs, std::string(filled, '#').c_str(),
                     std::string(width - filled, '.').c_str(), (long long)batch + 1, (long long)bpe,
-                    totals.loss_sum / totals.steps, 100.0 * totals.correct / totals.samples, ips);
+                    totals.loss_sum / totals.steps, 100.0 * totals.correct / totals.samples, ips,
+                    elapsed_and_eta(std::chrono::duration<double>(clock::now() - run_start).count(),
+                                    step - first_step, last_step - step).c_str());
       console.progress(line);
     }
     if (batch + 1 < bpe) {

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of one fuzz target: fuzz/make-seeds.py NAME DIR.
+
+Seeds are valid files of the format (so the fuzzer starts deep inside the parser) and the
+hostile cases that once crashed, hung or were accepted (issue 20's list), so every run retries
+them. The two-file readers (idx, npy) take one input framed as fuzz/fuzz_support.h says: a
+4-byte little-endian length of the first file, the first file, then the second.
+Standard library only: CI runs it before the fuzz tests.
+"""
+import gzip
+import json
+import os
+import pathlib
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def two_files(first, second):
+    return struct.pack("<I", len(first)) + first + second
+
+
+def without_comments(text):
+    """The model files allow // and /* */ comments (outside strings); json.loads does not."""
+    out, i, in_string = [], 0, False
+    while i < len(text):
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\":
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+            out.append(c)
+        elif text.startswith("//", i):
+            i = text.find("\n", i) - 1 if "\n" in text[i:] else len(text)
+        elif text.startswith("/*", i):
+            i = text.index("*/", i) + 1
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def model_file_seeds():
+    seeds = {}
+    for path in sorted(list((ROOT / "examples").glob("*.json")) + list((ROOT / "tests/data/models").glob("*.json"))
+                       + list((ROOT / "tests/data/model-corpus").glob("*.json"))):
+        seeds[path.stem] = path.read_bytes()
+    mnist = json.loads(without_comments((ROOT / "examples/mnist_cnn.json").read_text()))
+
+    def variant(key, change):
+        doc = json.loads(json.dumps(mnist))
+        change(doc)
+        seeds[key] = json.dumps(doc).encode()
+
+    variant("huge_linear", lambda d: d["layers"][-1].update(out_features=2**63 - 1))
+    variant("huge_padding", lambda d: d["layers"][0].update(padding=2**62, dilation=2**62))
+    variant("big_input", lambda d: d.update(input=[1, 4096, 4096]))
+    variant("onecycle_bad", lambda d: d["optimizer"].update(
+        schedule={"type": "onecycle", "max_lr": 0.1, "div_factor": 0, "pct_start": 2}))
+    variant("seed_huge", lambda d: d.setdefault("training", {}).update(seed=2**64 + 5, epochs=2**63))
+    text = json.dumps(mnist)
+    seeds["duplicate_key"] = text.replace('"name"', '"name": "a", "name"', 1).encode()
+    seeds["overflow_number"] = text.replace('"layers"', '"description": 1e999, "layers"', 1).encode()
+    seeds["deep_nesting"] = b"[" * 1000 + b"]" * 1000
+    seeds["deep_in_layer"] = text.replace('"layers": [', '"layers": [' + "[" * 600 + "]" * 600 + ",", 1).encode()
+    seeds["comments"] = b"// a comment\n/* block */ " + text.encode()
+    return seeds
+
+
+def safetensors(tensors, metadata=None):
+    header, data = {}, b""
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def safetensors_seeds():
+    f32 = struct.pack("<6f", *[0.5, -1.0, 2.0, 0.0, 3.25, -7.5])
+    return {
+        "two_tensors": safetensors([("w", "F32", [2, 3], f32), ("b", "I64", [2], struct.pack("<2q", 1, -2))],
+                                   {"format": "x", "step": "3"}),
+        "scalar_and_empty": safetensors([("s", "F64", [], struct.pack("<d", 1.5)), ("e", "U8", [0, 4], b"")]),
+        "int32": safetensors([("i", "I32", [3], struct.pack("<3i", 7, 8, 9))]),
+        "huge_shape": safetensors([("w", "F32", [2**62, 2**62], f32)]),
+        "overlap": safetensors([("a", "F32", [2], f32[:8]), ("b", "F32", [2], f32[:8])]).replace(
+            b'"data_offsets": [8, 16]', b'"data_offsets": [0, 8]'),
+        "huge_length": struct.pack("<Q", 2**63) + b"{}",
+    }
+
+
+def idx(dims, body):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + body
+
+
+def idx_seeds():
+    images = idx([3, 4, 4], bytes(range(48)))
+    labels = idx([3], bytes([1, 0, 9]))
+    return {
+        "plain": two_files(images, labels),
+        "gzipped": two_files(gzip.compress(images, mtime=0), gzip.compress(labels, mtime=0)),
+        "mnist_head": two_files(idx([2, 28, 28], bytes(range(256)) * 6 + bytes(2 * 784 - 1536)), idx([2], bytes([5, 0]))),
+        "huge_dims": two_files(idx([2**32 - 1, 2**32 - 1, 2**32 - 1], b""), labels),
+    }
+
+
+def npy(descr, shape, body, version=1):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (
+        descr, "(%s)" % "".join("%d, " % d for d in shape) if len(shape) != 1 else "(%d,)" % shape[0])
+    header = header.encode()
+    length_bytes = 2 if version == 1 else 4
+    pad = -(10 + (length_bytes - 2) + len(header) + 1) % 64
+    header += b" " * pad + b"\n"
+    return (b"\x93NUMPY" + bytes([version, 0]) + struct.pack("<H" if version == 1 else "<I", len(header)) + header
+            + body)
+
+
+def npy_seeds():
+    labels = npy("<i8", [2], struct.pack("<2q", 1, 0))
+    return {
+        "u8_nchw": two_files(npy("|u1", [2, 1, 3, 3], bytes(range(18))), labels),
+        "f32_nhw": two_files(npy("<f4", [2, 2, 2], struct.pack("<8f", *range(8))), npy("|u1", [2], b"\x03\x01")),
+        "v2_i4": two_files(npy("|u1", [1, 2, 2], bytes(4), version=2), npy("<i4", [1], struct.pack("<i", 2), version=3)),
+        "nan": two_files(npy("<f4", [1, 1, 1], struct.pack("<f", float("nan"))), npy("|u1", [1], b"\x00")),
+        "huge_dim": two_files(npy("|u1", [2**63, 1, 1], b""), labels),
+        "gzipped": two_files(gzip.compress(npy("|u1", [1, 2, 2], bytes(4)), mtime=0), npy("|u1", [1], b"\x00")),
+    }
+
+
+def cifar_seeds():
+    record = bytes([3]) + bytes(i % 256 for i in range(3072))
+    return {
+        "two_records": record + bytes([9]) + record[1:],
+        "gzipped": gzip.compress(record, mtime=0),
+        "bad_label": bytes([200]) + record[1:],
+    }
+
+
+SEEDS = {"model_file": model_file_seeds, "safetensors": safetensors_seeds, "idx": idx_seeds, "npy": npy_seeds,
+         "cifar": cifar_seeds}
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in SEEDS:
+        sys.exit("usage: make-seeds.py {%s} DIR" % "|".join(SEEDS))
+    out = pathlib.Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    for key, data in SEEDS[sys.argv[1]]().items():
+        (out / key).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()
