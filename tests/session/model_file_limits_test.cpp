@@ -72,7 +72,7 @@ TEST(ModelFileLimits, SyntheticDataTheHostCannotHoldIsRefused) {
   big.channels = 3;
   big.height = big.width = 4096;
   test::expect_error([&] { data::make_synthetic(big); }, ErrorCode::out_of_memory,
-                     "synthetic data of 1048576 samples of 3x4096x4096 needs 49152.0 GiB, this machine has ");
+                     "synthetic data of 1048576 samples of 3x4096x4096 needs 49152.5 GiB, this machine has ");
 }
 
 }  // namespace

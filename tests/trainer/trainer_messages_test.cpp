@@ -105,6 +105,15 @@ TEST_F(TrainerMessages, AHugeUnknownKeyIsCutInTheMessage) {
   EXPECT_LT(r.output.size(), 2000u);
 }
 
+// A training set smaller than one batch said "fewer than one batch of 0", after the run directory
+// existed (issue 20, item 15).
+TEST_F(TrainerMessages, ATrainingSetSmallerThanABatchNamesTheBatchSize) {
+  const fs::path bad = model_with(R"("count": 640)", R"("count": 140)");
+  expect_one_line_refusal(run_trainer("--model " + bad.string() + " --run-dir " + (dir_ / "run").string()),
+                          "data: the training set has 12 samples, fewer than one batch of 32 (training.batch_size)");
+  EXPECT_FALSE(fs::exists(dir_ / "run"));
+}
+
 // The progress lines say how long the run has taken and how long the rest will take (issue 20,
 // item 16); the last step's estimate is zero.
 TEST_F(TrainerMessages, ProgressLinesCarryElapsedTimeAndETA) {
