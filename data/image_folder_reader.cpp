@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "data/file_bytes.h"
+#include "data/image_guards.h"
 #include "data/readers.h"
 #include "runtime/error.h"
 #include "runtime/io/sha256.h"
@@ -63,6 +64,8 @@ DecodedImage decode_image(const FileBytes& f) {
   if (f.bytes.size() > static_cast<size_t>(INT32_MAX))
     DETNN_THROW(format, f.name, ": ", f.bytes.size(), " bytes, more than an image file may have (2 GiB)");
   const int size = static_cast<int>(f.bytes.size());
+  check_jpeg_huffman_tables(f.bytes, f.name);
+  check_png_chunk_lengths(f.bytes, f.name);
   if (stbi_is_16_bit_from_memory(f.bytes.data(), size))
     DETNN_THROW(format, f.name, ": 16-bit images are not supported (convert to 8 bits per channel)");
   int width = 0, height = 0, channels = 0;
@@ -76,8 +79,9 @@ DecodedImage decode_image(const FileBytes& f) {
   if (!hwc) {
     // stb's reasons are terse ("bad png", "outofdata") and may be missing: say it plainly.
     const char* why = stbi_failure_reason();
+    // stb puts an unknown PNG chunk's four raw bytes into its reason: escaped, as any file bytes.
     DETNN_THROW(format, f.name, ": cannot decode the image (", f.bytes.size(), " bytes): ",
-                why != nullptr && *why != '\0' ? why : "truncated or corrupt");
+                why != nullptr && *why != '\0' ? cut_for_message(why, 80) : "truncated or corrupt");
   }
   // stb gives HWC; the dataset is CHW.
   DecodedImage img;

@@ -45,7 +45,7 @@ class HeaderParser {
         a.shape = tuple();
         have_shape = true;
       } else {
-        fail("unexpected key '" + key + "' in the NPY header");
+        fail("unexpected key '" + cut_for_message(key, 60) + "' in the NPY header");
       }
       if (skip_space() == ',') ++at_;
     }
@@ -153,7 +153,7 @@ Dataset parse_npy(const FileBytes& img, const FileBytes& lab, int32_t classes) {
   const NpyArray ia = parse_npy_header(img);
   const bool u8 = ia.descr == "|u1" || ia.descr == "<u1" || ia.descr == "u1";
   if (!u8 && ia.descr != "<f4")
-    DETNN_THROW(format, img.name, ": images have dtype '", ia.descr, "', expected '|u1' (uint8) or '<f4' (float32 little-endian)");
+    DETNN_THROW(format, img.name, ": images have dtype '", cut_for_message(ia.descr, 60), "', expected '|u1' (uint8) or '<f4' (float32 little-endian)");
   if (ia.shape.size() != 3 && ia.shape.size() != 4)
     DETNN_THROW(format, img.name, ": wrong dimensions: images need shape (N, C, H, W) or (N, H, W), the file has ",
                 ia.shape.size(), " dimensions");
@@ -163,7 +163,7 @@ Dataset parse_npy(const FileBytes& img, const FileBytes& lab, int32_t classes) {
   static const std::map<std::string, int> kLabelBytes = {{"|u1", 1}, {"<u1", 1}, {"u1", 1}, {"<i4", 4}, {"<i8", 8}};
   const auto it = kLabelBytes.find(la.descr);
   if (it == kLabelBytes.end())
-    DETNN_THROW(format, lab.name, ": labels have dtype '", la.descr, "', expected '|u1', '<i4' or '<i8'");
+    DETNN_THROW(format, lab.name, ": labels have dtype '", cut_for_message(la.descr, 60), "', expected '|u1', '<i4' or '<i8'");
   const int label_bytes = it->second;
   if (la.shape.size() != 1)
     DETNN_THROW(format, lab.name, ": wrong dimensions: labels need shape (N,), the file has ", la.shape.size(), " dimensions");

@@ -3,10 +3,11 @@
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [images, labels] = detnn::fuzz::split_two_files(data, size);
+  // (clang 14 cannot capture structured bindings in a lambda)
+  std::pair<std::vector<uint8_t>, std::vector<uint8_t>> files = detnn::fuzz::split_two_files(data, size);
   detnn::fuzz::expect_clean_refusal([&] {
-    detnn::data::parse_idx(detnn::data::file_bytes_from_memory("images.idx", std::move(images)),
-                           detnn::data::file_bytes_from_memory("labels.idx", std::move(labels)));
+    detnn::data::parse_idx(detnn::data::file_bytes_from_memory("images.idx", std::move(files.first)),
+                           detnn::data::file_bytes_from_memory("labels.idx", std::move(files.second)));
   });
   return 0;
 }

@@ -4,10 +4,11 @@
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [images, labels] = detnn::fuzz::split_two_files(data, size);
+  // (clang 14 cannot capture structured bindings in a lambda)
+  std::pair<std::vector<uint8_t>, std::vector<uint8_t>> files = detnn::fuzz::split_two_files(data, size);
   detnn::fuzz::expect_clean_refusal([&] {
-    detnn::data::parse_npy(detnn::data::file_bytes_from_memory("images.npy", std::move(images)),
-                           detnn::data::file_bytes_from_memory("labels.npy", std::move(labels)));
+    detnn::data::parse_npy(detnn::data::file_bytes_from_memory("images.npy", std::move(files.first)),
+                           detnn::data::file_bytes_from_memory("labels.npy", std::move(files.second)));
   });
   return 0;
 }

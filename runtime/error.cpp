@@ -1,5 +1,7 @@
 #include "runtime/error.h"
 
+#include <algorithm>
+
 namespace detnn {
 
 const char* error_code_name(ErrorCode code) {
@@ -20,10 +22,23 @@ const char* error_code_name(ErrorCode code) {
 }
 
 std::string cut_for_message(const std::string& text, size_t limit) {
-  if (text.size() <= limit) return text;
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // not inside a UTF-8 character
-  return text.substr(0, end) + "… (" + std::to_string(text.size()) + " bytes)";
+  size_t end = std::min(limit, text.size());
+  while (end > 0 && end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;  // not inside a UTF-8 character
+  std::string out;
+  for (size_t i = 0; i < end; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (end < text.size()) out += "… (" + std::to_string(text.size()) + " bytes)";
+  return out;
 }
 
 namespace detail {

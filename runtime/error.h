@@ -42,8 +42,8 @@ class Error : public std::runtime_error {
   std::string location_;
 };
 
-// `text` for a message, cut to `limit` bytes with the full length said: a 50 MB key or value
-// must not be echoed whole.
+// `text` from a user's file for a message: control characters written as \xNN (a message is one
+// line), cut to `limit` bytes with the full length said (a 50 MB key must not be echoed whole).
 std::string cut_for_message(const std::string& text, size_t limit = 200);
 
 namespace detail {

@@ -91,6 +91,12 @@ TEST(DataNpy, Errors) {
   // A dimension of 2^63 or more once looped forever in the header parser (issue 20, item 3).
   for (const char* huge : {"(9223372036854775808, 2, 2)", "(2, 99999999999999999999999, 2)"})
     EXPECT_CONTAINS(message(test::npy_bytes("|u1", huge, Bytes(8)), lab), "a dimension size exceeds 2^63 - 1");
+  // Found by fuzz/npy_fuzzer: a key holding a newline was echoed raw, and the message spanned
+  // lines. Bytes from the file are escaped (and cut) in messages.
+  const std::string key_message = message(test::npy_bytes("|u1', 'de\nk': 'v", "(2, 2, 2)", Bytes(8, 1)), lab);
+  EXPECT_CONTAINS(key_message, "x.npy: bad NPY header at byte ");
+  EXPECT_CONTAINS(key_message, ": unexpected key 'de\\x0ak' in the NPY header");
+  EXPECT_EQ(key_message.find('\n'), std::string::npos) << key_message;
 }
 
 // A tiny RGB PNG whose pixel (x, y) channel c is `base + 10 * (y * w + x) + c`.
@@ -187,6 +193,28 @@ TEST(DataImageFolder, DecodeErrorsSayWhyAndHugeHeadersAreRefusedFirst) {
   for (int k : {16, 20}) huge[static_cast<size_t>(k) + 2] = 0x2E, huge[static_cast<size_t>(k) + 3] = 0xE0;
   EXPECT_CONTAINS(test::error_message([&] { decode_image(file_bytes_from_memory("huge.png", huge)); }, ErrorCode::format),
                   "huge.png: the image is 12000x12000 with 3 channels, more than the 256 MiB");
+}
+
+// Found by fuzz/image_fuzzer: a JPEG whose Huffman table declares more than 256 codes made
+// Debian's stb_image write past its table (UBSan: index 257 out of bounds). Refused first now,
+// also when the segment is cut short by the end of the file.
+TEST(DataImageFolder, AJpegHuffmanTableOfMoreThan256CodesIsRefused) {
+  test::TempDir dir;
+  std::vector<uint8_t> rgb(8 * 8 * 3, 128);
+  const std::string path = (dir / "x.jpg").string();
+  ASSERT_NE(stbi_write_jpg(path.c_str(), 8, 8, 3, rgb.data(), 95), 0);
+  Bytes jpeg = test::read_file(path);
+  EXPECT_NO_THROW(decode_image(file_bytes_from_memory("x.jpg", jpeg)));
+  size_t dht = 2;  // walk the marker segments to the first DHT (FF C4)
+  while (dht + 4 < jpeg.size() && !(jpeg[dht] == 0xFF && jpeg[dht + 1] == 0xC4))
+    dht += 2 + ((size_t{jpeg[dht + 2]} << 8) | jpeg[dht + 3]);
+  ASSERT_LT(dht + 21, jpeg.size());
+  for (size_t i = 0; i < 16; ++i) jpeg[dht + 5 + i] = 0xFF;  // 16 x 255 codes in the first table
+  EXPECT_CONTAINS(test::error_message([&] { decode_image(file_bytes_from_memory("x.jpg", jpeg)); }, ErrorCode::format),
+                  "x.jpg: bad JPEG Huffman table at byte " + std::to_string(dht + 4) + ": it declares 4080 codes");
+  jpeg.resize(dht + 21);  // the segment cut short: its counts are still what stb reads
+  EXPECT_CONTAINS(test::error_message([&] { decode_image(file_bytes_from_memory("x.jpg", jpeg)); }, ErrorCode::format),
+                  "it declares 4080 codes, a table has at most 256");
 }
 
 TEST(DataSynthetic, DeterministicAndLearnable) {
