@@ -7,21 +7,11 @@
 
 #include "data/file_bytes.h"
 #include "data/image_guards.h"
+#include "data/stb_decoder.h"
 #include "data/readers.h"
 #include "runtime/error.h"
 #include "runtime/io/sha256.h"
 
-// stb_image: only the two decoders we use, no HDR (it would pull in libm's pow), and the plain
-// C paths, so the decoded bytes do not depend on the host's SIMD unit.
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_NO_HDR
-#define STBI_NO_LINEAR
-#define STBI_NO_SIMD
-#define STBI_NO_STDIO
-#include <stb/stb_image.h>
 
 namespace detnn::data {
 namespace {
@@ -66,33 +56,32 @@ DecodedImage decode_image(const FileBytes& f) {
   const int size = static_cast<int>(f.bytes.size());
   check_jpeg_huffman_tables(f.bytes, f.name);
   check_png_chunk_lengths(f.bytes, f.name);
-  if (stbi_is_16_bit_from_memory(f.bytes.data(), size))
+  if (stb_is_16_bit(f.bytes.data(), size))
     DETNN_THROW(format, f.name, ": 16-bit images are not supported (convert to 8 bits per channel)");
   int width = 0, height = 0, channels = 0;
   // The header's size before the decoder allocates: a few hostile bytes can claim 2^24 x 2^24.
-  if (stbi_info_from_memory(f.bytes.data(), size, &width, &height, &channels) &&
+  if (stb_info(f.bytes.data(), size, &width, &height, &channels) &&
       int64_t{width} * height * channels > kMaxImageBytes)
     DETNN_THROW(format, f.name, ": the image is ", width, "x", height, " with ", channels,
                 " channels, more than the ", kMaxImageBytes >> 20, " MiB one decoded image may have");
-  const std::unique_ptr<uint8_t, void (*)(void*)> hwc(
-      stbi_load_from_memory(f.bytes.data(), size, &width, &height, &channels, 0), stbi_image_free);
-  if (!hwc) {
-    // stb's reasons are terse ("bad png", "outofdata") and may be missing: say it plainly.
-    const char* why = stbi_failure_reason();
-    // stb puts an unknown PNG chunk's four raw bytes into its reason: escaped, as any file bytes.
+  const StbPixels decoded = stb_decode(f.bytes.data(), size);
+  if (!decoded.hwc) {
+    // stb's reasons are terse ("bad png", "outofdata") and may be missing: say it plainly. An
+    // unknown PNG chunk's reason holds its four raw bytes: escaped, as any bytes from a file.
+    const char* why = stb_failure_reason();
     DETNN_THROW(format, f.name, ": cannot decode the image (", f.bytes.size(), " bytes): ",
                 why != nullptr && *why != '\0' ? cut_for_message(why, 80) : "truncated or corrupt");
   }
   // stb gives HWC; the dataset is CHW.
   DecodedImage img;
-  img.channels = channels;
-  img.height = height;
-  img.width = width;
+  img.channels = decoded.channels;
+  img.height = decoded.height;
+  img.width = decoded.width;
   const int64_t plane = img.height * img.width;
   img.pixels_chw.resize(static_cast<size_t>(plane * img.channels));
   for (int64_t p = 0; p < plane; ++p)
     for (int64_t ch = 0; ch < img.channels; ++ch)
-      img.pixels_chw[static_cast<size_t>(ch * plane + p)] = hwc.get()[p * img.channels + ch];
+      img.pixels_chw[static_cast<size_t>(ch * plane + p)] = decoded.hwc.get()[p * img.channels + ch];
   return img;
 }
 
