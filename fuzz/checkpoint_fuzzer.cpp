@@ -35,7 +35,6 @@ detnn::Session& session() {
 }
 
 void write_seeds(const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
   detnn::Session& s = session();
   detnn::save_checkpoint(s, (dir / "initial.safetensors").string(), {});
   // After two steps the AdamW moments and batch-norm statistics are no longer their initial values.
@@ -53,10 +52,7 @@ void write_seeds(const std::filesystem::path& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("DETNN_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
+  detnn::fuzz::write_seeds_if_asked(write_seeds);
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,18 @@ void expect_clean_refusal(Parse&& parse) {
       std::abort();
     }
   }
+}
+
+// For LLVMFuzzerInitialize: with DETNN_FUZZ_WRITE_SEEDS=DIR in the environment, writes the
+// target's seed corpus to DIR with `write` and exits (fuzz/run-fuzzer does this first, for targets
+// whose valid inputs need detnn or stb to make).
+template <typename WriteSeeds>
+void write_seeds_if_asked(WriteSeeds&& write) {
+  const char* dir = std::getenv("DETNN_FUZZ_WRITE_SEEDS");
+  if (dir == nullptr) return;
+  std::filesystem::create_directories(dir);
+  write(std::filesystem::path(dir));
+  std::exit(0);
 }
 
 // Two files from one input: a 4-byte little-endian length of the first (cut to what is there),

@@ -18,7 +18,6 @@
 namespace {
 
 void write_seeds(const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
   const int w = 8, h = 6;
   for (int channels = 1; channels <= 4; ++channels) {
     std::vector<uint8_t> pixels(static_cast<size_t>(w * h * channels));
@@ -35,10 +34,7 @@ void write_seeds(const std::filesystem::path& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("DETNN_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
+  detnn::fuzz::write_seeds_if_asked(write_seeds);
   return 0;
 }
 

@@ -164,10 +164,7 @@ void set_metadata(const fs::path& path, const std::string& key, const std::strin
 TEST_F(TrainerHostileInput, CheckpointMetadataIsCrossCheckedOnResume) {
   ASSERT_EQ(train("").status, 0);
   const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
-  const std::string original = [&] {
-    std::ifstream in(last, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
+  const std::string original = bytes_of(last);
   const struct {
     const char* key;
     const char* value;
@@ -199,10 +196,7 @@ TEST_F(TrainerHostileInput, CheckpointMetadataIsCrossCheckedOnResume) {
 TEST_F(TrainerHostileInput, ChangedCheckpointMetadataIsRefusedNamingTheField) {
   ASSERT_EQ(train("").status, 0);
   const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
-  const std::string original = [&] {
-    std::ifstream in(last, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
+  const std::string original = bytes_of(last);
   const struct {
     const char* key;
     std::optional<std::string> value;

@@ -45,7 +45,10 @@ auto with_context(const std::string& what, Call&& call) -> decltype(call()) {
   try {
     return call();
   } catch (const detnn::CApiError& e) {
-    throw TrainerError((what.empty() ? "" : what + ": ") + reason(e), e.location());
+    // No context when there is none, or when the message already starts with it ("data: …").
+    const std::string message = reason(e);
+    const bool said = what.empty() || message.rfind(what + ":", 0) == 0;
+    throw TrainerError((said ? "" : what + ": ") + message, e.location());
   }
 }
 
