@@ -8,6 +8,7 @@
 
 #include "runtime/environment.h"
 #include "runtime/error.h"
+#include "runtime/io/json_fields.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/io/sha256.h"
 #include "runtime/reduction_rules.h"
@@ -40,7 +41,7 @@ std::string sha256_of_text(const std::string& text) {
 void check_metadata_digests(const std::map<std::string, std::string>& metadata, const std::string& path) {
   const auto it = metadata.find("metadata_sha256");
   if (it == metadata.end()) return;
-  const nlohmann::json digests = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json digests = nlohmann::json::parse(it->second, json_depth_limit(path), /*allow_exceptions=*/false);
   DETNN_CHECK(digests.is_object(), format, path, ": checkpoint metadata \"metadata_sha256\" is not a JSON object");
   for (const auto& [key, value] : metadata) {
     if (key == "metadata_sha256") continue;
@@ -90,7 +91,7 @@ void check_tensor_digests(const std::map<std::string, std::string>& metadata, co
                           const std::string& path) {
   const auto it = metadata.find("tensor_sha256");
   if (it == metadata.end()) return;
-  const nlohmann::json digests = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json digests = nlohmann::json::parse(it->second, json_depth_limit(path), /*allow_exceptions=*/false);
   DETNN_CHECK(digests.is_object(), format, path, ": checkpoint metadata \"tensor_sha256\" is not a JSON object");
   for (const NamedTensor& t : tensors) {
     const auto d = digests.find(t.name);

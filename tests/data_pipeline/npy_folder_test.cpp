@@ -194,6 +194,15 @@ TEST(DataImageFolder, DecodeErrorsSayWhyAndHugeHeadersAreRefusedFirst) {
     EXPECT_CONTAINS(m, "cut.png: cannot decode the image (" + std::to_string(keep) + " bytes): ");
     EXPECT_GT(m.size(), m.find("bytes): ") + 8) << m;  // a reason follows
   }
+  // An unknown critical chunk: stb's reason holds the chunk type's raw bytes (here a newline).
+  Bytes odd = png;
+  const Bytes chunk = {0, 0, 0, 0, '\n', 'X', 'Y', 'Z', 0, 0, 0, 0};  // length 0, type, CRC
+  odd.insert(odd.begin() + 33, chunk.begin(), chunk.end());  // after the signature and IHDR
+  const std::string odd_message =
+      test::error_message([&] { decode_image(file_bytes_from_memory("odd.png", odd)); }, ErrorCode::format);
+  EXPECT_CONTAINS(odd_message, "odd.png: cannot decode the image (");
+  EXPECT_CONTAINS(odd_message, "\\x0aXYZ");
+  EXPECT_EQ(odd_message.find('\n'), std::string::npos) << odd_message;
   Bytes huge = png;  // IHDR: width and height, big-endian, at bytes 16 and 20: 12000 x 12000
   for (int k : {16, 20}) huge[static_cast<size_t>(k) + 2] = 0x2E, huge[static_cast<size_t>(k) + 3] = 0xE0;
   EXPECT_CONTAINS(test::error_message([&] { decode_image(file_bytes_from_memory("huge.png", huge)); }, ErrorCode::format),

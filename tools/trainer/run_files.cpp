@@ -69,8 +69,14 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
   if (!in) throw IoError(path.string() + ": cannot open");
   try {
     return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw IoError(path.string() + ": not valid JSON (" + e.what() + ")");
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann's text, less its "[json.exception.parse_error.101] " prefix: the byte is what helps.
+    const std::string what = e.what();
+    const size_t at = what.find("] ");
+    throw IoError(path.string() + ": not valid JSON at byte " + std::to_string(e.byte) + ": " +
+                  (at == std::string::npos ? what : what.substr(at + 2)));
+  } catch (const nlohmann::json::exception&) {
+    throw IoError(path.string() + ": not valid JSON (a number out of range or a nesting too deep)");
   }
 }
 

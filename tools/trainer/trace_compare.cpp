@@ -21,9 +21,11 @@ struct Trace {
 
 Trace open_trace(const fs::path& path) {
   Trace t{with_context(path.string(), [&] { return api::CheckpointFile(path.string()); }), json(), {}};
-  if (t.file.metadata("format").value_or("") != "detnn-step-trace-v1")
+  const std::string format = t.file.metadata("format").value_or(std::string());
+  if (format != "detnn-step-trace-v1")
     throw TrainerError(path.string() + ": not a step trace (written by trainer bisect --dump or detnn_session_trace_step)");
-  t.order = json::parse(t.file.metadata("order").value_or("[]"));
+  t.order = json::parse(t.file.metadata("order").value_or("[]"), nullptr, /*allow_exceptions=*/false);
+  if (!t.order.is_array()) throw TrainerError(path.string() + ": the trace's \"order\" metadata is not a JSON array");
   for (const auto& tensor : t.file.tensors()) t.tensors.emplace(tensor.name, tensor);
   return t;
 }
