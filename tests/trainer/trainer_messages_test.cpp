@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/checkpoint_edit.h"
 #include "support/trainer_runner.h"
 
 namespace detnn::testing {
@@ -112,6 +113,18 @@ TEST_F(TrainerMessages, ATrainingSetSmallerThanABatchNamesTheBatchSize) {
   expect_one_line_refusal(run_trainer("--model " + bad.string() + " --run-dir " + (dir_ / "run").string()),
                           "data: the training set has 12 samples, fewer than one batch of 32 (training.batch_size)");
   EXPECT_FALSE(fs::exists(dir_ / "run"));
+}
+
+// A checkpoint whose position is not a number made bisect and diff fail with "trainer: stoll"
+// (issue 20, item 15): every tool that opens a checkpoint checks its metadata first.
+TEST_F(TrainerMessages, BadCheckpointNumbersAreNamedNotStoll) {
+  ASSERT_EQ(run_trainer("--model " + model_.string() + " --run-dir " + (dir_ / "run").string()).status, 0);
+  const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
+  rewrite_checkpoint_metadata(last, {{"epoch", "abc"}}, MetadataDigest::recompute);
+  const CommandResult bisect = run_trainer("bisect --model " + model_.string() + " --checkpoint " + last.string() +
+                                           " --dump " + (dir_ / "trace.safetensors").string());
+  expect_one_line_refusal(bisect, last.string() + ": checkpoint metadata \"epoch\" is \"abc\", expected a non-negative integer");
+  EXPECT_EQ(bisect.output.find("stoll"), std::string::npos) << bisect.output;
 }
 
 // The progress lines say how long the run has taken and how long the rest will take (issue 20,
