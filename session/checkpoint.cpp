@@ -62,7 +62,8 @@ std::string checkpoint_metadata_sha256(const std::map<std::string, std::string>&
   nlohmann::json digests = nlohmann::json::object();
   for (const auto& [key, value] : metadata)
     if (key != "metadata_sha256") digests[key] = sha256_of_text(value);
-  return digests.dump();
+  // A key that is not UTF-8 is refused by the safetensors writer, naming it; not here.
+  return digests.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 CheckpointInfo checkpoint_info_of(const SafetensorsFile& file, const std::string& path) {
