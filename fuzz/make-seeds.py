@@ -128,7 +128,33 @@ def cifar_seeds():
     }
 
 
-SEEDS = {"model_file": model_file_seeds, "safetensors": safetensors_seeds, "idx": idx_seeds, "npy": npy_seeds,
+def plan_seeds():
+    def candidate(kind, algo, ms, invariant=False):
+        return {"kind": kind, "algo": algo, "name": "strict" if algo < 0 else "IMPLICIT_PRECOMP_GEMM", "ms": ms,
+                "batch_invariant": invariant}
+    shape = "N=64 Ci=3 32x32 Co=32 k=3x3 s=1x1 p=1x1 d=1x1 g=1"
+    plan = {
+        "format": "detnn-kernel-plan-v1",
+        "environment": {"gpu_model": "NVIDIA H200", "cuda_runtime": "13.0", "cudnn": "9.19.0", "cublas": "13.0.0"},
+        "determinism": "fast", "precision": "fp32",
+        "entries": [
+            {"layer": "layers.0", "op": "conv2d forward", "shape": shape,
+             "chosen": candidate("vendor_whole_batch", 1, 0.25, True),
+             "measured": [candidate("vendor_whole_batch", 1, 0.25, True), candidate("vendor_per_chunk", 1, 0.75),
+                          candidate("strict", -1, 0.5)]},
+            {"layer": "layers.0", "op": "conv2d backward-filter", "shape": shape, "chosen": candidate("strict", -1, 0.5),
+             "measured": [candidate("vendor_per_chunk", 1, -1), candidate("strict", -1, 0.5)]},
+        ],
+    }
+    whole_filter = json.loads(json.dumps(plan))
+    whole_filter["entries"][1]["chosen"] = candidate("vendor_whole_batch", 2, 0.1, True)
+    twice = json.loads(json.dumps(plan))
+    twice["entries"].append(twice["entries"][0])
+    return {"plan": json.dumps(plan, indent=2).encode(), "whole_filter": json.dumps(whole_filter).encode(),
+            "twice": json.dumps(twice).encode(), "empty": b'{"format": "detnn-kernel-plan-v1"}'}
+
+
+SEEDS = {"model_file": model_file_seeds, "plan": plan_seeds, "safetensors": safetensors_seeds, "idx": idx_seeds, "npy": npy_seeds,
          "cifar": cifar_seeds}
 
 
