@@ -47,15 +47,12 @@ std::unique_ptr<Layer> build_layer(const nlohmann::json& spec, const BuildContex
   return layer;
 }
 
-// A layer's output per sample must be a size the framework can index and allocate (with room for
-// a batch): huge channel counts or paddings are refused here, naming the layer, before any
-// tensor is made.
-void check_feature_size(const FeatureShape& shape, const std::string& json_path) {
+void check_feature_size(const FeatureShape& shape, const std::string& json_path, const char* what) {
   constexpr int64_t kMaxValuesPerSample = int64_t{1} << 40;
   int64_t n = 1;
   for (const int64_t d : {shape.c, shape.h, shape.w})
-    DETNN_CHECK(d > 0 && !__builtin_mul_overflow(n, d, &n) && n <= kMaxValuesPerSample, format, json_path,
-                ": the output would be ", shape.c, " x ", shape.h, " x ", shape.w,
+    DETNN_CHECK(d > 0 && !__builtin_mul_overflow(n, d, &n) && n <= kMaxValuesPerSample, format, json_path, ": ",
+                what, " would be ", shape.c, " x ", shape.h, " x ", shape.w,
                 " values per sample, more than 2^40 (or a dimension below 1)");
 }
 

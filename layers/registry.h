@@ -38,6 +38,11 @@ std::unique_ptr<Sequential> build_sequence(const nlohmann::json& array, const st
                                            const std::string& name_prefix, FeatureShape input, Engine engine,
                                            nlohmann::json* resolved = nullptr);
 
+// A sample's input or a layer's output must be a size the framework can index and allocate (with
+// room for a batch): Error(format) "<path>: <what> would be C x H x W values per sample, more than
+// 2^40" before any tensor is made.
+void check_feature_size(const FeatureShape& shape, const std::string& json_path, const char* what = "the output");
+
 // Throws Error(format) "<path>: <message>" for shape mismatches found while building.
 [[noreturn]] void throw_shape_error(const BuildContext& ctx, const std::string& message);
 

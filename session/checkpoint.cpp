@@ -24,7 +24,7 @@ int64_t integer_key(const std::map<std::string, std::string>& metadata, const ch
   int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   DETNN_CHECK(ec == std::errc() && end == text.data() + text.size() && value >= 0, format, path,
-              ": checkpoint metadata \"", key, "\" is \"", text, "\", expected a non-negative integer");
+              ": checkpoint metadata \"", key, "\" is \"", cut_for_message(text, 30), "\", expected a non-negative integer");
   return value;
 }
 
@@ -49,7 +49,7 @@ void check_metadata_digests(const std::map<std::string, std::string>& metadata, 
     DETNN_CHECK(d != digests.end(), format, path, ": checkpoint metadata \"", cut_for_message(key),
                 "\" was added after the checkpoint was written (metadata_sha256 has no digest of it)");
     DETNN_CHECK(d->is_string() && d->get<std::string>() == sha256_of_text(value), format, path,
-                ": checkpoint metadata \"", key, "\" does not match its SHA-256 (it was changed after the checkpoint was written)");
+                ": checkpoint metadata \"", cut_for_message(key, 60), "\" does not match its SHA-256 (it was changed after the checkpoint was written)");
   }
   for (const auto& [key, digest] : digests.items())
     DETNN_CHECK(metadata.count(key), format, path, ": checkpoint metadata \"", cut_for_message(key),
@@ -71,7 +71,7 @@ CheckpointInfo checkpoint_info_of(const SafetensorsFile& file, const std::string
   auto it = file.metadata.find("format");
   DETNN_CHECK(it != file.metadata.end(), format, path,
               ": not a detnn checkpoint (a safetensors file without the \"format\" metadata key)");
-  DETNN_CHECK(it->second == kCheckpointFormat, format, path, ": checkpoint format is \"", it->second,
+  DETNN_CHECK(it->second == kCheckpointFormat, format, path, ": checkpoint format is \"", cut_for_message(it->second, 60),
               "\", this build reads \"", kCheckpointFormat, "\"");
   CheckpointInfo info;
   info.step = integer_key(file.metadata, "step", path);
@@ -97,7 +97,7 @@ void check_tensor_digests(const std::map<std::string, std::string>& metadata, co
   for (const NamedTensor& t : tensors) {
     const auto d = digests.find(t.name);
     DETNN_CHECK(d != digests.end() && d->is_string(), format, path, ": checkpoint metadata \"tensor_sha256\" has no digest of tensor ",
-                t.name);
+                cut_for_message(t.name, 100));
     DETNN_CHECK(sha256_of_floats(t.values.data(), t.values.size()) == d->get<std::string>(), format, path, ": tensor ",
                 t.name, " does not match its SHA-256 (the file was changed or damaged after it was written)");
   }
@@ -158,11 +158,11 @@ CheckpointInfo load_checkpoint_file(Session& s, const SafetensorsFile& file, con
     const std::string contract = key_or_empty(info.metadata, "numerics_contract");
     if (contract != std::to_string(kNumericsContractVersion))
       DETNN_THROW(format, path, ": checkpoint was written under numerics contract version ",
-                  contract.empty() ? "1" : contract, ", this build computes version ", kNumericsContractVersion,
+                  contract.empty() ? "1" : cut_for_message(contract, 20), ", this build computes version ", kNumericsContractVersion,
                   " (DESIGN §3): the run cannot continue with its own bits (--force resumes anyway)");
     const std::string seed = key_or_empty(info.metadata, "seed");
     if (seed != std::to_string(s.spec().training.seed))
-      DETNN_THROW(format, path, ": checkpoint was written with seed ", seed.empty() ? "(none)" : seed,
+      DETNN_THROW(format, path, ": checkpoint was written with seed ", seed.empty() ? "(none)" : cut_for_message(seed, 30),
                   ", this session uses seed ", s.spec().training.seed);
   }
   std::vector<NamedTensor> tensors;

@@ -19,8 +19,12 @@ namespace {
 FeatureShape parse_input(const nlohmann::json& v, const std::string& path) {
   json_array(v, path);
   if (v.size() != 3) throw_json_type_error(path, "[channels, height, width]", v);
-  return {json_integer(v[0], json_index_path(path, 0), 1), json_integer(v[1], json_index_path(path, 1), 1),
-          json_integer(v[2], json_index_path(path, 2), 1)};
+  const FeatureShape input{json_integer(v[0], json_index_path(path, 0), 1), json_integer(v[1], json_index_path(path, 1), 1),
+                           json_integer(v[2], json_index_path(path, 2), 1)};
+  // The same bound as every layer's output (found by fuzz/model_file_fuzzer: the first layer
+  // multiplied an unbounded input out of int64).
+  layers::check_feature_size(input, path, "the input");
+  return input;
 }
 
 LossSpec parse_loss(JsonObject obj) {

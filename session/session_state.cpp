@@ -37,7 +37,8 @@ std::map<std::string, const NamedTensor*> index_by_name(const std::vector<NamedT
                                                         const std::string& source) {
   std::map<std::string, const NamedTensor*> by_name;
   for (const NamedTensor& t : tensors)
-    DETNN_CHECK(by_name.emplace(t.name, &t).second, format, source, ": tensor ", t.name, " appears twice");
+    DETNN_CHECK(by_name.emplace(t.name, &t).second, format, source, ": tensor ", cut_for_message(t.name, 100),
+                " appears twice");
   return by_name;
 }
 
@@ -103,8 +104,8 @@ void Session::load_state_tensors(const std::vector<NamedTensor>& tensors, const 
     known.insert(name);
   }
   for (const auto& [name, t] : by_name)
-    DETNN_CHECK(known.count(name) == 1, format, source, ": tensor ", name, " ", shape_string(t->shape),
-                " does not belong to this model (was the checkpoint written for another model file?)");
+    DETNN_CHECK(known.count(name) == 1, format, source, ": tensor ", cut_for_message(name, 100), " ",
+                shape_string(t->shape), " does not belong to this model (was the checkpoint written for another model file?)");
   // Everything checked: only now replace the state, so a bad file leaves the session unchanged.
   upload_into(model_->flat_params(), params);
   upload_into(model_->flat_buffers(), buffers);
@@ -119,8 +120,8 @@ void Session::load_parameters(const std::vector<NamedTensor>& tensors, const std
   std::set<std::string> known;
   for (const auto& e : model_->params()) known.insert(e.name);
   for (const auto& [name, t] : by_name)
-    DETNN_CHECK(known.count(name) == 1, format, source, ": tensor ", name, " ", shape_string(t->shape),
-                " is not a parameter of this model");
+    DETNN_CHECK(known.count(name) == 1, format, source, ": tensor ", cut_for_message(name, 100), " ",
+                shape_string(t->shape), " is not a parameter of this model");
   upload_into(model_->flat_params(), params);
 }
 

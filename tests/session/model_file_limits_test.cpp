@@ -51,6 +51,15 @@ TEST(ModelFileLimits, HugeLayerSizesAreRefusedBeforeAnyAllocation) {
 }
 
 
+// Found by fuzz/model_file_fuzzer: an input shape whose product leaves int64 overflowed in the
+// first layer (UBSan); the input has the same per-sample bound as every layer's output now.
+TEST(ModelFileLimits, AnInputBeyondTheSampleLimitIsRefused) {
+  const std::string text = R"({"name": "x", "input": [14448, 444444444444444444, 1], "layers": [{"type": "flatten"},
+      {"type": "linear", "out_features": 4}], "optimizer": {"type": "sgd", "lr": 0.1}})";
+  test::expect_error([&] { parse_model_text(text, "m.json", "."); }, ErrorCode::format,
+                     "m.json: input: the input would be 14448 x 444444444444444444 x 1 values per sample, more than 2^40");
+}
+
 // A [1, 16384, 16384] input (issue 20: std::bad_alloc after 29 s) is refused when the session is
 // made, before any activation exists, with what a pass needs and what the machine has.
 TEST(ModelFileLimits, AModelWhosePassCannotFitIsRefusedWithTheAmounts) {

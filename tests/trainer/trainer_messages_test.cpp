@@ -127,6 +127,18 @@ TEST_F(TrainerMessages, BadCheckpointNumbersAreNamedNotStoll) {
   EXPECT_EQ(bisect.output.find("stoll"), std::string::npos) << bisect.output;
 }
 
+// Found by fuzz/checkpoint_fuzzer: a 2 kB "format" value was echoed whole. Values from a
+// checkpoint are cut in messages, with their length.
+TEST_F(TrainerMessages, LongCheckpointValuesAreCutInMessages) {
+  ASSERT_EQ(run_trainer("--model " + model_.string() + " --run-dir " + (dir_ / "run").string()).status, 0);
+  const fs::path last = dir_ / "run" / "checkpoints" / "last.safetensors";
+  rewrite_checkpoint_metadata(last, {{"format", std::string(5000, 'f')}}, MetadataDigest::recompute);
+  const CommandResult r = run_trainer("eval --model " + model_.string() + " --checkpoint " + last.string());
+  expect_one_line_refusal(r, ": checkpoint format is \"ffff");
+  EXPECT_NE(r.output.find("(5000 bytes)"), std::string::npos) << r.output;
+  EXPECT_LT(r.output.size(), 600u) << r.output;
+}
+
 // The progress lines say how long the run has taken and how long the rest will take (issue 20,
 // item 16); the last step's estimate is zero.
 TEST_F(TrainerMessages, ProgressLinesCarryElapsedTimeAndETA) {
