@@ -299,7 +299,7 @@ void restore_checkpoint(std::vector<api::Session>& sessions, bool force, LoopSta
     errno = 0;
     const double v = integer ? static_cast<double>(std::strtoll(text.c_str(), &end, 10)) : std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(v) || (integer && v < 0))
-      throw TrainerError(where + "\"" + key + "\" is \"" + text.substr(0, 40) + "\", expected " +
+      throw TrainerError(where + "\"" + key + "\" is \"" + shown(text) + "\", expected " +
                          (integer ? "a non-negative integer" : "a finite number"));
     return v;
   };
@@ -315,7 +315,7 @@ void restore_checkpoint(std::vector<api::Session>& sessions, bool force, LoopSta
                        " correct) do not match \"batch_in_epoch\" " + std::to_string(at.batch_in_epoch));
   const std::string mode = first.checkpoint_metadata("determinism").value_or("");
   if (!force && mode != st.determinism)
-    throw TrainerError(where + "\"determinism\" is \"" + mode.substr(0, 40) + "\", this run trains in " + st.determinism);
+    throw TrainerError(where + "\"determinism\" is \"" + shown(mode) + "\", this run trains in " + st.determinism);
 }
 
 void resume(std::vector<api::Session>& sessions, const TrainOptions& o, bool writer, LoopState& st) {
