@@ -3,7 +3,6 @@
 // same tree gives the same labels and sample order on every machine.
 #include <algorithm>
 #include <cctype>
-#include <memory>
 
 #include "data/file_bytes.h"
 #include "data/image_guards.h"

@@ -26,7 +26,7 @@ def model_file_seeds():
     for path in sorted(list((ROOT / "examples").glob("*.json")) + list((ROOT / "tests/data/models").glob("*.json"))
                        + list((ROOT / "tests/data/model-corpus").glob("*.json"))):
         seeds[path.stem] = path.read_bytes()
-    mnist = {  # a small model of its own to vary (the examples carry comments, which json cannot read)
+    base = {  # a small model of its own to vary (the examples carry comments, which json cannot read)
         "name": "seed", "input": [1, 28, 28],
         "layers": [{"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
                    {"type": "maxpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear", "out_features": 10}],
@@ -36,7 +36,7 @@ def model_file_seeds():
     }
 
     def variant(key, change):
-        doc = json.loads(json.dumps(mnist))
+        doc = json.loads(json.dumps(base))
         change(doc)
         seeds[key] = json.dumps(doc).encode()
 
@@ -46,7 +46,7 @@ def model_file_seeds():
     variant("onecycle_bad", lambda d: d["optimizer"].update(
         schedule={"type": "onecycle", "max_lr": 0.1, "div_factor": 0, "pct_start": 2}))
     variant("seed_huge", lambda d: d.setdefault("training", {}).update(seed=2**64 + 5, epochs=2**63))
-    text = json.dumps(mnist)
+    text = json.dumps(base)
     seeds["duplicate_key"] = text.replace('"name"', '"name": "a", "name"', 1).encode()
     seeds["overflow_number"] = text.replace('"layers"', '"description": 1e999, "layers"', 1).encode()
     seeds["deep_nesting"] = b"[" * 1000 + b"]" * 1000
