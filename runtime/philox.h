@@ -33,6 +33,7 @@ enum class RandomPurpose : uint32_t {
   augmentation = 4,    // a = epoch; b = which random parameter; index = sample index in dataset
   dropout = 5,         // a = step; b = hash of layer path; index = position in batch * size + element
   synthetic_data = 6,  // a = which random field (labels, templates, noise); b = class; index = element
+  sweep = 7,           // a = trial index; b = which draw (trainer sweep, docs/sweeps.md); index = draw number
   test = 0xffff,       // tests and benchmarks only
 };
 

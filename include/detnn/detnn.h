@@ -55,6 +55,18 @@ const char* detnn_version(void);
  * of another version do not give the same bits. Recorded in manifests and checkpoints. */
 int detnn_numerics_contract_version(void);
 
+/* The random numbers and the float32 functions of the numerics contract (DESIGN §2.3, §4), for
+ * tools built on this API that must draw the same values on every machine (trainer sweep: its
+ * trials are a pure function of the sweep file and its seed). */
+/* 64 random bits: Philox4x32-10 keyed by (seed, purpose "sweep"), counter (index, trial, stream). */
+uint64_t detnn_sweep_random_bits(uint64_t seed, uint32_t trial, uint32_t stream, uint64_t index);
+/* detnn's deterministic exp, log, erf and cos(pi x): the same bits on every x86-64 machine and GPU,
+ * whatever the C library (errors below 0.64 ulp, DESIGN §2.3). */
+float detnn_math_exp(float x);
+float detnn_math_log(float x);
+float detnn_math_erf(float x);
+float detnn_math_cospi(float x);
+
 /* The environment fingerprint as a JSON document: detnn version and git commit, compiler and
  * floating-point flags, CUDA driver/runtime, cuBLAS, cuDNN and NCCL versions, devices.
  * *json_out points to a thread-local string valid until the next call of this function on
