@@ -27,6 +27,7 @@ struct TrainOptions {
   std::string resume;           // --resume DIR
   std::string save_init;        // --save-init FILE
   int64_t checkpoint_every = 0; // --checkpoint-every N steps (0: at epoch ends only)
+  int64_t pause_after_epoch = 0; // --pause-after-epoch N: stop, resumable, after epoch N (0: never)
   bool force = false;           // --force: resume despite a changed model file or data
   int ranks = 1;                // --ranks N: data-parallel ranks as threads (docs/multi-rank.md)
   std::string gpus;             // --gpus N|all|LIST: one rank per GPU of this process
@@ -70,7 +71,23 @@ struct DiffOptions {
   bool json = false;
 };
 
+// trainer sweep: trials of a W&B sweep file, each a run (docs/sweeps.md).
+struct SweepOptions {
+  std::string model;       // --model FILE (a new sweep)
+  std::string sweep;       // --sweep FILE (YAML or JSON)
+  std::string sweep_dir;   // --sweep-dir DIR (default sweeps/<name>-<UTC time>)
+  std::string resume;      // --resume DIR
+  int parallel = 0;        // --parallel K (0: 1, or one trial per GPU of --gpus)
+  std::string gpus;        // --gpus LIST: one trial at a time on each
+  std::string device;      // --device D for every trial
+  int threads = 0;         // --threads N split between the trials at once (0: all cores)
+  int64_t run_cap = 0;     // --run-cap N: the trial count of random and bayes when the file gives none
+  int64_t checkpoint_every = 0;  // --checkpoint-every N steps, passed to every trial
+  std::vector<std::string> command_line;
+};
+
 int run_train(const TrainOptions& options);
+int run_sweep(const SweepOptions& options);
 int run_eval(const EvalOptions& options);
 int run_verify(const VerifyOptions& options);  // 0 reproduced, 2 diverged
 int run_diff(const DiffOptions& options);      // 0 identical, 2 different

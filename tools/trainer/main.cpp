@@ -2,6 +2,7 @@
 // its C++ layer detnn.hpp).
 //   trainer --model FILE [options]        train (docs/trainer.md)
 //   trainer eval --model FILE --checkpoint FILE
+//   trainer sweep --model FILE --sweep S.yaml   a hyper-parameter sweep (docs/sweeps.md)
 //   trainer info                          the environment fingerprint
 // Exit status 0 on success; otherwise 1 with a one-line reason on stderr (bad flags included).
 #include <CLI/CLI.hpp>
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", train.checkpoint_every,
                  "Also checkpoint every N steps inside an epoch (default: at epoch ends only)")
       ->check(trainer::kNonNegative);
+  app.add_option("--pause-after-epoch", train.pause_after_epoch,
+                 "Stop after this epoch's checkpoint, status \"paused\"; --resume continues with the bits of an "
+                 "uninterrupted run")
+      ->check(trainer::kPositive);
   app.add_flag("--force", train.force, "Resume even if the model file or the data changed");
   app.add_option("--ranks", train.ranks,
                  "Data-parallel ranks as threads of this process (same bits as 1; B / (C * N) must be a "
@@ -128,10 +133,33 @@ int main(int argc, char** argv) {
   bisect_cmd->add_option("--dump", bisect.dump, "Write setting A's trace to this file (to compare elsewhere)");
   bisect_cmd->add_option("--against", bisect.against, "Compare setting A with this trace file (another machine or build)");
 
+  trainer::SweepOptions sweep;
+  sweep.command_line = train.command_line;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "Run the trials of a W&B sweep file (grid, random, bayes; hyperband), each a reproducible run "
+               "(docs/sweeps.md)");
+  sweep_cmd->add_option("--model", sweep.model, "The model file every trial starts from");
+  sweep_cmd->add_option("--sweep", sweep.sweep, "The sweep file (YAML or JSON, W&B's keys)");
+  sweep_cmd->add_option("--sweep-dir", sweep.sweep_dir, "Sweep directory to create (default: sweeps/<name>-<UTC time>)");
+  sweep_cmd->add_option("--resume", sweep.resume, "Continue the sweep in this directory");
+  sweep_cmd->add_option("--parallel", sweep.parallel, "Trials at once (default 1, or one per GPU of --gpus; "
+                                                      "never changes which trials run nor their results)")
+      ->check(CLI::Range(1, 4096));
+  sweep_cmd->add_option("--gpus", sweep.gpus, "One trial at a time on each GPU: all, a count N or a list like 0,2");
+  sweep_cmd->add_option("--device", sweep.device, "cpu | cuda | cuda:N for every trial (default: the model file's)");
+  sweep_cmd->add_option("--threads", sweep.threads, "CPU threads shared by the trials at once (default: all)")
+      ->check(trainer::kNonNegative);
+  sweep_cmd->add_option("--run-cap", sweep.run_cap, "Trials of a random or bayes sweep whose file sets no run_cap "
+                                                    "(default 10)")
+      ->check(trainer::kPositive);
+  sweep_cmd->add_option("--checkpoint-every", sweep.checkpoint_every,
+                        "Each trial also checkpoints every N steps (a resumed sweep redoes less)")
+      ->check(trainer::kNonNegative);
+
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   bool verbose = false;
-  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, info})
+  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, sweep_cmd, info})
     a->add_flag("--verbose", verbose, "On failure, also print where in detnn's source the input was refused");
   try {
     app.parse(argc, argv);
@@ -147,6 +175,12 @@ int main(int argc, char** argv) {
     if (verify_cmd->parsed()) return trainer::run_verify(verify);
     if (diff_cmd->parsed()) return trainer::run_diff(diff);
     if (bisect_cmd->parsed()) return trainer::run_bisect(bisect);
+    if (sweep_cmd->parsed()) {
+      if (sweep.resume.empty() == (sweep.model.empty() && sweep.sweep.empty()) ||
+          (!sweep.resume.empty() && (!sweep.model.empty() || !sweep.sweep.empty() || !sweep.sweep_dir.empty())))
+        throw trainer::TrainerError("sweep: give --model FILE --sweep FILE for a new sweep, or --resume DIR alone");
+      return trainer::run_sweep(sweep);
+    }
     if (train.model.empty() && train.resume.empty()) {
       std::fprintf(stderr, "trainer: nothing to do: give --model FILE (or --resume DIR); see --help\n");
       return 1;

@@ -258,6 +258,7 @@ LoopState loop_state(const TrainOptions& o, const Settings& settings, const detn
   LoopState st;
   st.info = info;
   st.epochs = settings.epochs;
+  st.stop_epoch = o.pause_after_epoch > 0 ? std::min(o.pause_after_epoch, settings.epochs) : settings.epochs;
   st.determinism = settings.config.at("training").value("determinism", "strict");
   st.log_every = settings.log_every;
   st.checkpoint_every = o.checkpoint_every;
@@ -380,14 +381,19 @@ void finish(RunRecord& record, api::Session& session, const LoopState& st, const
     return;
   }
   json& manifest = record.manifest;
-  manifest["status"] = "completed";
+  const bool paused = st.step < st.epochs * st.info.batches_per_epoch;  // --pause-after-epoch
+  manifest["status"] = paused ? "paused" : "completed";
   manifest["end_time"] = utc_timestamp();
   manifest["final_weights_sha256"] = final_sha;
   manifest["final_state_sha256"] = session.state_sha256();
   manifest["steps"] = st.step;
   manifest["cuda_graph"] = session.cuda_graph_status();  // how the steps ran (never changes a bit)
   write_json_atomically(record.run_dir / "manifest.json", manifest);
-  st.console->line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
+  if (paused)
+    st.console->line("paused after epoch " + std::to_string(st.stop_epoch) + " (step " + std::to_string(st.step) +
+                     "): continue with trainer --resume " + record.run_dir.string());
+  else
+    st.console->line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
 }
 
 // Creates the sessions and trains them to the end (the manifest, if this process writes one, is

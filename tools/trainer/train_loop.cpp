@@ -186,7 +186,9 @@ std::string train_all_ranks(std::vector<api::Session>& sessions, int first_rank,
                             const api::Data& data, LoopState& state) {
   const int local = static_cast<int>(sessions.size());
   std::vector<api::Loader> loaders;
-  for (int i = 0; i < local; ++i) loaders.emplace_back(data, state.start_epoch, state.start_batch, state.epochs);
+  // A paused run (--pause-after-epoch) reads its batches up to the pause; the schedule, set from
+  // `epochs`, is the whole run's, so the resumed run continues with the bits of an uninterrupted one.
+  for (int i = 0; i < local; ++i) loaders.emplace_back(data, state.start_epoch, state.start_batch, state.stop_epoch);
   if (group == nullptr) return train_rank0(sessions[0], loaders[0], state);
 
   std::string final_sha;

@@ -30,6 +30,7 @@ struct RankFault {
 struct LoopState {
   detnn_data_info info{};
   int64_t epochs = 0, log_every = 1, checkpoint_every = 0;
+  int64_t stop_epoch = 0;  // the loop ends after this epoch: `epochs`, or --pause-after-epoch's
   std::string determinism;  // the run's mode (a resumed checkpoint must have it)
   long long kill_after = 0;  // DETNN_FAULT_KILL_AFTER_STEP: SIGKILL after this step (0: never)
   RankFault fault;
