@@ -173,8 +173,8 @@ void SweepRunner::start(Trial& t, int slot) {
   t.slot = slot;
   t.state = Trial::State::running;
   slots_[static_cast<size_t>(slot)] = t.index;
-  console_.line("trial " + trial_name(t.index) + (t.has_run ? " continues" : " starts   ") +
-                (device.empty() ? "" : " on " + device) + "  " + parameters_text(t));
+  if (!t.has_run) console_.line("trial " + trial_name(t.index) + " starts" + (device.empty() ? "" : " on " + device) +
+                                "  " + parameters_text(t));
   t.has_run = true;
 }
 
@@ -188,7 +188,8 @@ void SweepRunner::end(Trial& t, const std::string& status, int64_t epochs, const
   o.weights_sha256 = it != t.records.end() ? it->second.weights_sha256 : "";
   o.metric = it != t.records.end() ? it->second.metric : std::nullopt;
   if (o.metric && std::isnan(*o.metric)) o.metric.reset();
-  std::string line = "trial " + trial_name(t.index) + " " + status + " after " + std::to_string(epochs) + " epochs";
+  std::string line = "trial " + trial_name(t.index) + " " + status + (status == "stopped" ? " by hyperband" : "") +
+                     " after " + std::to_string(epochs) + " epochs";
   if (!config().metric.empty()) line += "  " + config().metric + " " + metric_text(o.metric);
   if (!o.weights_sha256.empty()) line += "  weights " + o.weights_sha256.substr(0, 12);
   if (!error.empty()) line += "  (" + error + ")";
@@ -247,6 +248,9 @@ void SweepRunner::judge_waiting() {
       end(t, "stopped", e, "");
       continue;
     }
+    console_.line("trial " + trial_name(t.index) + " passes hyperband after epoch " + std::to_string(e) + ": " +
+                  config().metric + " " + metric_text(own) + ", compared with " + std::to_string(earlier.size()) +
+                  " earlier trials");
     t.target = 0;
     for (int64_t j : t.judged)
       if (j > e) {

@@ -1,5 +1,6 @@
 #include "distributions.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "detnn/detnn.h"
@@ -20,9 +21,15 @@ double normal_cdf(double x) { return 0.5 * (1.0 + detnn_math_erf(static_cast<flo
 // Round half to even, as numpy's round (W&B's q_* distributions use it).
 double quantize(double x, double q) { return std::nearbyint(x / q) * q; }
 
+// A real value is rounded to float32 — what the model holds — and written in its shortest form
+// (0.0123, not 0.012299999594688416).
 json number(double x, bool integer) {
   if (integer && std::fabs(x) < 9.0e15) return static_cast<int64_t>(std::llround(x));
-  return x;
+  char text[48];
+  const auto written = std::to_chars(text, text + sizeof text, static_cast<float>(x));
+  double shortest = 0;
+  std::from_chars(text, written.ptr, shortest);
+  return shortest;
 }
 
 double standard_normal(DrawStream& s) {
@@ -117,7 +124,7 @@ Draw draw(const Distribution& d, DrawStream& s) {
     double x = g1 / (g1 + g2);
     const double z = x;
     if (quantized(d)) x = quantize(x, d.q);
-    return {x, z};
+    return {number(x, false), z};
   }
   const double u = s.uniform();
   double x = bounded_value(d, u);

@@ -19,6 +19,8 @@ bool hyperband_stops(const std::vector<double>& earlier, double own, Goal goal, 
     if (std::isnan(v)) return std::numeric_limits<double>::infinity();
     return goal == Goal::maximize ? -v : v;
   };
+  // A diverged trial (NaN) is worse than any with a number.
+  if (std::isnan(own)) return std::any_of(earlier.begin(), earlier.end(), [](double v) { return !std::isnan(v); });
   std::vector<double> values;
   for (double v : earlier) values.push_back(smaller_is_better(v));
   const double mine = smaller_is_better(own);

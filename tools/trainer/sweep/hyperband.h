@@ -17,7 +17,8 @@ namespace trainer::sweep {
 std::vector<int64_t> judged_epochs(const Hyperband& h, int64_t epochs);
 
 // W&B's rule on these values: with v the trial's own metric at the band and `earlier` those of the
-// trials before it, all turned to "smaller is better" (NaN worst), the threshold is the value at
+// trials before it, all turned to "smaller is better" (NaN worst: a NaN trial stops when any
+// before it has a number), the threshold is the value at
 // index floor(n / eta) of the n sorted values; the trial stops when v is above it.
 bool hyperband_stops(const std::vector<double>& earlier, double own, Goal goal, double eta);
 

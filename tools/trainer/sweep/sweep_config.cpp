@@ -274,7 +274,8 @@ void parse_parameters(const Reader& r, const YAML::Node& node, const std::string
     Parameter p;
     p.path = path;
     p.key_path = at;
-    p.line = spec.Mark().line + 1;
+    for (const auto& kv : node)
+      if (kv.first.Scalar() == name) p.line = kv.first.Mark().line + 1;  // the name's line
     p.distribution = parse_distribution(r, fields, spec, at);
     out.push_back(std::move(p));
   }
