@@ -154,7 +154,30 @@ def plan_seeds():
             "twice": json.dumps(twice).encode(), "empty": b'{"format": "detnn-kernel-plan-v1"}'}
 
 
-SEEDS = {"model_file": model_file_seeds, "plan": plan_seeds, "safetensors": safetensors_seeds, "idx": idx_seeds, "npy": npy_seeds,
+def sweep_seeds():
+    every_distribution = "method: random\nrun_cap: 4\nseed: 3\nparameters:\n" + "".join(
+        "  p%d: {distribution: %s, %s}\n" % (i, name, keys) for i, (name, keys) in enumerate([
+            ("constant", "value: 1"), ("categorical", "values: [a, 2, 3.5], probabilities: [0.5, 0.25, 0.25]"),
+            ("int_uniform", "min: 1, max: 9"), ("uniform", "min: 0.0, max: 1.0"),
+            ("q_uniform", "min: 0, max: 64, q: 8"), ("log_uniform", "min: -5, max: 0"),
+            ("q_log_uniform", "min: 0, max: 5, q: 2"), ("log_uniform_values", "min: 0.0001, max: 0.1"),
+            ("q_log_uniform_values", "min: 16, max: 256, q: 16"), ("inv_log_uniform", "min: 0, max: 3"),
+            ("inv_log_uniform_values", "min: 0.01, max: 1"), ("normal", "mu: 0, sigma: 1"),
+            ("q_normal", "mu: 5, sigma: 2, q: 1"), ("log_normal", "mu: 0, sigma: 0.5"),
+            ("q_log_normal", "mu: 1, sigma: 0.5, q: 0.5"), ("beta", "a: 2, b: 3"), ("q_beta", "a: 0.5, b: 0.5, q: 0.1")]))
+    return {
+        "grid": b"method: grid\nmetric:\n  goal: minimize\n  name: val_loss\nparameters:\n"
+                b"  training.batch_size:\n    values: [16, 32, 64]\n  optimizer.lr:\n    values: [0.001, 0.01]\n",
+        "bayes": b"method: bayes\nmetric: {name: val_accuracy, goal: maximize}\nproposal_batch: 2\nparameters:\n"
+                 b"  optimizer:\n    parameters:\n      lr: {min: 0.0001, max: 0.1}\n  layers[0].out_channels: {min: 4, max: 16}\n"
+                 b"early_terminate: {type: hyperband, max_iter: 27, s: 2, eta: 3}\n",
+        "every_distribution": every_distribution.encode(),
+        "json": b'{"method": "random", "run_cap": 2, "parameters": {"optimizer.lr": {"values": [0.1, 0.2]}}}',
+        "aliases": b"method: grid\nparameters:\n  a: &x {values: [1, 2]}\n  b: *x\n",
+    }
+
+
+SEEDS = {"model_file": model_file_seeds, "sweep": sweep_seeds, "plan": plan_seeds, "safetensors": safetensors_seeds, "idx": idx_seeds, "npy": npy_seeds,
          "cifar": cifar_seeds}
 
 

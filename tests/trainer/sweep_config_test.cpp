@@ -142,6 +142,12 @@ void expect_refused(const std::string& text, const std::string& expected_start) 
   }
 }
 
+TEST(SweepConfig, ShownTextEscapesAndCuts) {
+  EXPECT_EQ(shown_text("a\nb", 40), "a\\x0ab");
+  EXPECT_EQ(shown_text(std::string(50, 'x'), 10), std::string(10, 'x') + "…");
+  EXPECT_EQ(shown_text("short", 10), "short");
+}
+
 TEST(SweepConfig, BadInputNamesFileLineAndKey) {
   expect_refused("method: grid\nparameters:\n  a: {values: [1, 2]\n", "bad.yaml:4: YAML syntax error");
   expect_refused("method: annealing\nparameters: {a: {value: 1}}\n", "bad.yaml:1: method: \"annealing\" is not one of");
@@ -174,6 +180,25 @@ TEST(SweepConfig, BadInputNamesFileLineAndKey) {
   expect_refused("method: random\nrun_cap: 0\nparameters: {a: {value: 1}}\n", "bad.yaml:2: run_cap: expected an integer from 1");
   expect_refused("method: random\nparameters: {a: {distribution: normal, sigma: -1}}\n", "bad.yaml:2: parameters.a.sigma: must be positive");
   expect_refused("- just\n- a list\n", "bad.yaml: expected a mapping");
+  expect_refused("method: grid\nparameters:\n  a: {values: [\x98\xa5]}\n", "bad.yaml:3: byte offset 40: not UTF-8 text");
+  expect_refused("method: grid\nname: \xc0\xaf\n", "bad.yaml:2: byte offset 19: not UTF-8 text");  // overlong
+  expect_refused("method: \"gr\\x0aid\"\nparameters: {a: {value: 1}}\n",
+                 "bad.yaml:1: method: \"gr\\x0aid\" is not one of");  // a newline in a value is escaped
+}
+
+TEST(SweepConfig, AliasesThatExpandAreRefused) {
+  std::string text = "method: grid\nparameters:\n  optimizer.lr:\n    values:\n      - &l0 [1,1,1,1,1,1,1,1,1,1]\n";
+  for (int i = 1; i < 10; ++i) {
+    text += "      - &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ",*l" : "*l") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  try {
+    parse_sweep_text(text, "laughs.yaml");
+    ADD_FAILURE();
+  } catch (const SweepError& e) {
+    EXPECT_NE(std::string(e.what()).find("expands to more than 1000000 values"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

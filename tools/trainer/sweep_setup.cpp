@@ -27,7 +27,7 @@ std::string read_text(const std::string& path, const char* what) {
 }
 
 std::string where(const sweep::SweepConfig& c, const sweep::Parameter& p) {
-  return c.source + ":" + std::to_string(p.line) + ": " + p.key_path;
+  return c.source + ":" + std::to_string(p.line) + ": " + sweep::shown_text(p.key_path, 200);
 }
 
 // Every parameter, at each value checked (distributions.h), set in the model file with the others
@@ -45,12 +45,13 @@ void check_parameters_against_model(const sweep::SweepConfig& c, const json& bas
         for (size_t j = 0; j < c.parameters.size(); ++j)
           sweep::set_model_value(model, c.parameters[j].path, j == k ? v : first[j]);
       } catch (const std::invalid_argument& e) {
-        throw SweepError(where(c, p) + ": " + e.what());
+        throw SweepError(where(c, p) + ": " + sweep::shown_text(e.what(), 600));
       }
       try {
         api::Model::from_json(model.dump());
       } catch (const detnn::CApiError& e) {
-        throw SweepError(where(c, p) + ": the model file refuses " + p.path + " = " + v.dump() + ": " + e.message());
+        throw SweepError(where(c, p) + ": the model file refuses " + sweep::shown_text(p.path, 120) + " = " +
+                         sweep::shown_text(v.dump(), 40) + ": " + e.message());
       }
     }
   }

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "sweep_config.h"
+
 namespace trainer::sweep {
 
 namespace fs = std::filesystem;
@@ -11,7 +13,7 @@ std::vector<PathStep> parse_model_path(const std::string& path) {
   std::vector<PathStep> steps;
   size_t i = 0;
   const auto fail = [&](const std::string& what) {
-    throw std::invalid_argument("\"" + path + "\" is no model-file path (" + what + " at character " +
+    throw std::invalid_argument("\"" + shown_text(path, 120) + "\" is no model-file path (" + what + " at character " +
                                 std::to_string(i + 1) + "; write e.g. optimizer.lr or layers[0].out_channels)");
   };
   if (path.empty()) fail("empty");

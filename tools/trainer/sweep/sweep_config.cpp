@@ -51,7 +51,8 @@ class Reader {
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key_path, const std::string& what) const {
     const int line = at.IsDefined() ? at.Mark().line + 1 : 0;
-    throw SweepError(source_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + key_path + ": " + what);
+    throw SweepError(source_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+                     shown_text(key_path, 200) + ": " + shown_text(what, 600));
   }
 
   // A mapping's entries in file order; duplicate keys and non-scalar keys refused.
@@ -71,6 +72,9 @@ class Reader {
   // YAML 1.2 core schema for scalars: quoted text stays text; true/false, null, integers and
   // decimal numbers become JSON's.
   json value(const YAML::Node& n, const std::string& key_path) const {
+    // YAML aliases share nodes: a few lines can expand to billions of values.
+    if (++converted_ > kMaxValues)
+      fail(n, key_path, "expands to more than " + std::to_string(kMaxValues) + " values (aliases of aliases?)");
     if (!n.IsDefined() || n.IsNull()) return nullptr;
     if (n.IsSequence()) {
       json a = json::array();
@@ -98,7 +102,7 @@ class Reader {
       in.imbue(std::locale::classic());
       in >> d;
       if (!in.fail() && in.eof()) {
-        if (!std::isfinite(d)) fail(n, key_path, "\"" + s + "\" is not a finite number");
+        if (!std::isfinite(d)) fail(n, key_path, "\"" + shown_text(s, 40) + "\" is not a finite number");
         return d;
       }
     }
@@ -133,13 +137,13 @@ class Reader {
       if (s == a) return s;
     std::string list;
     for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    fail(n, key_path, "\"" + s + "\" is not one of " + list);
+    fail(n, key_path, "\"" + shown_text(s, 40) + "\" is not one of " + list);
   }
 
   static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
   static std::string describe(const json& v) {
-    if (v.is_string()) return "\"" + v.get<std::string>() + "\"";
-    return v.dump();
+    if (v.is_string()) return "\"" + shown_text(v.get<std::string>(), 40) + "\"";
+    return shown_text(v.dump(-1, ' ', false, json::error_handler_t::replace), 40);
   }
 
  private:
@@ -155,8 +159,35 @@ class Reader {
         return false;
     return true;
   }
+  static constexpr size_t kMaxValues = 1000000;
   std::string source_;
+  mutable size_t converted_ = 0;
 };
+
+// The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629), or npos.
+size_t first_invalid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned lowest = 0;
+    if (c < 0x80) n = 0;
+    else if ((c & 0xE0) == 0xC0) n = 1, lowest = 0x80;
+    else if ((c & 0xF0) == 0xE0) n = 2, lowest = 0x800;
+    else if ((c & 0xF8) == 0xF0) n = 3, lowest = 0x10000;
+    else return i;
+    if (i + n >= s.size()) return i;  // cut short
+    unsigned code = n == 0 ? c : c & (0x3F >> n);
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return i;
+      code = (code << 6) | (d & 0x3F);
+    }
+    if ((n > 0 && code < lowest) || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return i;
+    i += n + 1;
+  }
+  return std::string::npos;
+}
 
 // W&B keys detnn refuses by name, and why.
 const char* refused_top_level(const std::string& key) {
@@ -187,7 +218,7 @@ Distribution parse_distribution(const Reader& r, const std::vector<std::pair<std
     if (d.kind == t.name) spec = &t;
   if (spec == nullptr)
     r.fail(keys["distribution"], key_path + ".distribution",
-           "\"" + d.kind + "\" is no distribution detnn knows (docs/sweeps.md lists them)");
+           "\"" + shown_text(d.kind, 40) + "\" is no distribution detnn knows (docs/sweeps.md lists them)");
   for (const auto& [key, v] : entries) {
     if (key == "distribution") continue;
     const bool used = std::count(spec->required.begin(), spec->required.end(), key) +
@@ -328,6 +359,21 @@ Hyperband parse_early_terminate(const Reader& r, const YAML::Node& node) {
 
 }  // namespace
 
+std::string shown_text(const std::string& text, size_t max) {
+  std::string out;
+  size_t i = 0;
+  for (; i < text.size() && out.size() < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+    }
+  }
+  return i < text.size() ? out + "…" : out;
+}
+
 const char* method_name(Method method) {
   switch (method) {
     case Method::grid: return "grid";
@@ -343,11 +389,16 @@ const std::vector<std::string>& epoch_metric_names() {
 }
 
 SweepConfig parse_sweep_text(const std::string& text, const std::string& source) {
+  if (const size_t bad = first_invalid_utf8(text); bad != std::string::npos) {
+    const auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n') + 1;
+    throw SweepError(source + ":" + std::to_string(line) + ": byte offset " + std::to_string(bad) +
+                     ": not UTF-8 text (a sweep file is UTF-8, as YAML and JSON are)");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw SweepError(source + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+    throw SweepError(source + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + shown_text(e.msg, 200));
   }
   const Reader r(source);
   SweepConfig c;

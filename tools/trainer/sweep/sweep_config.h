@@ -71,6 +71,10 @@ const char* method_name(Method method);
 SweepConfig parse_sweep_text(const std::string& text, const std::string& source);
 SweepConfig parse_sweep_file(const std::string& path);
 
+// Text from a sweep file for a message: control characters as \xNN (a message is one line), cut
+// to `max` bytes with "…".
+std::string shown_text(const std::string& text, size_t max);
+
 // The metrics a trial's metrics.jsonl writes once per epoch, which a sweep may optimize.
 const std::vector<std::string>& epoch_metric_names();
 
