@@ -313,13 +313,27 @@ std::string SweepRunner::metric_text(const std::optional<double>& v) const {
   return b;
 }
 
+// On a terminal: a bar of the ended trials, each running trial with its epochs done, the best so far.
 void SweepRunner::show_progress() {
+  if (!console_.is_terminal()) return;
   int64_t ended = 0;
   std::string running;
-  for (const Trial& t : trials_) {
-    if (t.state == Trial::State::ended) ++ended;
-    if (t.state == Trial::State::running) running += " " + trial_name(t.index);
+  std::vector<sweep::TrialOutcome> done;
+  for (Trial& t : trials_) {
+    if (t.state == Trial::State::ended) {
+      ++ended;
+      done.push_back(t.outcome);
+    }
+    if (t.state == Trial::State::running) {
+      read_records(t);
+      running += " " + trial_name(t.index) + " (epoch " + std::to_string(t.records.size()) + "/" +
+                 std::to_string(t.epochs) + ")";
+    }
   }
+  const int best = config().metric.empty() ? -1 : sweep::best_trial(done, config().goal);
+  if (best >= 0)
+    running += " | best " + trial_name(done[static_cast<size_t>(best)].trial) + " " + config().metric + " " +
+               metric_text(done[static_cast<size_t>(best)].metric);
   const int width = 20;
   const int filled = static_cast<int>(width * ended / std::max<int64_t>(1, plan_.trial_count));
   console_.progress("[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.') +
