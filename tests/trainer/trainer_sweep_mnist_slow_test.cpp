@@ -1,6 +1,6 @@
 // examples/mnist_sweep.yaml on the bundled MNIST digits, cut to three one-epoch trials: every trial
-// learns (the MNIST CNN passes 90% validation accuracy after one epoch at any of the sweep's
-// learning rates), and a second sweep repeats the first bit for bit.
+// learns (far above the 10% of chance, even at the sweep's most aggressive learning rates), the
+// best passes 95% validation accuracy, and a second sweep repeats the first bit for bit.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -30,13 +30,18 @@ TEST(TrainerSweepMnist, ExampleSweepLearnsAndRepeats) {
   std::ifstream summary(dir / "a" / "summary.jsonl");
   std::string line;
   int trials = 0;
+  double best = 0;
   while (std::getline(summary, line)) {
     const nlohmann::json j = nlohmann::json::parse(line);
     EXPECT_EQ(j["status"], "finished") << line;
-    EXPECT_GT(j["metric"]["value"].get<double>(), 0.9) << line;
+    EXPECT_GT(j["metric"]["value"].get<double>(), 0.5) << line;
+    best = std::max(best, j["metric"]["value"].get<double>());
     ++trials;
   }
   EXPECT_EQ(trials, 3);
+  EXPECT_GT(best, 0.95);
+  const nlohmann::json best_model = nlohmann::json::parse(std::ifstream(dir / "a" / "best.json"));
+  EXPECT_EQ(best_model["training"]["epochs"], 1);
 }
 
 }  // namespace

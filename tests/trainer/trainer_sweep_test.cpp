@@ -330,6 +330,34 @@ early_terminate:
   }
 }
 
+TEST(TrainerSweep, AFailedTrialIsRecordedAndTheSweepGoesOn) {
+  const fs::path dir = fresh_temp_dir("sweep-failed");
+  const fs::path model = write_sweep_model(dir, 2);
+  // Each value alone is a valid model file; 512 is more than the 256 training samples (the run
+  // fails), and batch 16 with chunk 32 is a combination the library refuses.
+  const fs::path file = write_text(dir / "f.yaml", R"(
+method: grid
+metric: {name: val_loss}
+parameters:
+  training.batch_size: {values: [32, 512, 16]}
+  training.chunk_size: {values: [8, 32]}
+)");
+  const CommandResult r = sweep(model, file, dir / "s");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::vector<json> lines = summary(dir / "s");
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0]["status"], "finished");  // 32 / 8
+  EXPECT_EQ(lines[1]["status"], "finished");  // 32 / 32
+  EXPECT_EQ(lines[2]["status"], "failed");    // 512 / 8: fewer samples than one batch
+  EXPECT_NE(lines[2]["error"].get<std::string>().find("fewer than one batch"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[4]["status"], "finished");  // 16 / 8
+  EXPECT_EQ(lines[5]["status"], "failed");    // 16 / 32: refused before it runs
+  EXPECT_NE(lines[5]["error"].get<std::string>().find("the model file refuses these values"), std::string::npos)
+      << lines[5];
+  EXPECT_FALSE(fs::exists(dir / "s" / "trials" / "0005"));
+  EXPECT_EQ(bytes_of(dir / "s" / "best.json").empty(), false);
+}
+
 TEST(TrainerSweep, BadInputIsRefusedInOneLineBeforeAnyTrial) {
   const fs::path dir = fresh_temp_dir("sweep-bad");
   const fs::path model = write_sweep_model(dir, 2);

@@ -46,6 +46,7 @@ struct Trial {
   int64_t target = 0;             // ready/running: --pause-after-epoch (0: to the end)
   int64_t at_epoch = 0;           // waiting: paused after this epoch
   bool has_run = false;           // its run directory holds a run: continue with --resume
+  std::string refused;            // why the library refused its model file (a combination of values)
   pid_t pid = -1;
   int slot = -1;
   std::map<int64_t, EpochRecord> records;  // by epoch, from its metrics.jsonl
@@ -121,10 +122,14 @@ void SweepRunner::propose(Trial& t) {
   } else {
     write_file_atomically(model_file(t), text);
   }
-  const json resolved = json::parse(with_context(model_file(t).string(), [&] {
-    return api::Model::from_json(text).config_json();
-  }));
-  t.epochs = resolved.at("training").at("epochs").get<int64_t>();
+  // Each value was checked alone before the sweep started; a combination may still be refused
+  // (batch size and chunk size from two parameters): the trial fails, the sweep goes on.
+  try {
+    const json resolved = json::parse(api::Model::from_json(text).config_json());
+    t.epochs = resolved.at("training").at("epochs").get<int64_t>();
+  } catch (const detnn::CApiError& e) {
+    t.refused = "the model file refuses these values: " + e.message();
+  }
   t.judged = sweep::judged_epochs(config().hyperband, t.epochs);
   t.outcome.trial = t.index;
   t.outcome.parameters = nlohmann::ordered_json::object();
@@ -207,7 +212,7 @@ void SweepRunner::on_exit(const ExitedProcess& e) {
   t.pid = -1;
   t.slot = -1;
   read_records(t);
-  json manifest;
+  json manifest = json::object();
   try {
     manifest = read_json_file(run_dir(t) / "manifest.json");
   } catch (const std::exception&) {
@@ -263,8 +268,12 @@ void SweepRunner::judge_waiting() {
 
 // Free slots go first to trials that continue (lowest number first), then to new trials in order.
 void SweepRunner::fill_slots() {
-  for (size_t slot = 0; slot < slots_.size(); ++slot) {
-    if (slots_[slot] >= 0) continue;
+  size_t slot = 0;
+  while (slot < slots_.size()) {
+    if (slots_[slot] >= 0) {
+      ++slot;
+      continue;
+    }
     Trial* next = nullptr;
     for (Trial& t : trials_)
       if (t.state == Trial::State::ready) {
@@ -283,7 +292,12 @@ void SweepRunner::fill_slots() {
           break;
         }
     if (next == nullptr) return;
+    if (!next->refused.empty()) {
+      end(*next, "failed", 0, next->refused);  // no process: the slot stays free
+      continue;
+    }
     start(*next, static_cast<int>(slot));
+    ++slot;
   }
 }
 
@@ -365,7 +379,7 @@ void SweepRunner::recover() {
       t.state = Trial::State::ended;
       continue;
     }
-    json manifest;
+    json manifest = json::object();
     const bool has_manifest = fs::exists(run_dir(t) / "manifest.json", ec);
     if (has_manifest) manifest = read_json_file(run_dir(t) / "manifest.json");
     const std::string status = manifest.value("status", "");
