@@ -10,6 +10,7 @@
 #include <string>
 
 #include "detnn/detnn.hpp"
+#include "sweep/sweep_config.h"
 
 namespace trainer {
 
@@ -25,19 +26,7 @@ struct TrainerError : std::runtime_error {
 
 // A value from a file for a message: control characters as \xNN (a message is one line), cut to
 // 40 bytes.
-inline std::string shown(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < 40; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != 0x7F) {
-      out += static_cast<char>(c);
-    } else {
-      static const char kHex[] = "0123456789abcdef";
-      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
-    }
-  }
-  return text.size() > 40 ? out + "…" : out;
-}
+inline std::string shown(const std::string& text) { return sweep::shown_text(text, 40); }
 
 // Where in detnn's source the error was refused, for --verbose ("" when not known).
 inline std::string location_of(const std::exception& e) {
