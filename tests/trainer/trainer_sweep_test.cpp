@@ -82,6 +82,29 @@ early_terminate:
   eta: 2
 )";
 
+// What hyperband's pauses rest on: a run paused after an epoch (and paused again where it stands)
+// and resumed has the uninterrupted run's bits at every epoch.
+TEST(TrainerSweep, PausedAndResumedRunHasTheUninterruptedBits) {
+  const fs::path dir = fresh_temp_dir("sweep-pause");
+  const fs::path model = write_sweep_model(dir, 3);
+  ASSERT_EQ(run_trainer("--model " + model.string() + " --run-dir " + (dir / "whole").string()).status, 0);
+  const CommandResult paused = run_trainer("--model " + model.string() + " --run-dir " + (dir / "paused").string() +
+                                           " --pause-after-epoch 1");
+  ASSERT_EQ(paused.status, 0) << paused.output;
+  EXPECT_NE(paused.output.find("paused after epoch 1"), std::string::npos) << paused.output;
+  EXPECT_EQ(json::parse(std::ifstream(dir / "paused" / "manifest.json"))["status"], "paused");
+  EXPECT_EQ(metrics_lines(dir / "paused", "epoch").size(), 1u);
+  // Paused again at the same epoch: no step runs.
+  const CommandResult again = run_trainer("--resume " + (dir / "paused").string() + " --pause-after-epoch 1");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_EQ(metrics_lines(dir / "paused", "epoch").size(), 1u);
+  const CommandResult rest = run_trainer("--resume " + (dir / "paused").string());
+  ASSERT_EQ(rest.status, 0) << rest.output;
+  EXPECT_EQ(json::parse(std::ifstream(dir / "paused" / "manifest.json"))["status"], "completed");
+  EXPECT_EQ(epoch_shas(dir / "paused"), epoch_shas(dir / "whole"));
+  EXPECT_EQ(epoch_shas(dir / "whole").size(), 3u);
+}
+
 TEST(TrainerSweep, GridOfTwoByTwoGivesFourTrialsWithTheirResolvedConfigs) {
   const fs::path dir = fresh_temp_dir("sweep-grid");
   const fs::path model = write_sweep_model(dir, 2);
