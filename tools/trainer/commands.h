@@ -28,6 +28,7 @@ struct TrainOptions {
   std::string save_init;        // --save-init FILE
   int64_t checkpoint_every = 0; // --checkpoint-every N steps (0: at epoch ends only)
   int64_t pause_after_epoch = 0; // --pause-after-epoch N: stop, resumable, after epoch N (0: never)
+  std::string tensorboard = "on";  // --tensorboard on|off: event files in RUN_DIR/tensorboard/
   bool force = false;           // --force: resume despite a changed model file or data
   int ranks = 1;                // --ranks N: data-parallel ranks as threads (docs/multi-rank.md)
   std::string gpus;             // --gpus N|all|LIST: one rank per GPU of this process

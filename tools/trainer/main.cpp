@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
                  "Stop after this epoch's checkpoint, status \"paused\"; --resume continues with the bits of an "
                  "uninterrupted run")
       ->check(trainer::kPositive);
+  app.add_option("--tensorboard", train.tensorboard, "on | off: TensorBoard event files in RUN_DIR/tensorboard (default on)")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_flag("--force", train.force, "Resume even if the model file or the data changed");
   app.add_option("--ranks", train.ranks,
                  "Data-parallel ranks as threads of this process (same bits as 1; B / (C * N) must be a "

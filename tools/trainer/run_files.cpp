@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "tensorboard_writer.h"
 
 namespace trainer {
 
@@ -105,11 +106,16 @@ void MetricsLog::write(const nlohmann::json& line) {
   const std::string s = line.dump() + "\n";
   if (std::fwrite(s.data(), 1, s.size(), file_) != s.size()) io_fail(path_, "cannot write");
   std::fflush(file_);
+  if (tensorboard_ != nullptr) {
+    tensorboard_->metrics_line(line);
+    tensorboard_->flush();  // as metrics.jsonl: a killed run loses no logged step
+  }
 }
 
 void MetricsLog::sync() {
   std::fflush(file_);
   if (::fsync(::fileno(file_)) != 0) io_fail(path_, "cannot sync");
+  if (tensorboard_ != nullptr) tensorboard_->flush();
 }
 
 ConsoleLog::ConsoleLog(const std::filesystem::path& path) {

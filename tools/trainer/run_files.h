@@ -20,6 +20,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 void write_json_atomically(const std::filesystem::path& path, const nlohmann::json& value);
 nlohmann::json read_json_file(const std::filesystem::path& path);
 
+class TensorBoardWriter;
+
 // metrics.jsonl: one JSON object per line.
 class MetricsLog {
  public:
@@ -31,10 +33,13 @@ class MetricsLog {
   MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& line);
   void sync();  // flush and fsync
+  // Every line written also goes to TensorBoard's event file as scalars (nullptr: none).
+  void mirror_to(TensorBoardWriter* tensorboard) { tensorboard_ = tensorboard; }
 
  private:
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
+  TensorBoardWriter* tensorboard_ = nullptr;
 };
 
 // Everything the console shows also goes to console.log in the run directory.

@@ -3,6 +3,7 @@
 // run and what they compute never depend on timing: proposals are pure functions (sweep/proposer.h),
 // hyperband waits for the trials before a trial (sweep/hyperband.h), and every file written lists
 // trials in trial order. A killed sweep continues with --resume from what its directory holds.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -13,10 +14,12 @@
 #include "commands.h"
 #include "errors.h"
 #include "run_files.h"
+#include "sweep/distributions.h"
 #include "sweep/hyperband.h"
 #include "sweep/summary.h"
 #include "sweep_process.h"
 #include "sweep_setup.h"
+#include "tensorboard_writer.h"
 
 namespace trainer {
 
@@ -83,6 +86,9 @@ class SweepRunner {
   void show_progress();
   std::string parameters_text(const Trial& t) const;
   std::string metric_text(const std::optional<double>& v) const;
+
+  void write_hparams_experiment();
+  void write_hparams_session(const Trial& t);
 
   SweepPlan plan_;
   ConsoleLog& console_;
@@ -200,6 +206,43 @@ void SweepRunner::end(Trial& t, const std::string& status, int64_t epochs, const
   if (!error.empty()) line += "  (" + error + ")";
   console_.line(line);
   write_summaries();
+  write_hparams_session(t);
+}
+
+// TensorBoard's HParams table: the experiment in the sweep directory's tensorboard/, each trial's
+// values and outcome beside its run's own scalars (trials/NNNN/tensorboard/).
+void SweepRunner::write_hparams_experiment() {
+  std::error_code ec;
+  const fs::path dir = plan_.dir / "tensorboard";
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) return;  // a resumed sweep wrote it when it started
+  std::vector<TensorBoardWriter::HParam> hparams;
+  for (const sweep::Parameter& p : config().parameters) {
+    TensorBoardWriter::HParam h;
+    h.name = p.path;
+    const sweep::Distribution& d = p.distribution;
+    if (d.kind == "categorical") h.values = d.values;
+    else if (d.kind == "constant") h.values = {d.value};
+    else if (d.kind.find("normal") == std::string::npos && d.kind.find("beta") == std::string::npos) {
+      const std::vector<json> ends = sweep::representative_values(d);
+      h.interval = true;
+      h.min = std::min(ends.front().get<double>(), ends.back().get<double>());
+      h.max = std::max(ends.front().get<double>(), ends.back().get<double>());
+    }
+    hparams.push_back(h);
+  }
+  std::vector<std::string> metrics;
+  for (const std::string& m : sweep::epoch_metric_names()) metrics.push_back("epoch/" + m);
+  TensorBoardWriter(dir).hparams_experiment(plan_.dir.filename().string(), hparams, metrics);
+}
+
+void SweepRunner::write_hparams_session(const Trial& t) {
+  std::error_code ec;
+  if (!fs::exists(run_dir(t) / "tensorboard", ec)) return;  // never ran, or without TensorBoard
+  std::map<std::string, json> values;
+  for (auto it = t.outcome.parameters.begin(); it != t.outcome.parameters.end(); ++it) values[it.key()] = it.value();
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  TensorBoardWriter(run_dir(t) / "tensorboard", ".hparams")
+      .hparams_session(trial_name(t.index), values, t.outcome.status != "failed", now, now);
 }
 
 void SweepRunner::on_exit(const ExitedProcess& e) {
@@ -406,6 +449,7 @@ void SweepRunner::recover() {
 }
 
 int SweepRunner::run() {
+  write_hparams_experiment();
   for (;;) {
     judge_waiting();
     fill_slots();

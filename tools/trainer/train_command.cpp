@@ -19,6 +19,7 @@
 #include "git_info.h"
 #include "rank_setup.h"
 #include "run_files.h"
+#include "tensorboard_writer.h"
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -396,6 +397,20 @@ void finish(RunRecord& record, api::Session& session, const LoopState& st, const
     st.console->line("done: " + std::to_string(st.step) + " steps, weights sha256 " + final_sha);
 }
 
+// RUN_DIR/tensorboard/: a new event file; a new run's config and manifest as text, a resumed
+// run's restart (TensorBoard drops what the earlier process wrote after the checkpoint).
+std::unique_ptr<TensorBoardWriter> start_tensorboard(const RunRecord& record, bool resuming, const LoopState& st) {
+  auto tensorboard = std::make_unique<TensorBoardWriter>(record.run_dir / "tensorboard");
+  if (resuming) {
+    tensorboard->restart_at(st.step + 1);
+  } else {
+    tensorboard->text("config", 0, "```json\n" + read_json_file(record.run_dir / "config.json").dump(2) + "\n```");
+    tensorboard->text("manifest", 0, "```json\n" + record.manifest.dump(2) + "\n```");
+  }
+  tensorboard->flush();
+  return tensorboard;
+}
+
 // Creates the sessions and trains them to the end (the manifest, if this process writes one, is
 // already written, so that a failure here, say a device that does not exist, is recorded).
 void train_sessions(RunRecord& record, const TrainOptions& o, bool resuming, const api::Model& model,
@@ -416,6 +431,8 @@ void train_sessions(RunRecord& record, const TrainOptions& o, bool resuming, con
   std::unique_ptr<MetricsLog> metrics;
   if (writer) metrics = std::make_unique<MetricsLog>(record.run_dir / "metrics.jsonl", resuming ? st.step : -1);
   st.metrics = metrics.get();
+  const std::unique_ptr<TensorBoardWriter> tensorboard = writer && o.tensorboard != "off" ? start_tensorboard(record, resuming, st) : nullptr;
+  if (tensorboard) metrics->mirror_to(tensorboard.get());
   load_validation(data, st);
   if (writer) console.line(training_line(settings, st, ranks, record.run_dir));
   const api::Group* group = ranks.group ? &*ranks.group : nullptr;
