@@ -26,6 +26,7 @@ struct detnn_context {
 struct detnn_model {
   detnn::ModelSpec spec;
   std::string config_json;  // resolved_config(spec), for detnn_model_config_json
+  std::string layers_json;  // spec.layer_summary, for detnn_model_layers_json
 };
 
 struct detnn_group {

@@ -25,6 +25,7 @@ detnn_status detnn_model_load_file(const char* path, detnn_model** out) {
     auto model = std::make_unique<detnn_model>();
     model->spec = detnn::parse_model_file(path);
     model->config_json = detnn::resolved_config(model->spec).dump(2);
+    model->layers_json = model->spec.layer_summary.dump();
     *out = model.release();
   });
 }
@@ -36,6 +37,7 @@ detnn_status detnn_model_load_json(const char* json, detnn_model** out) {
     auto model = std::make_unique<detnn_model>();
     model->spec = detnn::parse_model_text(json, "model JSON", std::filesystem::current_path());
     model->config_json = detnn::resolved_config(model->spec).dump(2);
+    model->layers_json = model->spec.layer_summary.dump();
     *out = model.release();
   });
 }
@@ -96,6 +98,13 @@ detnn_status detnn_model_config_json(const detnn_model* model, const char** out)
   return guarded([&] {
     require_model(model, "detnn_model_config_json", out);
     *out = model->config_json.c_str();
+  });
+}
+
+detnn_status detnn_model_layers_json(const detnn_model* model, const char** out) {
+  return guarded([&] {
+    require_model(model, "detnn_model_layers_json", out);
+    *out = model->layers_json.c_str();
   });
 }
 

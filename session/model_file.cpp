@@ -66,6 +66,16 @@ ModelSpec parse_model_json(const nlohmann::json& doc, const std::filesystem::pat
     DETNN_THROW(format, "layers: the network has ", spec.output.c, " output(s); classification needs at least 2");
   spec.activation_values_per_sample = spec.input.size();
   for (const auto& layer : net->layers()) spec.activation_values_per_sample += layer->output_shape().size();
+  for (size_t i = 0; i < net->layers().size(); ++i) {
+    layers::Layer& layer = *net->layers()[i];
+    std::vector<layers::ParamSlot*> own;
+    layer.collect_params(own);
+    int64_t count = 0;
+    for (const layers::ParamSlot* s : own) count += s->size();
+    const layers::FeatureShape out = layer.output_shape();
+    spec.layer_summary.push_back({{"index", i}, {"type", spec.resolved_layers.at(i).value("type", "")},
+                                  {"output", {out.c, out.h, out.w}}, {"parameters", count}});
+  }
   std::vector<layers::ParamSlot*> slots;
   net->collect_params(slots);
   for (const layers::ParamSlot* s : slots) spec.parameter_count += s->size();

@@ -36,6 +36,8 @@ struct ModelSpec {
   // The input and every top-level layer's output, per sample: what one sample of a training pass
   // keeps for the backward pass, at least (the session's memory check before it allocates).
   int64_t activation_values_per_sample = 0;
+  // One entry per top-level layer: {"index", "type", "output": [c, h, w], "parameters"} (reports).
+  nlohmann::json layer_summary = nlohmann::json::array();
   LossSpec loss;
   optim::OptimizerSpec optimizer;
   std::optional<data::DataSpec> data;

@@ -126,6 +126,9 @@ detnn_status detnn_model_sha256(const detnn_model* model, char out[65]);
 /* The fully resolved configuration (every default written out) as a JSON document. *out is
  * owned by the model and valid until it is destroyed. */
 detnn_status detnn_model_config_json(const detnn_model* model, const char** out);
+/* The network's top-level layers as a JSON array: [{"index", "type", "output": [c, h, w],
+ * "parameters"}...] (a residual block is one entry). *out is owned by the model. */
+detnn_status detnn_model_layers_json(const detnn_model* model, const char** out);
 
 /* ---- Session: a model instance with its optimizer ---------------------------------------- */
 

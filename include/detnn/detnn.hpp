@@ -152,6 +152,12 @@ class Model {
     check(detnn_model_config_json(get(), &json));
     return json;
   }
+  // The top-level layers: type, output shape, parameter count (detnn_model_layers_json).
+  std::string layers_json() const {
+    const char* json = nullptr;
+    check(detnn_model_layers_json(get(), &json));
+    return json;
+  }
   // Throws unless the global batch can be shared by `ranks` data-parallel ranks.
   void check_ranks(int ranks) const { check(detnn_model_check_ranks(get(), ranks)); }
   // Throws unless the learning-rate schedule works for a run of total_steps updates.

@@ -83,7 +83,9 @@ def check_run(run, failures):
 
 def main():
     trainer, work = sys.argv[1], pathlib.Path(sys.argv[2])
-    work.mkdir(parents=True, exist_ok=True)
+    import shutil
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     model = work / "model.json"
     model.write_text(json.dumps(MODEL))
     failures = []

@@ -87,7 +87,14 @@ struct SweepOptions {
   std::vector<std::string> command_line;
 };
 
+// trainer report DIR... [-o FILE]: a self-contained HTML report of runs and sweeps (docs/report.md).
+struct ReportOptions {
+  std::vector<std::string> dirs;
+  std::string output = "report.html";
+};
+
 int run_train(const TrainOptions& options);
+int run_report(const ReportOptions& options);
 int run_sweep(const SweepOptions& options);
 int run_eval(const EvalOptions& options);
 int run_verify(const VerifyOptions& options);  // 0 reproduced, 2 diverged

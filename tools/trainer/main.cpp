@@ -3,6 +3,7 @@
 //   trainer --model FILE [options]        train (docs/trainer.md)
 //   trainer eval --model FILE --checkpoint FILE
 //   trainer sweep --model FILE --sweep S.yaml   a hyper-parameter sweep (docs/sweeps.md)
+//   trainer report DIR... [-o FILE]       an HTML report of runs and sweeps (docs/report.md)
 //   trainer info                          the environment fingerprint
 // Exit status 0 on success; otherwise 1 with a one-line reason on stderr (bad flags included).
 #include <CLI/CLI.hpp>
@@ -158,10 +159,16 @@ int main(int argc, char** argv) {
                         "Each trial also checkpoints every N steps (a resumed sweep redoes less)")
       ->check(trainer::kNonNegative);
 
+  trainer::ReportOptions report;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "Write one self-contained HTML report of runs and sweeps: curves, differences, trials (docs/report.md)");
+  report_cmd->add_option("dirs", report.dirs, "Run or sweep directories")->required();
+  report_cmd->add_option("-o,--output", report.output, "The HTML file to write (default report.html)");
+
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   bool verbose = false;
-  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, sweep_cmd, info})
+  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, sweep_cmd, report_cmd, info})
     a->add_flag("--verbose", verbose, "On failure, also print where in detnn's source the input was refused");
   try {
     app.parse(argc, argv);
@@ -177,6 +184,7 @@ int main(int argc, char** argv) {
     if (verify_cmd->parsed()) return trainer::run_verify(verify);
     if (diff_cmd->parsed()) return trainer::run_diff(diff);
     if (bisect_cmd->parsed()) return trainer::run_bisect(bisect);
+    if (report_cmd->parsed()) return trainer::run_report(report);
     if (sweep_cmd->parsed()) {
       if (sweep.resume.empty() == (sweep.model.empty() && sweep.sweep.empty()) ||
           (!sweep.resume.empty() && (!sweep.model.empty() || !sweep.sweep.empty() || !sweep.sweep_dir.empty())))

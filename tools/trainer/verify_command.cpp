@@ -68,6 +68,21 @@ void print_divergence(const RunOnDisk& run, const RunOnDisk& again, const Diverg
   }
 }
 
+// Each verification's outcome, appended to RUN/verifications.jsonl (trainer report shows them).
+void record_verification(const VerifyOptions& o, const Divergence& d) {
+  nlohmann::json line = {{"time", utc_timestamp()},
+                         {"result", d.first_step < 0 ? "reproduced" : "diverged"},
+                         {"steps_compared", d.common_steps},
+                         {"device", o.training.device},
+                         {"threads", o.training.threads},
+                         {"ranks", o.ranks}};
+  if (d.first_step >= 0) line["first_differing_step"] = d.first_step;
+  if (!o.from.empty()) line["from"] = o.from;
+  MetricsLog log(fs::path(o.run) / "verifications.jsonl");
+  log.write(line);
+  log.sync();
+}
+
 }  // namespace
 
 int run_verify(const VerifyOptions& o) {
@@ -107,6 +122,7 @@ int run_verify(const VerifyOptions& o) {
                        "them); compare epoch lines with trainer diff instead");
   const Divergence d = first_divergence(run.digests, checked);
   if (d.common_steps == 0) throw TrainerError(o.run + ": no step of the run was re-executed (check --steps/--from)");
+  record_verification(o, d);
   if (d.first_step < 0) {
     std::printf("reproduced: %lld steps bit-identical (steps %lld-%lld of %s)\n", static_cast<long long>(d.common_steps),
                 static_cast<long long>(checked.begin()->first), static_cast<long long>(checked.rbegin()->first),
