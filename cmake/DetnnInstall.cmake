@@ -14,7 +14,7 @@ install(TARGETS detnn detnn_fp EXPORT detnnTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/include/detnn" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-  FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+  FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp" PATTERN "detnn_onnx.h" EXCLUDE)  # export/: built in the tree only
 install(EXPORT detnnTargets NAMESPACE detnn:: DESTINATION "${DETNN_CMAKE_INSTALL_DIR}")
 
 configure_package_config_file("${CMAKE_SOURCE_DIR}/cmake/detnnConfig.cmake.in"

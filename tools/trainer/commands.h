@@ -93,7 +93,16 @@ struct ReportOptions {
   std::string output = "report.html";
 };
 
+// trainer export: the model and a checkpoint of it as ONNX (docs/interop.md).
+struct ExportOptions {
+  std::string model, checkpoint, onnx;
+  int opset = 17;
+  std::string batch = "dynamic";  // a positive integer, or "dynamic"
+  bool normalize = false;         // the model file's input normalization as the graph's first nodes
+};
+
 int run_train(const TrainOptions& options);
+int run_export(const ExportOptions& options);
 int run_report(const ReportOptions& options);
 int run_sweep(const SweepOptions& options);
 int run_eval(const EvalOptions& options);

@@ -4,6 +4,7 @@
 //   trainer eval --model FILE --checkpoint FILE
 //   trainer sweep --model FILE --sweep S.yaml   a hyper-parameter sweep (docs/sweeps.md)
 //   trainer report DIR... [-o FILE]       an HTML report of runs and sweeps (docs/report.md)
+//   trainer export --model M --checkpoint C --onnx OUT.onnx   ONNX export (docs/interop.md)
 //   trainer info                          the environment fingerprint
 // Exit status 0 on success; otherwise 1 with a one-line reason on stderr (bad flags included).
 #include <CLI/CLI.hpp>
@@ -165,10 +166,21 @@ int main(int argc, char** argv) {
   report_cmd->add_option("dirs", report.dirs, "Run or sweep directories")->required();
   report_cmd->add_option("-o,--output", report.output, "The HTML file to write (default report.html)");
 
+  trainer::ExportOptions export_options;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Write the model with a checkpoint's weights as an ONNX file, checked by ONNX's checker (docs/interop.md)");
+  export_cmd->add_option("--model", export_options.model, "Model file")->required();
+  export_cmd->add_option("--checkpoint", export_options.checkpoint, "Checkpoint of that model (safetensors)")->required();
+  export_cmd->add_option("--onnx", export_options.onnx, "The ONNX file to write")->required();
+  export_cmd->add_option("--opset", export_options.opset, "ONNX opset, 13 to 17 (default 17)");
+  export_cmd->add_option("--batch", export_options.batch, "The input's batch size, or dynamic (default)");
+  export_cmd->add_flag("--normalize", export_options.normalize,
+                       "Put the model file's input normalization into the graph (inputs in [0, 1])");
+
   CLI::App* info = app.add_subcommand("info", "Print the environment fingerprint (JSON): detnn version and "
                                               "commit, compiler flags, CUDA/cuDNN/NCCL versions, devices");
   bool verbose = false;
-  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, sweep_cmd, report_cmd, info})
+  for (CLI::App* a : {&app, eval_cmd, verify_cmd, diff_cmd, bisect_cmd, sweep_cmd, report_cmd, export_cmd, info})
     a->add_flag("--verbose", verbose, "On failure, also print where in detnn's source the input was refused");
   try {
     app.parse(argc, argv);
@@ -185,6 +197,7 @@ int main(int argc, char** argv) {
     if (diff_cmd->parsed()) return trainer::run_diff(diff);
     if (bisect_cmd->parsed()) return trainer::run_bisect(bisect);
     if (report_cmd->parsed()) return trainer::run_report(report);
+    if (export_cmd->parsed()) return trainer::run_export(export_options);
     if (sweep_cmd->parsed()) {
       if (sweep.resume.empty() == (sweep.model.empty() && sweep.sweep.empty()) ||
           (!sweep.resume.empty() && (!sweep.model.empty() || !sweep.sweep.empty() || !sweep.sweep_dir.empty())))
