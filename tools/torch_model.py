@@ -27,7 +27,8 @@ import numpy as np
 
 
 def strip_comments(text):
-    """detnn model files allow // comments outside strings."""
+    """detnn model files allow // and /* */ comments outside strings (as bench/torch_reference.py
+    and tools/torch_reference/models.py read them; those import PyTorch, this module must not)."""
     out, in_string, i = [], False, 0
     while i < len(text):
         c = text[i]
@@ -44,6 +45,10 @@ def strip_comments(text):
         elif text.startswith("//", i):
             while i < len(text) and text[i] != "\n":
                 i += 1
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
             continue
         else:
             out.append(c)
