@@ -68,7 +68,8 @@ void print_divergence(const RunOnDisk& run, const RunOnDisk& again, const Diverg
   }
 }
 
-// Each verification's outcome, appended to RUN/verifications.jsonl (trainer report shows them).
+// Each verification's outcome, appended to RUN/verifications.jsonl (trainer report shows them);
+// the run's own files are never changed.
 void record_verification(const VerifyOptions& o, const Divergence& d) {
   nlohmann::json line = {{"time", utc_timestamp()},
                          {"result", d.first_step < 0 ? "reproduced" : "diverged"},
@@ -78,9 +79,14 @@ void record_verification(const VerifyOptions& o, const Divergence& d) {
                          {"ranks", o.ranks}};
   if (d.first_step >= 0) line["first_differing_step"] = d.first_step;
   if (!o.from.empty()) line["from"] = o.from;
-  MetricsLog log(fs::path(o.run) / "verifications.jsonl");
-  log.write(line);
-  log.sync();
+  try {
+    MetricsLog log(fs::path(o.run) / "verifications.jsonl");
+    log.write(line);
+    log.sync();
+  } catch (const std::exception& e) {
+    // A run directory that cannot be written (read-only, another user's) is verified all the same.
+    std::fprintf(stderr, "trainer: warning: the result is not recorded in the run: %s\n", e.what());
+  }
 }
 
 }  // namespace
