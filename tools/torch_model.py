@@ -5,7 +5,7 @@
     net = build_module("examples/mnist_cnn.json")            # an nn.Module with detnn's names
     load_detnn_checkpoint(net, "runs/x/checkpoints/best.safetensors")
     net.eval(); logits = net(images)                          # detnn's evaluation, in PyTorch
-    save_init_weights(net, "init.safetensors")                # -> "init_weights" of a model file
+    save_init_weights(net, "init.safetensors")                # parameters -> "init_weights" of a model file
 
 The module is built from the model file's layers with PyTorch's own layers, named as detnn names
 its parameters and buffers ("layers.3.weight", "layers.4.body.0.weight",
@@ -225,9 +225,9 @@ def load_detnn_checkpoint(module, path):
 
 
 def save_init_weights(module, path):
-    """A safetensors file of the module's parameters and buffers under detnn's names: what a
-    model file's "init_weights" reads."""
-    write_safetensors(path, {k: v.detach().cpu().float().numpy() for k, v in detnn_names(module).items()})
+    """A safetensors file of the module's parameters under detnn's names: what a model file's
+    "init_weights" reads (parameters only: batch-norm statistics start at 0 and 1, as in PyTorch)."""
+    write_safetensors(path, {k: v.detach().cpu().float().numpy() for k, v in module.named_parameters()})
 
 
 def main(argv):
