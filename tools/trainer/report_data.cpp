@@ -1,5 +1,7 @@
 #include "report_data.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 

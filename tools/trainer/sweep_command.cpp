@@ -3,6 +3,7 @@
 // run and what they compute never depend on timing: proposals are pure functions (sweep/proposer.h),
 // hyperband waits for the trials before a trial (sweep/hyperband.h), and every file written lists
 // trials in trial order. A killed sweep continues with --resume from what its directory holds.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
