@@ -7,58 +7,36 @@
     net.eval(); logits = net(images)                          # detnn's evaluation, in PyTorch
     save_init_weights(net, "init.safetensors")                # parameters -> "init_weights" of a model file
 
-The module is built from the model file's layers with PyTorch's own layers, named as detnn names
-its parameters and buffers ("layers.3.weight", "layers.4.body.0.weight",
+The module holds the PyTorch layers bench/torch_reference.py builds from the model file (the model
+detnn-bench times), named as detnn names its parameters and buffers ("layers.3.weight", "layers.4.body.0.weight",
 "layers.6.shortcut.1.running_var"), so a detnn checkpoint loads by name and a PyTorch state_dict
 saves to a file detnn's "init_weights" reads. detnn trains batch norm by reduction chunks (ghost
 batch norm, DESIGN §6); in evaluation both use the running statistics, and the outputs agree to
 float32 rounding. Safetensors are read and written here with numpy (no other package needed).
 
-Run as a script it checks the round trip of one model file and checkpoint:
+Run as a script it loads a checkpoint into its model's module (every name and shape checked):
     python3 tools/torch_model.py MODEL.json CHECKPOINT.safetensors
-printing the largest difference between detnn's stored evaluation and PyTorch's.
 """
+import importlib.util
 import json
-import re
+import pathlib
 import struct
 import sys
 
 import numpy as np
 
 
-def strip_comments(text):
-    """detnn model files allow // and /* */ comments outside strings (as bench/torch_reference.py
-    and tools/torch_reference/models.py read them; those import PyTorch, this module must not)."""
-    out, in_string, i = [], False, 0
-    while i < len(text):
-        c = text[i]
-        if in_string:
-            out.append(c)
-            if c == "\\":
-                out.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-            out.append(c)
-        elif text.startswith("//", i):
-            while i < len(text) and text[i] != "\n":
-                i += 1
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = len(text) if end < 0 else end + 2
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def read_model_file(path):
-    with open(path) as f:
-        return json.loads(strip_comments(f.read()))
+def _bench_reference():
+    """bench/torch_reference.py, which already builds the PyTorch model of a model file (the one
+    detnn-bench times, its parameter names checked against detnn's by
+    tests/bench/torch_reference_test.cpp). It imports PyTorch."""
+    spec = importlib.util.spec_from_file_location("detnn_bench_torch_reference", ROOT / "bench" / "torch_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_safetensors(path):
@@ -93,111 +71,26 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-def _pair(v, default):
-    if v is None:
-        return (default, default)
-    return tuple(v) if isinstance(v, list) else (v, v)
-
-
 def build_module(model_path_or_spec):
-    """The nn.Module of a model file (its path or its parsed JSON)."""
-    import torch
+    """The nn.Module of a model file (its path or its parsed JSON): bench/torch_reference.py's
+    layers under the attribute `layers`, so the names are detnn's ("layers.3.weight")."""
     from torch import nn
 
-    spec = read_model_file(model_path_or_spec) if isinstance(model_path_or_spec, str) else model_path_or_spec
-
-    def activation(kind):
-        if kind == "relu":
-            return nn.ReLU()
-        if kind in ("gelu", "gelu_erf"):
-            return nn.GELU()
-        if kind == "gelu_tanh":
-            return nn.GELU(approximate="tanh")
-        return nn.Identity()
-
-    class Residual(nn.Module):
-        def __init__(self, body, shortcut, act):
-            super().__init__()
-            self.body = body
-            if shortcut is not None:
-                self.shortcut = shortcut
-            self.has_shortcut = shortcut is not None
-            self.act = act
-
-        def forward(self, x):
-            return self.act(self.body(x) + (self.shortcut(x) if self.has_shortcut else x))
-
-    def sequence(layers, channels, features):
-        mods = []
-        for layer in layers:
-            module, channels, features = build(layer, channels, features)
-            mods.append(module)
-        return nn.Sequential(*mods), channels, features
-
-    def build(layer, channels, features):
-        t = layer["type"]
-        if t == "conv2d":
-            out = layer["out_channels"]
-            m = nn.Conv2d(channels, out, _pair(layer.get("kernel"), 1), _pair(layer.get("stride"), 1),
-                          _pair(layer.get("padding"), 0), _pair(layer.get("dilation"), 1), layer.get("groups", 1),
-                          bias=layer.get("bias", True))
-            return m, out, None
-        if t == "linear":
-            return nn.Linear(features, layer["out_features"], bias=layer.get("bias", True)), channels, layer["out_features"]
-        if t == "batchnorm2d":
-            return nn.BatchNorm2d(channels, eps=layer.get("eps", 1e-5), momentum=layer.get("momentum", 0.1)), channels, None
-        if t == "relu":
-            return nn.ReLU(), channels, features
-        if t == "gelu":
-            return nn.GELU(approximate=layer.get("approximate", "none")), channels, features
-        if t == "maxpool2d":
-            k = _pair(layer.get("kernel"), 1)
-            return nn.MaxPool2d(k, _pair(layer.get("stride"), None) if layer.get("stride") else k,
-                                _pair(layer.get("padding"), 0)), channels, None
-        if t == "avgpool2d":
-            k = _pair(layer.get("kernel"), 1)
-            return nn.AvgPool2d(k, _pair(layer.get("stride"), None) if layer.get("stride") else k,
-                                _pair(layer.get("padding"), 0),
-                                count_include_pad=layer.get("count_include_pad", True)), channels, None
-        if t == "global_avgpool":
-            return nn.AdaptiveAvgPool2d(1), channels, None
-        if t == "flatten":
-            return nn.Flatten(), channels, None
-        if t == "dropout":
-            return nn.Dropout(layer.get("p", 0.5)), channels, features
-        if t == "residual":
-            body, out, _ = sequence(layer["body"], channels, None)
-            shortcut = layer.get("shortcut", "identity")
-            sc = None
-            if isinstance(shortcut, dict):
-                s = shortcut.get("stride", 1)
-                sc = nn.Sequential(nn.Conv2d(channels, out, 1, s, bias=False), nn.BatchNorm2d(out))
-            return Residual(body, sc, activation(layer.get("activation", "none"))), out, None
-        raise ValueError(f"layer type {t!r} has no PyTorch module here")
+    reference = _bench_reference()
+    if isinstance(model_path_or_spec, (str, pathlib.Path)):
+        with open(model_path_or_spec) as f:
+            spec = json.loads(reference.strip_comments(f.read()))
+    else:
+        spec = model_path_or_spec
+    layers, _ = reference.build(spec["layers"], tuple(spec["input"]))
 
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            c, h, w = spec["input"]
-            # Features of a flattened input: found by running a zero sample through the layers
-            # before each linear layer (shapes follow PyTorch's rules, as detnn's do).
-            mods, channels, x = [], c, torch.zeros(1, c, h, w)
-            for layer in spec["layers"]:
-                features = x.reshape(1, -1).shape[1] if layer["type"] == "linear" else None
-                module, channels, _ = build(layer, channels, features)
-                mods.append(module)
-                with torch.no_grad():
-                    module.eval()
-                    x = module(x if layer["type"] != "linear" else x.reshape(1, -1))
-            self.layers = nn.Sequential(*mods)
-            self.linear_needs_flat = [m for m in mods if isinstance(m, nn.Linear)]
+            self.layers = layers
 
         def forward(self, x):
-            for m in self.layers:
-                if isinstance(m, nn.Linear) and x.dim() > 2:
-                    x = x.reshape(x.shape[0], -1)
-                x = m(x)
-            return x
+            return self.layers(x)
 
     return Net()
 
