@@ -238,7 +238,7 @@ TEST(TrainerSweep, KilledInTheMiddleOfATrialResumesToTheUninterruptedSummary) {
   for (const char* f : {"summary.jsonl", "summary.csv", "best.json"})
     EXPECT_EQ(bytes_of(reference / f), bytes_of(killed / f)) << f;
   // The trial killed in the middle continued from its checkpoint: one resume in its manifest.
-  EXPECT_EQ(json::parse(std::ifstream(trial / "manifest.json"))["resumes"].size() >= 1, true);
+  EXPECT_GE(json::parse(std::ifstream(trial / "manifest.json"))["resumes"].size(), 1u);
 }
 
 TEST(TrainerSweep, HyperbandStopsExactlyTheTrialsItsRuleSays) {
@@ -378,7 +378,7 @@ parameters:
   EXPECT_NE(lines[5]["error"].get<std::string>().find("the model file refuses these values"), std::string::npos)
       << lines[5];
   EXPECT_FALSE(fs::exists(dir / "s" / "trials" / "0005"));
-  EXPECT_EQ(bytes_of(dir / "s" / "best.json").empty(), false);
+  EXPECT_FALSE(bytes_of(dir / "s" / "best.json").empty());
 }
 
 TEST(TrainerSweep, BadInputIsRefusedInOneLineBeforeAnyTrial) {

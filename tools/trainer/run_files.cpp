@@ -65,6 +65,14 @@ void write_json_atomically(const std::filesystem::path& path, const nlohmann::js
   write_file_atomically(path, value.dump(2) + "\n");
 }
 
+std::string read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path.string() + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 nlohmann::json read_json_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw IoError(path.string() + ": cannot open");
@@ -106,10 +114,7 @@ void MetricsLog::write(const nlohmann::json& line) {
   const std::string s = line.dump() + "\n";
   if (std::fwrite(s.data(), 1, s.size(), file_) != s.size()) io_fail(path_, "cannot write");
   std::fflush(file_);
-  if (tensorboard_ != nullptr) {
-    tensorboard_->metrics_line(line);
-    tensorboard_->flush();  // as metrics.jsonl: a killed run loses no logged step
-  }
+  if (tensorboard_ != nullptr) tensorboard_->metrics_line(line);
 }
 
 void MetricsLog::sync() {

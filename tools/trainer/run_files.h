@@ -19,6 +19,8 @@ struct IoError : std::runtime_error {
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
 void write_json_atomically(const std::filesystem::path& path, const nlohmann::json& value);
 nlohmann::json read_json_file(const std::filesystem::path& path);
+// The whole file as bytes; IoError "<path>: cannot open" when it cannot be read.
+std::string read_text_file(const std::filesystem::path& path);
 
 class TensorBoardWriter;
 

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "commands.h"
 #include "errors.h"
@@ -120,10 +119,7 @@ void SweepRunner::propose(Trial& t) {
   std::error_code ec;
   if (fs::exists(model_file(t), ec)) {
     // A resumed sweep proposes again; the trial's run was made from the file written then.
-    std::ifstream in(model_file(t));
-    std::ostringstream was;
-    was << in.rdbuf();
-    if (was.str() != text)
+    if (read_text_file(model_file(t)) != text)
       throw TrainerError(model_file(t).string() + ": differs from the model this sweep proposes for trial " +
                          trial_name(t.index) + " now (was the directory edited, or is this another detnn version?)");
   } else {
@@ -478,10 +474,7 @@ int SweepRunner::run() {
                 (plan_.dir / "summary.csv").string());
   if (best >= 0) {
     const Trial& b = trials_[static_cast<size_t>(best)];
-    std::ifstream in(model_file(b));
-    std::ostringstream text;
-    text << in.rdbuf();
-    write_file_atomically(plan_.dir / "best.json", text.str());
+    write_file_atomically(plan_.dir / "best.json", read_text_file(model_file(b)));
     console_.line("best: trial " + trial_name(b.index) + ", " + config().metric + " " + metric_text(b.outcome.metric) +
                   ", " + parameters_text(b) + " -> " + (plan_.dir / "best.json").string());
   }

@@ -1,7 +1,5 @@
 #include "sweep_setup.h"
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "errors.h"
@@ -19,11 +17,11 @@ using sweep::SweepError;
 namespace {
 
 std::string read_text(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TrainerError(std::string(what) + " " + path + ": cannot be read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  try {
+    return read_text_file(path);
+  } catch (const IoError&) {
+    throw TrainerError(std::string(what) + " " + path + ": cannot be read");
+  }
 }
 
 std::string where(const sweep::SweepConfig& c, const sweep::Parameter& p) {

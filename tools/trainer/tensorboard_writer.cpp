@@ -120,6 +120,7 @@ void TensorBoardWriter::metrics_line(const json& line) {
     if (!it.value().is_number() || it.key() == "step" || it.key() == "epoch" || it.key() == "batch") continue;
     scalar(type + "/" + it.key(), step, it.value().get<double>());
   }
+  flush();
 }
 
 void TensorBoardWriter::hparams_record(const std::string& tag, const std::string& plugin_data) {

@@ -35,7 +35,8 @@ class TensorBoardWriter {
   // earlier files, which the resumed run writes again.
   void restart_at(int64_t step);
   // The metrics.jsonl line's numbers as scalars: "step/<key>" for step lines, "epoch/<key>" for
-  // epoch lines, at the line's global step.
+  // epoch lines, at the line's global step, flushed as metrics.jsonl is (a killed run loses no
+  // logged step). Other lines (the per-step digests) write nothing.
   void metrics_line(const nlohmann::json& line);
 
   // The hparams plugin (sweeps): the experiment (parameters with their values, the metric) and
