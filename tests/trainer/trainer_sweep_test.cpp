@@ -420,6 +420,13 @@ TEST(TrainerSweep, BadInputIsRefusedInOneLineBeforeAnyTrial) {
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
     EXPECT_FALSE(fs::exists(dir / "never")) << "a sweep directory was made for bad input";
   }
+  // Flags that contradict each other: a new sweep needs both files, a resume nothing else.
+  for (const std::string args : {"sweep", "sweep --model m.json", "sweep --resume d --model m.json",
+                                 "sweep --resume d --sweep-dir e"}) {
+    const CommandResult r = run_trainer(args);
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_EQ(r.output.rfind("trainer: sweep: give --model FILE", 0), 0u) << args << ": " << r.output;
+  }
 }
 
 }  // namespace

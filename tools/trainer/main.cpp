@@ -199,8 +199,9 @@ int main(int argc, char** argv) {
     if (report_cmd->parsed()) return trainer::run_report(report);
     if (export_cmd->parsed()) return trainer::run_export(export_options);
     if (sweep_cmd->parsed()) {
-      if (sweep.resume.empty() == (sweep.model.empty() && sweep.sweep.empty()) ||
-          (!sweep.resume.empty() && (!sweep.model.empty() || !sweep.sweep.empty() || !sweep.sweep_dir.empty())))
+      const bool resuming = !sweep.resume.empty();
+      const bool starting = !sweep.model.empty() || !sweep.sweep.empty();
+      if (resuming == starting || (resuming && !sweep.sweep_dir.empty()))
         throw trainer::TrainerError("sweep: give --model FILE --sweep FILE for a new sweep, or --resume DIR alone");
       return trainer::run_sweep(sweep);
     }

@@ -495,7 +495,7 @@ int run_sweep(const SweepOptions& options) {
                sweep::method_name(plan.config.method) + ", " + count + " trials, " + std::to_string(plan.parallel) +
                " at a time" + (plan.config.metric.empty() ? "" : ", metric " + plan.config.metric));
   SweepRunner runner(std::move(plan), console);
-  if (options.resume.empty() == false) runner.recover();
+  if (!options.resume.empty()) runner.recover();
   return runner.run();
 }
 
