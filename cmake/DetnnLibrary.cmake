@@ -16,6 +16,12 @@ if(NOT DETNN_HAVE_MPI)
   list(FILTER DETNN_SOURCES EXCLUDE REGEX "_mpi\\.cpp$")
 endif()
 list(REMOVE_DUPLICATES DETNN_SOURCES)
+set(DETNN_CPU_X86 OFF)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64|i.86)$")
+  set(DETNN_CPU_X86 ON)
+else()
+  list(FILTER DETNN_SOURCES EXCLUDE REGEX "dot_tile_avx[0-9]*\\.cpp$")
+endif()
 
 add_library(detnn STATIC ${DETNN_SOURCES})
 # stb_image, third-party C compiled in data/stb_decoder.cpp alone, adds hostile JPEG coefficients
@@ -66,4 +72,14 @@ if(DETNN_HAVE_CUDA)
   target_link_libraries(detnn PUBLIC CUDA::cudart CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY} ${NCCL_LIBRARY})
   set_target_properties(detnn PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
   target_compile_options(detnn PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-lineinfo --expt-relaxed-constexpr>)
+endif()
+# The CPU microkernels of each instruction set (kernels/cpu/dot_tile.h) are compiled for it
+# whatever DETNN_NATIVE says and picked at run time, so a portable build is as fast as a native
+# one. They include only intrinsics (no shared header is compiled with those flags), and
+# without the precompiled headers, which are built with the target's own flags.
+if(DETNN_CPU_X86)
+  set_source_files_properties("${CMAKE_SOURCE_DIR}/kernels/cpu/dot_tile_avx2.cpp" PROPERTIES
+                              COMPILE_OPTIONS "-mavx2;-mfma" SKIP_PRECOMPILE_HEADERS ON)
+  set_source_files_properties("${CMAKE_SOURCE_DIR}/kernels/cpu/dot_tile_avx512.cpp" PROPERTIES
+                              COMPILE_OPTIONS "-mavx512f;-mfma" SKIP_PRECOMPILE_HEADERS ON)
 endif()

@@ -13,10 +13,25 @@ namespace detnn::kernels {
 class LeafCombiner {
  public:
   explicit LeafCombiner(int64_t outputs) : outputs_(static_cast<size_t>(outputs)) {}
+  // The buffers go back to this thread's spares: a kernel calls this for every block of outputs,
+  // and fresh large buffers each time cost page faults.
+  ~LeafCombiner() {
+    for (auto& level : levels_) spares().push_back(std::move(level));
+  }
+  LeafCombiner(const LeafCombiner&) = delete;
+  LeafCombiner& operator=(const LeafCombiner&) = delete;
 
   // Where the next leaf's results go (`outputs` floats); valid until the next push().
   float* next_leaf() {
-    if (levels_.size() <= top_) levels_.emplace_back(outputs_);
+    if (levels_.size() <= top_) {
+      if (spares().empty()) {
+        levels_.emplace_back(outputs_);
+      } else {
+        levels_.push_back(std::move(spares().back()));
+        spares().pop_back();
+        levels_.back().resize(outputs_);
+      }
+    }
     return levels_[top_].data();
   }
 
@@ -42,6 +57,11 @@ class LeafCombiner {
  private:
   static void add_into(std::vector<float>& left, const std::vector<float>& right) {
     for (size_t i = 0; i < left.size(); ++i) left[i] = left[i] + right[i];
+  }
+
+  static std::vector<std::vector<float>>& spares() {
+    thread_local std::vector<std::vector<float>> buffers;
+    return buffers;
   }
 
   size_t outputs_;

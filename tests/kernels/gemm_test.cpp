@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/gemm_kernel.h"
 #include "kernels/gemm.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
@@ -234,21 +233,6 @@ TEST(Gemm, ARowDoesNotDependOnTheOtherRows) {
       EXPECT_EQ(first_bit_difference(row.data(), &all[i * p.ldc], p.n), -1)
           << layout_name(ta, tb) << " row " << i;
     }
-  }
-}
-
-TEST(Gemm, PortableAndVectorMicrokernelsAgree) {
-  using namespace gemm_detail;
-  for (int64_t kc : {1, 3, 256}) {
-    auto ap = random_floats(kc * kMR, 81), bp = random_floats(kc * kNR, 82);
-    auto bias = random_floats(kNR, 83), start = random_floats(kMR * 20, 84);
-    for (bool accumulate : {false, true})
-      for (const float* bi : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
-        auto got = start, want = start;
-        best_microkernel()(kc, ap.data(), bp.data(), got.data(), 20, accumulate, bi);
-        microkernel_portable(kc, ap.data(), bp.data(), want.data(), 20, accumulate, bi);
-        EXPECT_EQ(first_bit_difference(got.data(), want.data(), got.size()), -1) << "kc=" << kc;
-      }
   }
 }
 

@@ -1,0 +1,41 @@
+// The portable microkernel: plain C++ for any CPU, 4 x 16 tiles. std::fma is the IEEE fused
+// multiply-add, the operation the vector variants do per lane.
+#include <cmath>
+
+#include "kernels/cpu/dot_tile.h"
+#include "runtime/cpu_isa.h"
+
+namespace detnn::kernels {
+
+namespace {
+
+constexpr int kMR = 4;
+constexpr int kNR = kDotTileColumns;
+
+void tile_portable(int64_t kc, const float* ap, const float* b, int64_t ldb, float* c, int64_t ldc) {
+  float acc[kMR][kNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* a = ap + k * kMR;
+    const float* brow = b + k * ldb;
+    for (int r = 0; r < kMR; ++r)
+      for (int j = 0; j < kNR; ++j) acc[r][j] = std::fma(a[r], brow[j], acc[r][j]);
+  }
+  for (int r = 0; r < kMR; ++r)
+    for (int j = 0; j < kNR; ++j) c[r * ldc + j] = acc[r][j];
+}
+
+}  // namespace
+
+DotTileKernel dot_tile_portable() { return {kMR, kNR, &tile_portable}; }
+
+DotTileKernel dot_tile_kernel(CpuIsa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == CpuIsa::avx512) return dot_tile_avx512();
+  if (isa == CpuIsa::avx2) return dot_tile_avx2();
+#endif
+  return dot_tile_portable();
+}
+
+DotTileKernel dot_tile_kernel() { return dot_tile_kernel(cpu_isa_active()); }
+
+}  // namespace detnn::kernels
