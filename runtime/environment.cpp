@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detnn_git_info.h"
+#include "runtime/cpu_isa.h"
 #include "runtime/device.h"
 #include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
@@ -26,7 +27,7 @@ namespace {
 nlohmann::ordered_json numerics_environment() {
   static const char* const kNames[] = {"NVIDIA_TF32_OVERRIDE", "CUBLAS_WORKSPACE_CONFIG", "CUDA_VISIBLE_DEVICES",
                                        "CUDA_DEVICE_ORDER",    "DETNN_NUM_THREADS",       "DETNN_CUDA_GRAPH",
-                                       "DETNN_NO_CACHING"};
+                                       "DETNN_NO_CACHING",     "DETNN_CPU_ISA"};
   nlohmann::ordered_json set = nlohmann::ordered_json::object();
   for (const char* name : kNames)
     if (const char* value = std::getenv(name)) set[name] = value;
@@ -58,6 +59,11 @@ std::string environment_fingerprint_json(int indent) {
   j["cuda"] = nullptr;
 #endif
   j["cpu_threads"] = num_threads();
+  // The CPU kernels' instruction set: speed only (every path gives the same bits), recorded so a
+  // timing can be read with it. Throws here, before any training, for a bad DETNN_CPU_ISA.
+  nlohmann::ordered_json available = nlohmann::ordered_json::array();
+  for (CpuIsa isa : cpu_isas_available()) available.push_back(cpu_isa_name(isa));
+  j["cpu_isa"] = {{"active", cpu_isa_name(cpu_isa_active())}, {"chosen_by", cpu_isa_source()}, {"available", available}};
   nlohmann::ordered_json devices = nlohmann::ordered_json::array();
   for (const DeviceInfo& d : list_devices()) {
     nlohmann::ordered_json e;

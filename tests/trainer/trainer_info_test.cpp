@@ -6,6 +6,7 @@
 // variables that are set — and it is what a run's manifest records as its "environment".
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -31,7 +32,7 @@ nlohmann::json info_json(const std::string& env = "") {
 }
 
 TEST(TrainerInfo, PrintsTheTrueEnvironment) {
-  const nlohmann::json j = info_json("-u DETNN_NUM_THREADS -u NVIDIA_TF32_OVERRIDE -u CUDA_VISIBLE_DEVICES");
+  const nlohmann::json j = info_json("-u DETNN_NUM_THREADS -u NVIDIA_TF32_OVERRIDE -u CUDA_VISIBLE_DEVICES -u DETNN_CPU_ISA");
   ASSERT_TRUE(j.is_object());
   std::ifstream version_file(DETNN_SOURCE_DIR "/VERSION");
   std::string version;
@@ -64,6 +65,26 @@ TEST(TrainerInfo, RecordsTheVariablesThatChangeNumericsAndTheThreadCount) {
   EXPECT_EQ(j["cpu_threads"], 3);
   EXPECT_EQ(j["environment_variables"]["DETNN_NUM_THREADS"], "3");
   EXPECT_EQ(j["environment_variables"]["NVIDIA_TF32_OVERRIDE"], "0");
+}
+
+// The CPU kernels' instruction set: the widest available by default, DETNN_CPU_ISA's when set (and
+// the variable recorded); a name that is no path, or one this CPU lacks, is one line naming it.
+TEST(TrainerInfo, RecordsTheCpuPathAndRefusesABadOne) {
+  const nlohmann::json chosen = info_json("-u DETNN_CPU_ISA");
+  ASSERT_TRUE(chosen["cpu_isa"].is_object()) << chosen.dump();
+  EXPECT_EQ(chosen["cpu_isa"]["active"], chosen["cpu_isa"]["available"].back());
+  EXPECT_EQ(chosen["cpu_isa"]["chosen_by"], "cpuid");
+  EXPECT_EQ(chosen["cpu_isa"]["available"].front(), "portable");
+  const nlohmann::json forced = info_json("DETNN_CPU_ISA=portable");
+  EXPECT_EQ(forced["cpu_isa"]["active"], "portable");
+  EXPECT_EQ(forced["cpu_isa"]["chosen_by"], "DETNN_CPU_ISA");
+  EXPECT_EQ(forced["environment_variables"]["DETNN_CPU_ISA"], "portable");
+
+  const CommandResult bad = run_trainer("info", "DETNN_CPU_ISA=sse9");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("DETNN_CPU_ISA='sse9' is not a CPU path: use avx512, avx2, portable or auto"),
+            std::string::npos) << bad.output;
+  EXPECT_EQ(std::count(bad.output.begin(), bad.output.end(), '\n'), 1) << bad.output;
 }
 
 TEST(TrainerInfo, IsWhatARunsManifestRecords) {
