@@ -220,6 +220,116 @@ void leaf_product(const DotTileKernel& kern, const PackedRows& a, int64_t grp, i
     for (int64_t j = 0; j < width; ++j) out[r * ldo + j] = bias ? sum[r * width + j] + bias[r] : sum[r * width + j];
 }
 
+constexpr int64_t kShiftedMinK = 64;
+
+// Zero-bordered copies of a group's planes: plane p at data + p * hp * wp, the source's (0, 0) at
+// row `top`, column `left`. kDotTileColumns floats of slack after the last plane let a
+// microkernel read a whole panel past the last virtual column (shifted_product).
+struct BorderedPlanes {
+  int64_t hp = 0, wp = 0, top = 0, left = 0;
+  std::vector<float> data;
+
+  void fill(const float* src, int64_t count, int64_t h, int64_t w) {
+    data.assign(static_cast<size_t>(count * hp * wp + kDotTileColumns), 0.0f);
+    for (int64_t p = 0; p < count; ++p)
+      for (int64_t r = 0; r < h; ++r)
+        std::memcpy(&data[(p * hp + top + r) * wp + left], src + (p * h + r) * w, sizeof(float) * w);
+  }
+  const float* plane(int64_t p) const { return data.data() + p * hp * wp; }
+};
+
+// The stride-1 passes as one implicit GEMM over "virtual columns" v = r * wp + c of bordered
+// planes: B row k is table[k] + v, a shifted window, so nothing is gathered; the columns with
+// c >= out_cols are computed and dropped. out[m * plane_stride + r * out_cols + c] = the K-leaf
+// rule over k of A[m][k] * table[k][r * wp + c], + bias[m] when bias is given. The terms and
+// their order are those of the gathered matrix (im2col / gather_dy), zeros included.
+void shifted_product(const DotTileKernel& kern, const PackedRows& a, int64_t grp, int64_t rows, int64_t k,
+                     const std::vector<const float*>& table, int64_t wp, int64_t out_rows, int64_t out_cols,
+                     float* out, int64_t plane_stride, const float* bias, std::vector<float>& block_out) {
+  constexpr int64_t kBlock = 256;  // virtual columns per dot_block: rows x kBlock results stay in L2
+  const int64_t virtual_cols = (out_rows - 1) * wp + out_cols;
+  block_out.resize(static_cast<size_t>(rows * kBlock));
+  for (int64_t v0 = 0; v0 < virtual_cols; v0 += kBlock) {
+    const int64_t vb = std::min(kBlock, virtual_cols - v0);
+    const float* c = block_out.data();
+    if (a.leaves() == 1) {
+      dot_block(kern, rows, vb, k, a.leaf(grp, 0), DotB{nullptr, 0, kDotTileColumns, true, table.data(), v0},
+                block_out.data(), vb);
+    } else {
+      LeafCombiner leaves(rows * vb);
+      for (int64_t l = 0; l < a.leaves(); ++l) {
+        const int64_t k0 = l * kDotLeaf;
+        dot_block(kern, rows, vb, std::min(kDotLeaf, k - k0), a.leaf(grp, l),
+                  DotB{nullptr, 0, kDotTileColumns, true, table.data() + k0, v0}, leaves.next_leaf(), vb);
+        leaves.push();
+      }
+      c = leaves.result();
+      std::copy(c, c + rows * vb, block_out.begin());
+      c = block_out.data();
+    }
+    // The block's virtual columns, output row by output row.
+    for (int64_t r = v0 / wp; r * wp < v0 + vb; ++r) {
+      const int64_t lo = std::max(v0, r * wp), hi = std::min({v0 + vb, r * wp + out_cols});
+      if (lo >= hi) continue;
+      for (int64_t m = 0; m < rows; ++m) {
+        float* dst = out + m * plane_stride + r * out_cols + (lo - r * wp);
+        const float* src = c + m * vb + (lo - v0);
+        if (bias)
+          for (int64_t i = 0; i < hi - lo; ++i) dst[i] = src[i] + bias[m];
+        else
+          std::memcpy(dst, src, sizeof(float) * (hi - lo));
+      }
+    }
+  }
+}
+
+// Forward with unit strides: the input planes bordered by the padding, tap (ci, kh, kw) the
+// window at row kh*dh, column kw*dw.
+void forward_shifted(const Geometry& g, const DotTileKernel& kern, const PackedRows& packed_w, const float* x,
+                     const float* bias, float* y) {
+  const int64_t ohw = g.OH * g.OW, kf = g.Cig * g.khw();
+  cpu_thread_pool().parallel_for(g.N * g.G, [&](int64_t begin, int64_t end) {
+    BorderedPlanes planes{g.H + 2 * g.ph, g.W + 2 * g.pw, g.ph, g.pw, {}};
+    std::vector<const float*> table(static_cast<size_t>(kf));
+    std::vector<float> block_out;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / g.G, grp = item % g.G;
+      planes.fill(x + (n * g.C + grp * g.Cig) * g.H * g.W, g.Cig, g.H, g.W);
+      for (int64_t k = 0; k < kf; ++k) {
+        const int64_t ci = k / g.khw(), kh = (k / g.KW) % g.KH, kw = k % g.KW;
+        table[k] = planes.plane(ci) + kh * g.dh * planes.wp + kw * g.dw;
+      }
+      shifted_product(kern, packed_w, grp, g.Cog, kf, table, planes.wp, g.OH, g.OW, y + (n * g.Co + grp * g.Cog) * ohw,
+                      ohw, bias ? bias + grp * g.Cog : nullptr, block_out);
+    }
+  });
+}
+
+// Backward-data with unit strides: the dy planes bordered so that every tap's window lies inside
+// (zeros where a tap lands on no output), tap (co, kh, kw) the window that input pixel (ih, iw)
+// sees at dy row ih + ph - kh*dh, column iw + pw - kw*dw.
+void backward_data_shifted(const Geometry& g, const DotTileKernel& kern, const PackedRows& packed_wt, const float* dy,
+                           float* dx) {
+  const int64_t hw = g.H * g.W, kd = g.Cog * g.khw();
+  const int64_t top = std::max<int64_t>(0, (g.KH - 1) * g.dh - g.ph), left = std::max<int64_t>(0, (g.KW - 1) * g.dw - g.pw);
+  const int64_t hp = std::max(g.OH + top, g.H + g.ph + top), wp = std::max(g.OW + left, g.W + g.pw + left);
+  cpu_thread_pool().parallel_for(g.N * g.G, [&](int64_t begin, int64_t end) {
+    BorderedPlanes planes{hp, wp, top, left, {}};
+    std::vector<const float*> table(static_cast<size_t>(kd));
+    std::vector<float> block_out;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / g.G, grp = item % g.G;
+      planes.fill(dy + (n * g.Co + grp * g.Cog) * g.OH * g.OW, g.Cog, g.OH, g.OW);
+      for (int64_t k = 0; k < kd; ++k) {
+        const int64_t co = k / g.khw(), kh = (k / g.KW) % g.KH, kw = k % g.KW;
+        table[k] = planes.plane(co) + (g.ph - kh * g.dh + top) * wp + (g.pw - kw * g.dw + left);
+      }
+      shifted_product(kern, packed_wt, grp, g.Cig, kd, table, wp, g.H, g.W, dx + (n * g.C + grp * g.Cig) * hw, hw,
+                      nullptr, block_out);
+    }
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +343,11 @@ void conv2d_forward_cpu(const Conv2dParams& p, const float* x, const float* w, c
   const DotTileKernel kern = dot_tile_kernel();
   const int64_t kf = p.filter_size(), ohw = g.OH * g.OW;
   const PackedRows packed_w(kern, w, g.G, g.Cog, kf);
+  // Shifted windows pay off once K is long enough to hide a tile's stores (same bits either way).
+  if (g.sh == 1 && g.sw == 1 && kf >= kShiftedMinK) {
+    forward_shifted(g, kern, packed_w, x, bias, y);
+    return;
+  }
   const int64_t rows = rows_per_block(kf, g.OW, g.OH);
   const int64_t blocks = ceil_div(g.OH, rows);
   cpu_thread_pool().parallel_for(g.N * blocks, [&](int64_t begin, int64_t end) {
@@ -266,6 +381,10 @@ void conv2d_backward_data_cpu(const Conv2dParams& p, const float* dy, const floa
         std::memcpy(&wt[((grp * g.Cig + ci) * g.Cog + co) * khw],
                     w + ((grp * g.Cog + co) * g.Cig + ci) * khw, sizeof(float) * khw);
   const PackedRows packed_wt(kern, wt.data(), g.G, g.Cig, kd);
+  if (g.sh == 1 && g.sw == 1 && kd >= kShiftedMinK) {
+    backward_data_shifted(g, kern, packed_wt, dy, dx);
+    return;
+  }
   const int64_t rows = rows_per_block(kd, g.W, g.H);
   const int64_t blocks = ceil_div(g.H, rows);
   cpu_thread_pool().parallel_for(g.N * blocks, [&](int64_t begin, int64_t end) {

@@ -83,23 +83,33 @@ void dot_block(const DotTileKernel& kern, int64_t m, int64_t n, int64_t kc, cons
   }
   for (int64_t j0 = 0; j0 < n; j0 += kNR) {
     const int64_t cols = std::min<int64_t>(kNR, n - j0);
-    const float* bp = b.data + (j0 / kNR) * b.panel_stride;
+    const bool table = b.rows != nullptr;
+    const float* bp = table ? nullptr : b.data + (j0 / kNR) * b.panel_stride;
     int64_t ldb = b.ldb;
+    bool use_table = table;
     if (cols < kNR && !b.padded) {
       edge_panel.assign(static_cast<size_t>(kc * kNR), 0.0f);
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(&edge_panel[k * kNR], bp + k * ldb, sizeof(float) * cols);
+      for (int64_t k = 0; k < kc; ++k)
+        std::memcpy(&edge_panel[k * kNR], table ? b.rows[k] + b.col0 + j0 : bp + k * ldb, sizeof(float) * cols);
       bp = edge_panel.data();
       ldb = kNR;
+      use_table = false;
     }
+    auto run = [&](const float* a, float* out, int64_t ld) {
+      if (use_table)
+        kern.run_rows(kc, a, b.rows, b.col0 + j0, out, ld);
+      else
+        kern.run(kc, a, bp, ldb, out, ld);
+    };
     for (int64_t i0 = 0; i0 < m; i0 += mr) {
       const int64_t rows = std::min<int64_t>(mr, m - i0);
       const float* a = ap + (i0 / mr) * a_panel_stride;
       float* out = c + i0 * ldc + j0;
       if (rows == mr && cols == kNR) {
-        kern.run(kc, a, bp, ldb, out, ldc);
+        run(a, out, ldc);
         continue;
       }
-      kern.run(kc, a, bp, ldb, tile, kNR);
+      run(a, tile, kNR);
       for (int64_t r = 0; r < rows; ++r) std::memcpy(out + r * ldc, tile + r * kNR, sizeof(float) * cols);
     }
   }

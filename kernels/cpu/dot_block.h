@@ -15,11 +15,15 @@ namespace detnn::kernels {
 // ldb its row length; packed panels ([kc][kDotTileColumns] each) have ldb = kDotTileColumns.
 // `padded`: every panel may be read for kDotTileColumns columns (zeros past n); when false the
 // last, narrower panel is copied into a zero-padded one first.
+// Or, with `rows` set, row k of B is rows[k] + col0 (column j at rows[k][col0 + j]); `padded`
+// then says every row may be read up to a whole panel past n.
 struct DotB {
   const float* data = nullptr;
   int64_t ldb = 0;
   int64_t panel_stride = kDotTileColumns;
   bool padded = false;
+  const float* const* rows = nullptr;
+  int64_t col0 = 0;
 };
 
 // C (m x n, rows ldc apart) = A · B over kc terms. `ap`: A packed by pack_a_panels for the same

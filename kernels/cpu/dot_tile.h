@@ -19,11 +19,16 @@ namespace detnn::kernels {
 
 using DotTileFn = void (*)(int64_t kc, const float* ap, const float* b, int64_t ldb, float* c,
                            int64_t ldc);
+// The same tile with B row k at rows[k] + col: an implicit GEMM whose rows are shifted windows
+// of zero-bordered planes (the stride-1 convolution passes), so no gathered matrix is built.
+using DotTileRowsFn = void (*)(int64_t kc, const float* ap, const float* const* rows, int64_t col,
+                               float* c, int64_t ldc);
 
 struct DotTileKernel {
   int mr = 0;  // rows of a tile (and of a packed A panel)
   int nr = 0;  // columns of a tile (and of a packed B panel)
   DotTileFn run = nullptr;
+  DotTileRowsFn run_rows = nullptr;
 };
 
 // Every variant has this many columns, so a packed B serves any of them.

@@ -15,14 +15,17 @@ namespace {
 
 constexpr int kMR = 6;
 
-void tile_avx2(int64_t kc, const float* ap, const float* b, int64_t ldb, float* c, int64_t ldc) {
+// B row k at row(k): a strided matrix or a table of row pointers.
+template <typename Row>
+inline void tile_avx2(int64_t kc, const float* ap, Row row, float* c, int64_t ldc) {
   __m256 acc[kMR][2];
 #pragma GCC unroll 6
   for (int r = 0; r < kMR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(b + k * ldb);
-    const __m256 b1 = _mm256_loadu_ps(b + k * ldb + 8);
+    const float* b = row(k);
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < kMR; ++r) {
       const __m256 a = _mm256_broadcast_ss(ap + k * kMR + r);
@@ -37,8 +40,16 @@ void tile_avx2(int64_t kc, const float* ap, const float* b, int64_t ldb, float* 
   }
 }
 
+void tile_strided(int64_t kc, const float* ap, const float* b, int64_t ldb, float* c, int64_t ldc) {
+  tile_avx2(kc, ap, [=](int64_t k) { return b + k * ldb; }, c, ldc);
+}
+
+void tile_rows(int64_t kc, const float* ap, const float* const* rows, int64_t col, float* c, int64_t ldc) {
+  tile_avx2(kc, ap, [=](int64_t k) { return rows[k] + col; }, c, ldc);
+}
+
 }  // namespace
 
-DotTileKernel dot_tile_avx2() { return {kMR, kDotTileColumns, &tile_avx2}; }
+DotTileKernel dot_tile_avx2() { return {kMR, kDotTileColumns, &tile_strided, &tile_rows}; }
 
 }  // namespace detnn::kernels

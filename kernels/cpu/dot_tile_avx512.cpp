@@ -13,13 +13,15 @@ namespace {
 
 constexpr int kMR = 16;
 
-void tile_avx512(int64_t kc, const float* ap, const float* b, int64_t ldb, float* c, int64_t ldc) {
+// B row k at row(k): a strided matrix or a table of row pointers.
+template <typename Row>
+inline void tile_avx512(int64_t kc, const float* ap, Row row, float* c, int64_t ldc) {
   __m512 acc[kMR];
 #pragma GCC unroll 16
   for (int r = 0; r < kMR; ++r) acc[r] = _mm512_setzero_ps();
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 bv = _mm512_loadu_ps(b + k * ldb);
+    const __m512 bv = _mm512_loadu_ps(row(k));
 #pragma GCC unroll 16
     for (int r = 0; r < kMR; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ap[k * kMR + r]), bv, acc[r]);
   }
@@ -27,8 +29,16 @@ void tile_avx512(int64_t kc, const float* ap, const float* b, int64_t ldb, float
   for (int r = 0; r < kMR; ++r) _mm512_storeu_ps(c + r * ldc, acc[r]);
 }
 
+void tile_strided(int64_t kc, const float* ap, const float* b, int64_t ldb, float* c, int64_t ldc) {
+  tile_avx512(kc, ap, [=](int64_t k) { return b + k * ldb; }, c, ldc);
+}
+
+void tile_rows(int64_t kc, const float* ap, const float* const* rows, int64_t col, float* c, int64_t ldc) {
+  tile_avx512(kc, ap, [=](int64_t k) { return rows[k] + col; }, c, ldc);
+}
+
 }  // namespace
 
-DotTileKernel dot_tile_avx512() { return {kMR, kDotTileColumns, &tile_avx512}; }
+DotTileKernel dot_tile_avx512() { return {kMR, kDotTileColumns, &tile_strided, &tile_rows}; }
 
 }  // namespace detnn::kernels

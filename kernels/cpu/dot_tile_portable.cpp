@@ -24,9 +24,21 @@ void tile_portable(int64_t kc, const float* ap, const float* b, int64_t ldb, flo
     for (int j = 0; j < kNR; ++j) c[r * ldc + j] = acc[r][j];
 }
 
+void tile_rows_portable(int64_t kc, const float* ap, const float* const* rows, int64_t col, float* c, int64_t ldc) {
+  float acc[kMR][kNR] = {};
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* a = ap + k * kMR;
+    const float* brow = rows[k] + col;
+    for (int r = 0; r < kMR; ++r)
+      for (int j = 0; j < kNR; ++j) acc[r][j] = std::fma(a[r], brow[j], acc[r][j]);
+  }
+  for (int r = 0; r < kMR; ++r)
+    for (int j = 0; j < kNR; ++j) c[r * ldc + j] = acc[r][j];
+}
+
 }  // namespace
 
-DotTileKernel dot_tile_portable() { return {kMR, kNR, &tile_portable}; }
+DotTileKernel dot_tile_portable() { return {kMR, kNR, &tile_portable, &tile_rows_portable}; }
 
 DotTileKernel dot_tile_kernel(CpuIsa isa) {
 #if defined(__x86_64__) || defined(__i386__)
