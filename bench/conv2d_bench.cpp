@@ -1,10 +1,12 @@
-// Convolution: the CPU kernels on the MNIST CNN's convolutions (batch 128), and the strict CUDA
+// Convolution: the CPU kernels on the MNIST CNN's and cifar_convnet's convolutions, with the
+// fraction of the measured FMA peak they reach, and the strict CUDA
 // kernels against cuDNN's fastest FP32 algorithm (FMA math, no TF32) on the cifar_convnet
 // convolutions (batch 512): forward, backward-data, backward-filter. FLOPs = 2 * MACs of the
 // dense convolution (padding taps included, as cuDNN counts them); reported as GFLOP/s.
 #include <benchmark/benchmark.h>
 
 #include "bench_util.h"
+#include "cpu_peak.h"
 
 #include <cstdint>
 #include <string>
@@ -74,8 +76,17 @@ void report(benchmark::State& state, const Conv2dParams& p) {
 enum Pass { kForward = 0, kBackwardData = 1, kBackwardFilter = 2 };
 const char* const kPassNames[] = {"forward", "backward_data", "backward_filter"};
 
+// The CPU benchmark's shapes: the MNIST CNN's at its batch, then cifar_convnet's at batch 64 (a
+// step's batch of 512 only repeats them; the per-layer rate is the same).
+Shape cpu_shape(int64_t i) {
+  if (i < 2) return kMnist[i];
+  Shape s = kCifar[i - 2];
+  s.batch = 64;
+  return s;
+}
+
 void BM_Conv2dCpu(benchmark::State& state) {
-  const Shape& s = kMnist[state.range(0)];
+  const Shape s = cpu_shape(state.range(0));
   const Pass pass = static_cast<Pass>(state.range(1));
   const Conv2dParams p = params(s);
   auto x = inputs(p.input_size(), 1), w = inputs(p.weight_size(), 2), b = inputs(p.out_channels, 3);
@@ -90,8 +101,14 @@ void BM_Conv2dCpu(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   report(state, p);
+  // GFLOP/s over the measured FMA peak of the same threads (bench/cpu_peak.h).
+  state.counters["peak_fraction"] = benchmark::Counter(flops(p) * 1e-9 / detnn::bench::cpu_fma_peak_gflops(),
+                                                       benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_Conv2dCpu)->ArgsProduct({{0, 1}, {0, 1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2dCpu)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7, 8}, {0, 1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 #ifdef DETNN_HAVE_CUDA
 using detnn::bench::have_gpu;

@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_util.h"
+#include "cpu_peak.h"
 
 #include <vector>
 
@@ -45,6 +46,8 @@ void BM_GemmCpu(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
   }
   set_flops(state, m, n, k);
+  state.counters["peak_fraction"] = benchmark::Counter(
+      2.0 * m * n * k * 1e-9 / detnn::bench::cpu_fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_GemmCpu)
     ->ArgNames({"m", "n", "k", "ta", "tb"})

@@ -33,6 +33,39 @@ float leaf_sum(const float* base, const SumLayout& l, int64_t begin, int64_t end
   return acc;
 }
 
+// Eight full leaves (kReductionLeaf elements each) summed side by side: each is its own sequential
+// chain, as in leaf_sum, but eight independent chains keep the adder busy where one waits on the
+// latency of the previous addition. firsts[j] is leaf j's first element index in its output.
+void eight_leaf_sums(const float* const* bases, const int64_t* firsts, const SumLayout& l, float* out) {
+  constexpr int kLeaves = 8;
+  const float* ptr[kLeaves];
+  int64_t run[kLeaves];  // elements left in the current contiguous run of `inner`
+  float acc[kLeaves];
+  for (int j = 0; j < kLeaves; ++j) {
+    const int64_t outer = firsts[j] / l.inner, in = firsts[j] % l.inner;
+    ptr[j] = bases[j] + outer * l.outer_stride + in;
+    run[j] = l.inner - in;
+    acc[j] = 0.0f;
+  }
+  // Stretches in which no leaf reaches the end of a run: plain loads, no branches.
+  for (int64_t done = 0; done < kReductionLeaf;) {
+    int64_t step = kReductionLeaf - done;
+    for (int j = 0; j < kLeaves; ++j) step = std::min(step, run[j]);
+    for (int64_t i = 0; i < step; ++i)
+      for (int j = 0; j < kLeaves; ++j) acc[j] = acc[j] + ptr[j][i];
+    for (int j = 0; j < kLeaves; ++j) {
+      run[j] -= step;
+      ptr[j] += step;
+      if (run[j] == 0) {
+        ptr[j] += l.outer_stride - l.inner;
+        run[j] = l.inner;
+      }
+    }
+    done += step;
+  }
+  for (int j = 0; j < kLeaves; ++j) out[j] = acc[j];
+}
+
 }  // namespace
 
 void canonical_sum_cpu(const float* x, float* out, const SumLayout& l) {
@@ -48,11 +81,26 @@ void canonical_sum_cpu(const float* x, float* out, const SumLayout& l) {
   cpu_thread_pool().parallel_for(
       l.outputs * leaves,
       [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; ++p) {
+        auto full = [&](int64_t p) { return (p % leaves + 1) * kReductionLeaf <= l.length; };
+        for (int64_t p = begin; p < end;) {
+          bool eight = p + 8 <= end;
+          for (int64_t q = p; eight && q < p + 8; ++q) eight = full(q);
+          if (eight) {
+            const float* bases[8];
+            int64_t firsts[8];
+            for (int j = 0; j < 8; ++j) {
+              bases[j] = x + ((p + j) / leaves) * l.output_stride;
+              firsts[j] = ((p + j) % leaves) * kReductionLeaf;
+            }
+            eight_leaf_sums(bases, firsts, l, &partial[p]);
+            p += 8;
+            continue;
+          }
           const int64_t o = p / leaves, leaf = p % leaves;
           const int64_t first = leaf * kReductionLeaf;
           const int64_t last = std::min(first + kReductionLeaf, l.length);
           partial[p] = leaf_sum(x + o * l.output_stride, l, first, last);
+          ++p;
         }
       },
       16);

@@ -108,10 +108,11 @@ void valid_columns(const Geometry& g, int64_t off, int64_t* lo, int64_t* hi) {
 }
 
 // Col[k][(oh - oh0) * OW + ow] for k = (ci, kh, kw) of group `grp`, output rows [oh0, oh1):
-// the input value at the tap, 0 in the padding. `k_begin..k_end` selects rows of Col.
+// the input value at the tap, 0 in the padding. `k_begin..k_end` selects rows of Col; rows are
+// `ld` floats apart (0: the row length).
 void im2col(const Geometry& g, const float* x_sample, int64_t grp, int64_t oh0, int64_t oh1,
-            int64_t k_begin, int64_t k_end, float* col) {
-  const int64_t width = (oh1 - oh0) * g.OW;
+            int64_t k_begin, int64_t k_end, float* col, int64_t ld = 0) {
+  const int64_t width = ld > 0 ? ld : (oh1 - oh0) * g.OW;
   for (int64_t k = k_begin; k < k_end; ++k) {
     const int64_t ci = k / g.khw(), kh = (k / g.KW) % g.KH, kw = k % g.KW;
     const float* plane = x_sample + (grp * g.Cig + ci) * g.H * g.W;
@@ -418,44 +419,41 @@ void conv2d_backward_filter_partials_cpu(const Conv2dParams& p, int64_t chunk_si
   const int64_t want_blocks = ceil_div(2 * num_threads(), std::max<int64_t>(units, 1));
   const int64_t k_rows = std::clamp<int64_t>(ceil_div(kf, want_blocks), std::min<int64_t>(kf, 16), 512);
   const int64_t k_blocks = ceil_div(kf, k_rows);
-  const int64_t panel_capacity = kDotLeaf * kern.mr;  // a leaf's terms in one A panel
+  // The microkernel reads 16 Col rows at once: rows a multiple of 4 KiB apart would all fall in
+  // one L1 set, so the row length is padded off such multiples.
+  const int64_t ld_col = ohw % 256 == 0 ? ohw + 16 : ohw;
   cpu_thread_pool().parallel_for(units * k_blocks, [&](int64_t begin, int64_t end) {
-    std::vector<float> col(static_cast<size_t>(k_rows * ohw));
-    std::vector<float> leaf_a(static_cast<size_t>(ceil_div(k_rows, kern.mr) * panel_capacity));
-    std::vector<float> leaf_b(static_cast<size_t>(kDotLeaf * g.Cog));
+    std::vector<float> col(static_cast<size_t>(k_rows * ld_col));
     std::vector<float> dyt(static_cast<size_t>(ohw * g.Cog));
     std::vector<float> single(static_cast<size_t>(k_rows * g.Cog));
     for (int64_t item = begin; item < end; ++item) {
       const int64_t c = item / (g.G * k_blocks), grp = (item / k_blocks) % g.G;
       const int64_t k0 = (item % k_blocks) * k_rows, k1 = std::min(k0 + k_rows, kf), rows = k1 - k0;
-      // The chunk's terms in order, cut into K-leaves that may start and end inside a sample:
-      // a leaf collects its A columns (Col rows, transposed into panels) and B rows (dy^T) from
-      // one sample after the other, then is one dot_block.
+      // The chunk's terms in order, cut into K-leaves that may start and end inside a sample: A
+      // is the sample's Col rows read in place, B its dy^T; a leaf that goes on into the next
+      // sample continues its chains from the stored partial results (accumulate).
       const bool one_leaf = chunk_size * ohw <= kDotLeaf;
       LeafCombiner leaves(one_leaf ? 0 : rows * g.Cog);
-      int64_t filled = 0;
-      auto flush = [&] {
-        float* dst = one_leaf ? single.data() : leaves.next_leaf();
-        dot_block(kern, rows, g.Cog, filled, leaf_a.data(), DotB{leaf_b.data(), g.Cog}, dst, g.Cog, panel_capacity);
-        if (!one_leaf) leaves.push();
-        filled = 0;
-      };
+      float* leaf = one_leaf ? single.data() : leaves.next_leaf();
+      int64_t filled = 0;  // terms of the current leaf so far
       for (int64_t s = 0; s < chunk_size; ++s) {
         const int64_t n = c * chunk_size + s;
-        im2col(g, x + n * g.C * g.H * g.W, grp, 0, g.OH, k0, k1, col.data());
+        im2col(g, x + n * g.C * g.H * g.W, grp, 0, g.OH, k0, k1, col.data(), ld_col);
         transpose_matrix(dy + (n * g.Co + grp * g.Cog) * ohw, g.Cog, ohw, ohw, dyt.data(), g.Cog);
         for (int64_t q0 = 0; q0 < ohw;) {
           const int64_t take = std::min(ohw - q0, kDotLeaf - filled);
-          for (int64_t i0 = 0; i0 < rows; i0 += kern.mr)
-            pack_a_panels(col.data() + i0 * ohw + q0, ohw, false, std::min<int64_t>(kern.mr, rows - i0), take, kern.mr,
-                          leaf_a.data() + (i0 / kern.mr) * panel_capacity + filled * kern.mr, panel_capacity);
-          std::memcpy(&leaf_b[filled * g.Cog], &dyt[q0 * g.Cog], sizeof(float) * take * g.Cog);
+          dot_block_row_major_a(kern, rows, g.Cog, take, col.data() + q0, ld_col, DotB{dyt.data() + q0 * g.Cog, g.Cog},
+                                leaf, g.Cog, filled > 0);
           filled += take;
           q0 += take;
-          if (filled == kDotLeaf) flush();
+          if (filled == kDotLeaf && !one_leaf) {
+            leaves.push();
+            leaf = leaves.next_leaf();
+            filled = 0;
+          }
         }
       }
-      if (filled > 0) flush();  // the short last leaf
+      if (!one_leaf && filled > 0) leaves.push();  // the short last leaf
       const float* acc = one_leaf ? single.data() : leaves.result();
       float* out = dw_partials + (c * g.Co + grp * g.Cog) * kf;
       for (int64_t co = 0; co < g.Cog; ++co)

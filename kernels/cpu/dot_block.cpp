@@ -115,4 +115,42 @@ void dot_block(const DotTileKernel& kern, int64_t m, int64_t n, int64_t kc, cons
   }
 }
 
+void dot_block_row_major_a(const DotTileKernel& kern, int64_t m, int64_t n, int64_t kc, const float* a, int64_t lda,
+                           const DotB& b, float* c, int64_t ldc, bool accumulate) {
+  const int mr = kern.mr;
+  thread_local std::vector<float> edge_rows, edge_panel;
+  alignas(64) float tile[16 * kNR] = {};  // every kernel's mr is at most 16
+  for (int64_t i0 = 0; i0 < m; i0 += mr) {
+    const int64_t rows = std::min<int64_t>(mr, m - i0);
+    const float* ar = a + i0 * lda;
+    int64_t ld = lda;
+    if (rows < mr) {  // the last rows, zero-padded to a whole panel
+      edge_rows.assign(static_cast<size_t>(mr * kc), 0.0f);
+      for (int64_t r = 0; r < rows; ++r) std::memcpy(&edge_rows[r * kc], ar + r * lda, sizeof(float) * kc);
+      ar = edge_rows.data();
+      ld = kc;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += kNR) {
+      const int64_t cols = std::min<int64_t>(kNR, n - j0);
+      const float* bp = b.data + j0;
+      int64_t ldb = b.ldb;
+      if (cols < kNR && !b.padded) {
+        edge_panel.assign(static_cast<size_t>(kc * kNR), 0.0f);
+        for (int64_t k = 0; k < kc; ++k) std::memcpy(&edge_panel[k * kNR], bp + k * ldb, sizeof(float) * cols);
+        bp = edge_panel.data();
+        ldb = kNR;
+      }
+      float* out = c + i0 * ldc + j0;
+      if (rows == mr && cols == kNR) {
+        kern.run_row_major_a(kc, ar, ld, bp, ldb, out, ldc, accumulate);
+        continue;
+      }
+      if (accumulate)
+        for (int64_t r = 0; r < rows; ++r) std::memcpy(tile + r * kNR, out + r * ldc, sizeof(float) * cols);
+      kern.run_row_major_a(kc, ar, ld, bp, ldb, tile, kNR, accumulate);
+      for (int64_t r = 0; r < rows; ++r) std::memcpy(out + r * ldc, tile + r * kNR, sizeof(float) * cols);
+    }
+  }
+}
+
 }  // namespace detnn::kernels

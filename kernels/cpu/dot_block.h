@@ -31,6 +31,11 @@ struct DotB {
 void dot_block(const DotTileKernel& kern, int64_t m, int64_t n, int64_t kc, const float* ap,
                const DotB& b, float* c, int64_t ldc, int64_t a_panel_stride = 0);
 
+// The same with A read in place (row i at a + i * lda, terms contiguous) and B a strided matrix
+// (b.data, b.ldb); `accumulate`: every chain goes on from the value in c.
+void dot_block_row_major_a(const DotTileKernel& kern, int64_t m, int64_t n, int64_t kc, const float* a, int64_t lda,
+                           const DotB& b, float* c, int64_t ldc, bool accumulate);
+
 // Packs rows [0, rows) x terms [0, kc) of A into kern.mr-row panels, each [kc][mr], the rows of
 // the last panel past `rows` zero. Element (i, k) is a[i * lda + k], or a[k * lda + i] when
 // `transposed`. dst holds packed_a_size(rows, kc, mr) floats; panel ip starts at ip * panel_stride

@@ -24,11 +24,19 @@ using DotTileFn = void (*)(int64_t kc, const float* ap, const float* b, int64_t 
 using DotTileRowsFn = void (*)(int64_t kc, const float* ap, const float* const* rows, int64_t col,
                                float* c, int64_t ldc);
 
+// The same tile with A read in place, row r at a + r * lda (terms contiguous), so an operand
+// stored terms-contiguous needs no transposing pack; `accumulate` continues every chain from the
+// value in c (a float stored and reloaded is the same float), so a leaf whose terms lie in
+// several places is several calls.
+using DotTileRowMajorAFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb,
+                                    float* c, int64_t ldc, bool accumulate);
+
 struct DotTileKernel {
   int mr = 0;  // rows of a tile (and of a packed A panel)
   int nr = 0;  // columns of a tile (and of a packed B panel)
   DotTileFn run = nullptr;
   DotTileRowsFn run_rows = nullptr;
+  DotTileRowMajorAFn run_row_major_a = nullptr;
 };
 
 // Every variant has this many columns, so a packed B serves any of them.
