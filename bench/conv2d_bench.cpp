@@ -8,6 +8,7 @@
 #include "bench_util.h"
 #include "cpu_peak.h"
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -93,6 +94,7 @@ void BM_Conv2dCpu(benchmark::State& state) {
   auto dy = inputs(p.output_size(), 4);
   std::vector<float> y(p.output_size()), dx(p.input_size()), dw(p.weight_size()), db(p.out_channels);
   state.SetLabel(std::string(s.name) + " " + kPassNames[pass]);
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     if (pass == kForward) detnn::kernels::conv2d_forward_cpu(p, x.data(), w.data(), b.data(), y.data());
     if (pass == kBackwardData) detnn::kernels::conv2d_backward_data_cpu(p, dy.data(), w.data(), dx.data());
@@ -100,10 +102,9 @@ void BM_Conv2dCpu(benchmark::State& state) {
       detnn::kernels::conv2d_backward_filter_cpu(p, kChunk, x.data(), dy.data(), dw.data(), db.data());
     benchmark::ClobberMemory();
   }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report(state, p);
-  // GFLOP/s over the measured FMA peak of the same threads (bench/cpu_peak.h).
-  state.counters["peak_fraction"] = benchmark::Counter(flops(p) * 1e-9 / detnn::bench::cpu_fma_peak_gflops(),
-                                                       benchmark::Counter::kIsIterationInvariantRate);
+  detnn::bench::report_peak_fraction(state, flops(p), seconds);  // of the same threads' FMA peak
 }
 BENCHMARK(BM_Conv2dCpu)
     ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7, 8}, {0, 1, 2}})

@@ -5,10 +5,16 @@
 // speed or port count looked up for the machine.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 namespace detnn::bench {
 
 // GFLOP/s of all pool threads together (2 FLOP per lane per FMA); measured once per process and
 // thread count, in about a tenth of a second.
 double cpu_fma_peak_gflops();
+
+// Sets state's "peak_fraction" counter: `flops_per_iteration` over `seconds` of wall time for
+// all iterations, divided by cpu_fma_peak_gflops() (a plain ratio, not a rate).
+void report_peak_fraction(benchmark::State& state, double flops_per_iteration, double seconds);
 
 }  // namespace detnn::bench

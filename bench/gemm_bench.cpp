@@ -6,6 +6,7 @@
 #include "bench_util.h"
 #include "cpu_peak.h"
 
+#include <chrono>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -41,13 +42,14 @@ void BM_GemmCpu(benchmark::State& state) {
   auto a = inputs(m * k, 1), b = inputs(k * n, 2);
   std::vector<float> c(m * n);
   const int64_t lda = ta == Trans::N ? k : m, ldb = tb == Trans::N ? n : k;
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     detnn::kernels::gemm_cpu(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), n);
     benchmark::DoNotOptimize(c.data());
   }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   set_flops(state, m, n, k);
-  state.counters["peak_fraction"] = benchmark::Counter(
-      2.0 * m * n * k * 1e-9 / detnn::bench::cpu_fma_peak_gflops(), benchmark::Counter::kIsIterationInvariantRate);
+  detnn::bench::report_peak_fraction(state, 2.0 * m * n * k, seconds);
 }
 BENCHMARK(BM_GemmCpu)
     ->ArgNames({"m", "n", "k", "ta", "tb"})
@@ -57,6 +59,10 @@ BENCHMARK(BM_GemmCpu)
     ->Args({1024, 1024, 1024, 1, 0})
     ->Args({1024, 1024, 1024, 1, 1})
     ->Args({512, 128, 3136, 0, 1})
+    // mnist_cnn's first linear layer at batch 128: forward, input gradient, one chunk's weight gradient
+    ->Args({128, 128, 3136, 0, 1})
+    ->Args({128, 3136, 128, 0, 0})
+    ->Args({128, 3136, 32, 1, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
