@@ -3,6 +3,7 @@
 // its own output, so any split gives the same bits).
 #include "kernels/activation.h"
 
+#include "kernels/cpu/target_clones.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
@@ -21,6 +22,41 @@ void for_ranges(int64_t n, F&& f) {
   cpu_thread_pool().parallel_for(n, [&](int64_t begin, int64_t end) { f(begin, end); }, kGrain);
 }
 
+// The per-range loops, multiversioned (kernels/cpu/target_clones.h): GELU's dmath erf and tanh
+// are chains of fmaf.
+DETNN_CPU_CLONES void forward_range(Activation a, const float* x, float* y, int64_t begin, int64_t end) {
+  switch (a) {
+    case Activation::relu:
+      for (int64_t i = begin; i < end; ++i) y[i] = act::relu(x[i]);
+      return;
+    case Activation::gelu_erf:
+      for (int64_t i = begin; i < end; ++i) y[i] = act::gelu_erf(x[i]);
+      return;
+    case Activation::gelu_tanh:
+      for (int64_t i = begin; i < end; ++i) y[i] = act::gelu_tanh(x[i]);
+      return;
+  }
+}
+
+DETNN_CPU_CLONES void backward_range(Activation a, const float* x, const float* dy, float* dx, int64_t begin,
+                                     int64_t end) {
+  switch (a) {
+    case Activation::relu:
+      for (int64_t i = begin; i < end; ++i) dx[i] = act::relu_backward(x[i], dy[i]);
+      return;
+    case Activation::gelu_erf:
+      for (int64_t i = begin; i < end; ++i) dx[i] = act::gelu_erf_backward(x[i], dy[i]);
+      return;
+    case Activation::gelu_tanh:
+      for (int64_t i = begin; i < end; ++i) dx[i] = act::gelu_tanh_backward(x[i], dy[i]);
+      return;
+  }
+}
+
+bool known(Activation a) {
+  return a == Activation::relu || a == Activation::gelu_erf || a == Activation::gelu_tanh;
+}
+
 }  // namespace
 
 const char* activation_name(Activation a) {
@@ -34,40 +70,14 @@ const char* activation_name(Activation a) {
 
 void activation_forward_cpu(Activation a, const float* x, float* y, int64_t n) {
   check_n(activation_name(a), n);
-  switch (a) {
-    case Activation::relu:
-      for_ranges(n, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; ++i) y[i] = act::relu(x[i]); });
-      return;
-    case Activation::gelu_erf:
-      for_ranges(n, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; ++i) y[i] = act::gelu_erf(x[i]); });
-      return;
-    case Activation::gelu_tanh:
-      for_ranges(n, [&](int64_t b, int64_t e) { for (int64_t i = b; i < e; ++i) y[i] = act::gelu_tanh(x[i]); });
-      return;
-  }
-  DETNN_THROW(invalid_argument, "activation_forward: unknown activation ", static_cast<int>(a));
+  DETNN_CHECK(known(a), invalid_argument, "activation_forward: unknown activation ", static_cast<int>(a));
+  for_ranges(n, [&](int64_t b, int64_t e) { forward_range(a, x, y, b, e); });
 }
 
 void activation_backward_cpu(Activation a, const float* x, const float* dy, float* dx, int64_t n) {
   check_n(activation_name(a), n);
-  switch (a) {
-    case Activation::relu:
-      for_ranges(n, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) dx[i] = act::relu_backward(x[i], dy[i]);
-      });
-      return;
-    case Activation::gelu_erf:
-      for_ranges(n, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) dx[i] = act::gelu_erf_backward(x[i], dy[i]);
-      });
-      return;
-    case Activation::gelu_tanh:
-      for_ranges(n, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) dx[i] = act::gelu_tanh_backward(x[i], dy[i]);
-      });
-      return;
-  }
-  DETNN_THROW(invalid_argument, "activation_backward: unknown activation ", static_cast<int>(a));
+  DETNN_CHECK(known(a), invalid_argument, "activation_backward: unknown activation ", static_cast<int>(a));
+  for_ranges(n, [&](int64_t b, int64_t e) { backward_range(a, x, dy, dx, b, e); });
 }
 
 void add_cpu(const float* a, const float* b, float* y, int64_t n) {
