@@ -1,4 +1,5 @@
-// Max pooling 2x2 / stride 2 on [512, 64, 32, 32] (the cifar_convnet pooling at batch 512): CPU
+// Max pooling 2x2 / stride 2 on [512, 64, 32, 32] (the cifar_convnet pooling at batch 512; the CPU
+// forward also on mnist_cnn's two): CPU
 // (thread pool) and strict CUDA, forward and backward. Bytes processed = bytes read + written
 // once: forward reads x and writes y and the int32 argmax; backward reads dy and argmax and
 // writes dx. CPU rates use wall-clock time (the thread pool works in parallel).
@@ -6,6 +7,7 @@
 
 #include "bench_util.h"
 
+#include <string>
 #include <vector>
 
 #include "kernels/pool2d.h"
@@ -31,15 +33,21 @@ std::vector<float> inputs(int64_t n, uint64_t seed) {
 int64_t forward_bytes(const PoolParams& p) { return p.input_size() * 4 + p.output_size() * (4 + 4); }
 int64_t backward_bytes(const PoolParams& p) { return p.output_size() * (4 + 4) + p.input_size() * 4; }
 
+// The CPU shapes: cifar_convnet's, then mnist_cnn's two poolings at batch 128 (rows of 14 and 7
+// outputs, the short-row path).
+const PoolParams kCpuPools[] = {kPool, PoolParams::square(128, 32, 28, 28, 2, 2, 0),
+                                PoolParams::square(128, 64, 14, 14, 2, 2, 0)};
+
 void BM_MaxPool2x2ForwardCpu(benchmark::State& state) {
-  const PoolParams& p = kPool;
+  const PoolParams& p = kCpuPools[state.range(0)];
+  state.SetLabel(std::to_string(p.height) + "x" + std::to_string(p.width));
   const auto x = inputs(p.input_size(), 1);
   std::vector<float> y(p.output_size());
   std::vector<int32_t> arg(p.output_size());
   for (auto _ : state) detnn::kernels::maxpool2d_forward_cpu(p, x.data(), y.data(), arg.data());
   state.SetBytesProcessed(state.iterations() * forward_bytes(p));
 }
-BENCHMARK(BM_MaxPool2x2ForwardCpu)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MaxPool2x2ForwardCpu)->DenseRange(0, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_MaxPool2x2BackwardCpu(benchmark::State& state) {
   const PoolParams& p = kPool;
