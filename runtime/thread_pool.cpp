@@ -12,7 +12,19 @@ namespace detnn {
 
 namespace {
 thread_local bool t_inside_pool_task = false;
+
+// Spins while busy() holds, for some tens of microseconds at most, pausing between looks; the
+// caller then sleeps on its condition variable as before if it must.
+template <class Busy>
+void spin_while(Busy busy) {
+  constexpr int kLooks = 1000;
+  for (int i = 0; i < kLooks && busy(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
 }
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   DETNN_CHECK(threads >= 1, invalid_argument, "thread count must be at least 1, got ", threads);
@@ -44,6 +56,7 @@ void ThreadPool::worker_loop(int worker) {
   for (;;) {
     std::pair<int64_t, int64_t> range;
     const std::function<void(int64_t, int64_t)>* body;
+    spin_while([&] { return published_generation_.load(std::memory_order_acquire) == seen; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -65,6 +78,7 @@ void ThreadPool::worker_loop(int worker) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (err && !error_) error_ = err;
+      unfinished_.store(pending_ - 1, std::memory_order_release);
       if (--pending_ == 0) done_.notify_one();
     }
   }
@@ -94,7 +108,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     body_ = &body;
     error_ = nullptr;
     pending_ = num_threads() - 1;
+    unfinished_.store(pending_, std::memory_order_relaxed);
     ++generation_;
+    published_generation_.store(generation_, std::memory_order_release);
   }
   wake_.notify_all();
   std::exception_ptr err;
@@ -105,6 +121,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     err = std::current_exception();
   }
   t_inside_pool_task = false;
+  spin_while([&] { return unfinished_.load(std::memory_order_acquire) != 0; });
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return pending_ == 0; });
   if (!err) err = error_;

@@ -3,6 +3,7 @@
 // indices; whatever a task sums, it sums entirely inside its range, in a fixed order.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -39,6 +40,11 @@ class ThreadPool {
   std::vector<std::pair<int64_t, int64_t>> ranges_;  // one per thread; index 0 is the caller's
   uint64_t generation_ = 0;
   int pending_ = 0;
+  // Mirrors of generation_ and pending_ that a thread reads without the mutex while it spins
+  // briefly before sleeping: most parallel loops of a training step follow each other within
+  // microseconds, and a wake-up through the condition variable costs more than that.
+  std::atomic<uint64_t> published_generation_{0};
+  std::atomic<int> unfinished_{0};
   bool stopping_ = false;
   std::exception_ptr error_;
   std::mutex call_mutex_;  // one parallel_for at a time per pool
