@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/target_clones.h"
+
 namespace detnn::kernels {
 
 namespace {
@@ -56,7 +58,7 @@ void pack_b_panels(const float* b, int64_t ldb, bool transposed, int64_t cols, i
   }
 }
 
-void transpose_matrix(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd) {
+DETNN_CPU_CLONES void transpose_matrix(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd) {
   constexpr int64_t kTile = 16;
   for (int64_t r0 = 0; r0 < rows; r0 += kTile)
     for (int64_t c0 = 0; c0 < cols; c0 += kTile) {

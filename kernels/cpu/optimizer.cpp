@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/target_clones.h"
 #include "runtime/error.h"
 #include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
@@ -70,6 +71,26 @@ AdamStep adam_step_scalars(const AdamParams& p, int64_t step) {
   return s;
 }
 
+namespace {
+
+// The per-range loops, multiversioned (kernels/cpu/target_clones.h): each element is a few fmaf.
+DETNN_CPU_CLONES void sgd_range(float* params, const float* grads, float* momentum_buf, const SgdStep& s,
+                                float grad_scale, int64_t b, int64_t e) {
+  if (s.momentum != 0.0f) {
+    for (int64_t i = b; i < e; ++i) optim::sgd_element(params[i], grads[i], &momentum_buf[i], s, grad_scale);
+  } else {
+    float unused = 0.0f;
+    for (int64_t i = b; i < e; ++i) optim::sgd_element(params[i], grads[i], &unused, s, grad_scale);
+  }
+}
+
+DETNN_CPU_CLONES void adam_range(float* params, const float* grads, float* exp_avg, float* exp_avg_sq,
+                                 const AdamStep& s, float grad_scale, int64_t b, int64_t e) {
+  for (int64_t i = b; i < e; ++i) optim::adam_element(params[i], grads[i], exp_avg[i], exp_avg_sq[i], s, grad_scale);
+}
+
+}  // namespace
+
 void sgd_update_cpu(float* params, const float* grads, float* momentum_buf, int64_t n,
                     const SgdStep& s, float grad_scale) {
   DETNN_CHECK(n >= 0, invalid_argument, "sgd: n must be >= 0, got ", n);
@@ -77,14 +98,7 @@ void sgd_update_cpu(float* params, const float* grads, float* momentum_buf, int6
               "sgd: momentum ", s.momentum, " needs a momentum buffer");
   cpu_thread_pool().parallel_for(
       n,
-      [&](int64_t b, int64_t e) {
-        if (s.momentum != 0.0f) {
-          for (int64_t i = b; i < e; ++i) optim::sgd_element(params[i], grads[i], &momentum_buf[i], s, grad_scale);
-        } else {
-          float unused = 0.0f;
-          for (int64_t i = b; i < e; ++i) optim::sgd_element(params[i], grads[i], &unused, s, grad_scale);
-        }
-      },
+      [&](int64_t b, int64_t e) { sgd_range(params, grads, momentum_buf, s, grad_scale, b, e); },
       kGrain);
 }
 
@@ -93,10 +107,7 @@ void adam_update_cpu(float* params, const float* grads, float* exp_avg, float* e
   DETNN_CHECK(n >= 0, invalid_argument, s.decoupled ? "adamw" : "adam", ": n must be >= 0, got ", n);
   cpu_thread_pool().parallel_for(
       n,
-      [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i)
-          optim::adam_element(params[i], grads[i], exp_avg[i], exp_avg_sq[i], s, grad_scale);
-      },
+      [&](int64_t b, int64_t e) { adam_range(params, grads, exp_avg, exp_avg_sq, s, grad_scale, b, e); },
       kGrain);
 }
 
