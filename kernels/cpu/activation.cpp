@@ -3,7 +3,7 @@
 // its own output, so any split gives the same bits).
 #include "kernels/activation.h"
 
-#include "kernels/cpu/target_clones.h"
+#include "kernels/cpu/isa_versions.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
@@ -22,9 +22,9 @@ void for_ranges(int64_t n, F&& f) {
   cpu_thread_pool().parallel_for(n, [&](int64_t begin, int64_t end) { f(begin, end); }, kGrain);
 }
 
-// The per-range loops, multiversioned (kernels/cpu/target_clones.h): GELU's dmath erf and tanh
-// are chains of fmaf.
-DETNN_CPU_CLONES void forward_range(Activation a, const float* x, float* y, int64_t begin, int64_t end) {
+// The per-range loops, one version per CPU path (kernels/cpu/isa_versions.h): GELU's dmath erf
+// and tanh are chains of fmaf.
+inline void forward_range_body(Activation a, const float* x, float* y, int64_t begin, int64_t end) {
   switch (a) {
     case Activation::relu:
       for (int64_t i = begin; i < end; ++i) y[i] = act::relu(x[i]);
@@ -38,8 +38,8 @@ DETNN_CPU_CLONES void forward_range(Activation a, const float* x, float* y, int6
   }
 }
 
-DETNN_CPU_CLONES void backward_range(Activation a, const float* x, const float* dy, float* dx, int64_t begin,
-                                     int64_t end) {
+inline void backward_range_body(Activation a, const float* x, const float* dy, float* dx, int64_t begin,
+                                int64_t end) {
   switch (a) {
     case Activation::relu:
       for (int64_t i = begin; i < end; ++i) dx[i] = act::relu_backward(x[i], dy[i]);
@@ -52,6 +52,12 @@ DETNN_CPU_CLONES void backward_range(Activation a, const float* x, const float* 
       return;
   }
 }
+
+DETNN_CPU_VERSIONS(forward_range, (Activation a, const float* x, float* y, int64_t begin, int64_t end),
+                   (a, x, y, begin, end))
+DETNN_CPU_VERSIONS(backward_range,
+                   (Activation a, const float* x, const float* dy, float* dx, int64_t begin, int64_t end),
+                   (a, x, dy, dx, begin, end))
 
 bool known(Activation a) {
   return a == Activation::relu || a == Activation::gelu_erf || a == Activation::gelu_tanh;

@@ -264,9 +264,9 @@ void shifted_product(const DotTileKernel& kern, const PackedRows& a, int64_t grp
                   DotB{nullptr, 0, kDotTileColumns, true, table.data() + k0, v0}, leaves.next_leaf(), vb);
         leaves.push();
       }
-      c = leaves.result();
-      std::copy(c, c + rows * vb, block_out.begin());
-      c = block_out.data();
+      // The combined values outlive `leaves` in block_out.
+      const float* sum = leaves.result();
+      std::copy(sum, sum + rows * vb, block_out.begin());
     }
     // The block's virtual columns, output row by output row.
     for (int64_t r = v0 / wp; r * wp < v0 + vb; ++r) {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/target_clones.h"
+#include "kernels/cpu/isa_versions.h"
 
 namespace detnn::kernels {
 
@@ -58,7 +58,9 @@ void pack_b_panels(const float* b, int64_t ldb, bool transposed, int64_t cols, i
   }
 }
 
-DETNN_CPU_CLONES void transpose_matrix(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd) {
+namespace {
+inline void transpose_matrix_body(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst,
+                                  int64_t ldd) {
   constexpr int64_t kTile = 16;
   for (int64_t r0 = 0; r0 < rows; r0 += kTile)
     for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
@@ -67,6 +69,10 @@ DETNN_CPU_CLONES void transpose_matrix(const float* src, int64_t rows, int64_t c
         for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
     }
 }
+}  // namespace
+
+DETNN_CPU_VERSIONS(transpose_matrix, (const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd),
+                   (src, rows, cols, lds, dst, ldd))
 
 void dot_block(const DotTileKernel& kern, int64_t m, int64_t n, int64_t kc, const float* ap,
                const DotB& b, float* c, int64_t ldc, int64_t a_panel_stride) {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/target_clones.h"
+#include "kernels/cpu/isa_versions.h"
 #include "runtime/error.h"
 #include "runtime/reduction_rules.h"
 #include "runtime/thread_pool.h"
@@ -73,9 +73,10 @@ AdamStep adam_step_scalars(const AdamParams& p, int64_t step) {
 
 namespace {
 
-// The per-range loops, multiversioned (kernels/cpu/target_clones.h): each element is a few fmaf.
-DETNN_CPU_CLONES void sgd_range(float* params, const float* grads, float* momentum_buf, const SgdStep& s,
-                                float grad_scale, int64_t b, int64_t e) {
+// The per-range loops, one version per CPU path (kernels/cpu/isa_versions.h): each element is a
+// few fmaf.
+inline void sgd_range_body(float* params, const float* grads, float* momentum_buf, const SgdStep& s, float grad_scale,
+                           int64_t b, int64_t e) {
   if (s.momentum != 0.0f) {
     for (int64_t i = b; i < e; ++i) optim::sgd_element(params[i], grads[i], &momentum_buf[i], s, grad_scale);
   } else {
@@ -84,10 +85,19 @@ DETNN_CPU_CLONES void sgd_range(float* params, const float* grads, float* moment
   }
 }
 
-DETNN_CPU_CLONES void adam_range(float* params, const float* grads, float* exp_avg, float* exp_avg_sq,
-                                 const AdamStep& s, float grad_scale, int64_t b, int64_t e) {
+inline void adam_range_body(float* params, const float* grads, float* exp_avg, float* exp_avg_sq, const AdamStep& s,
+                            float grad_scale, int64_t b, int64_t e) {
   for (int64_t i = b; i < e; ++i) optim::adam_element(params[i], grads[i], exp_avg[i], exp_avg_sq[i], s, grad_scale);
 }
+
+DETNN_CPU_VERSIONS(sgd_range,
+                   (float* params, const float* grads, float* momentum_buf, const SgdStep& s, float grad_scale,
+                    int64_t b, int64_t e),
+                   (params, grads, momentum_buf, s, grad_scale, b, e))
+DETNN_CPU_VERSIONS(adam_range,
+                   (float* params, const float* grads, float* exp_avg, float* exp_avg_sq, const AdamStep& s,
+                    float grad_scale, int64_t b, int64_t e),
+                   (params, grads, exp_avg, exp_avg_sq, s, grad_scale, b, e))
 
 }  // namespace
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "kernels/canonical_sum.h"
-#include "kernels/cpu/target_clones.h"
+#include "kernels/cpu/isa_versions.h"
 #include "kernels/pool2d.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
@@ -89,12 +89,12 @@ inline void offer_after_first(float v, int32_t idx, float& best, int32_t& best_i
 }
 
 // 2 x 2 windows tiling the plane with rows shorter than 16 outputs, in blocks of 16 outputs
-// across the rows: `first` holds
+// across the rows (one version per CPU path, kernels/cpu/isa_versions.h): `first` holds
 // each output's first tap (oh * 2W + 2 ow), padded to whole blocks with 0 (a window that exists),
-// so the loop has a fixed trip count and vectorizes (gathers in the AVX2 and AVX-512 clones)
+// so the loop has a fixed trip count and vectorizes (gathers in the AVX2 and AVX-512 versions)
 // instead of paying a loop's set-up per output row of 7 or 14.
-DETNN_CPU_CLONES void maxpool_2x2_plane(const float* xp, const int32_t* first, int32_t W, int64_t outputs, float* yp,
-                                        int32_t* ap) {
+inline void maxpool_2x2_plane_body(const float* xp, const int32_t* first, int32_t W, int64_t outputs, float* yp,
+                                   int32_t* ap) {
   constexpr int kBlock = 16;
   for (int64_t j0 = 0; j0 < outputs; j0 += kBlock) {
     float best[kBlock];
@@ -116,6 +116,10 @@ DETNN_CPU_CLONES void maxpool_2x2_plane(const float* xp, const int32_t* first, i
     }
   }
 }
+
+DETNN_CPU_VERSIONS(maxpool_2x2_plane,
+                   (const float* xp, const int32_t* first, int32_t W, int64_t outputs, float* yp, int32_t* ap),
+                   (xp, first, W, outputs, yp, ap))
 
 void maxpool_tiles_forward(const PoolParams& p, const float* xp, float* yp, int32_t* ap) {
   const int64_t W = p.width, OH = p.out_h(), OW = p.out_w(), KH = p.kernel_h, KW = p.kernel_w;

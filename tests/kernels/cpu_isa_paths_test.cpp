@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "kernels/activation.h"
 #include "kernels/conv2d.h"
 #include "kernels/cpu/dot_tile.h"
 #include "kernels/gemm.h"
+#include "kernels/optimizer.h"
+#include "kernels/pool2d.h"
 #include "runtime/cpu_isa.h"
 #include "runtime/error.h"
 #include "support/test_util.h"
@@ -176,6 +179,53 @@ TEST(CpuIsa, ConvolutionBitsAreThePortableBitsOnEveryPassAndPath) {
         },
         name + " backward-filter");
   }
+}
+
+// The element-wise loops with one version per path (kernels/cpu/isa_versions.h): GELU (dmath's
+// erf and tanh), ReLU, SGD with momentum and Adam, 2x2 max pooling on short rows, over values
+// that reach every piece of erf and tanh, signed zeros and a NaN.
+TEST(CpuIsa, ElementWiseVersionsGiveThePortableBitsOnEveryPath) {
+  std::vector<float> x = random_floats(5000, 41, -12.0f, 12.0f);
+  const auto dy = random_floats(x.size(), 42);
+  x[0] = 0.0f, x[1] = -0.0f, x[2] = std::nanf(""), x[3] = 1e-30f, x[4] = -3.9193f, x[5] = 0.5f;
+  for (Activation a : {Activation::relu, Activation::gelu_erf, Activation::gelu_tanh}) {
+    expect_every_path_equals_portable(
+        [&] {
+          std::vector<float> out(2 * x.size());
+          activation_forward_cpu(a, x.data(), out.data(), static_cast<int64_t>(x.size()));
+          activation_backward_cpu(a, x.data(), dy.data(), out.data() + x.size(), static_cast<int64_t>(x.size()));
+          return out;
+        },
+        activation_name(a));
+  }
+  const auto grads = random_floats(x.size(), 43);
+  expect_every_path_equals_portable(
+      [&] {
+        std::vector<float> params(x.begin(), x.end()), momentum(x.size(), 0.25f), m(x.size(), 0.1f), v(x.size(), 0.2f);
+        params[2] = 1.0f;  // no NaN parameter
+        SgdParams sgd;
+        sgd.lr = 0.05f, sgd.momentum = 0.9f, sgd.weight_decay = 1e-4f;
+        sgd_update_cpu(params.data(), grads.data(), momentum.data(), static_cast<int64_t>(params.size()),
+                       sgd_step_scalars(sgd, 2), 0.5f);
+        AdamParams adam;
+        adam.lr = 0.01f, adam.weight_decay = 0.01f, adam.decoupled = true;
+        adam_update_cpu(params.data(), grads.data(), m.data(), v.data(), static_cast<int64_t>(params.size()),
+                        adam_step_scalars(adam, 3), 1.0f);
+        params.insert(params.end(), momentum.begin(), momentum.end());
+        return params;
+      },
+      "sgd + adamw");
+  const PoolParams pool = PoolParams::square(3, 5, 14, 14, 2, 2, 0);
+  const auto px = random_floats(pool.input_size(), 44);
+  expect_every_path_equals_portable(
+      [&] {
+        std::vector<float> y(pool.output_size());
+        std::vector<int32_t> arg(pool.output_size());
+        maxpool2d_forward_cpu(pool, px.data(), y.data(), arg.data());
+        for (int32_t i : arg) y.push_back(static_cast<float>(i));
+        return y;
+      },
+      "maxpool 2x2 on 14x14");
 }
 
 }  // namespace
