@@ -317,7 +317,9 @@ TEST(Conv2d, KLeavesOf1024InEveryPassEqualTheContract) {
   uint32_t seed = 500;
   for (const Conv2dParams& p : {make(2, 120, 5, 5, 3, 3, 3, 1, 1, 1, 1), make(1, 115, 4, 6, 2, 3, 3, 1, 1, 0, 1),
                                 make(1, 2, 5, 5, 120, 3, 3, 1, 1, 1, 1), make(1, 2, 6, 5, 120, 3, 3, 2, 2, 1, 1),
-                                make(2, 2, 26, 26, 3, 3, 3, 1, 1, 1, 1), make(2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1)})
+                                make(2, 2, 26, 26, 3, 3, 3, 1, 1, 1, 1), make(2, 1, 32, 32, 2, 3, 3, 1, 1, 1, 1),
+                                // planes large enough for the shifted-window form, with two K-leaves
+                                make(1, 120, 12, 12, 3, 3, 3, 1, 1, 1, 1), make(1, 2, 12, 12, 120, 3, 3, 1, 1, 1, 1)})
     expect_bits_of_the_scalar_chains(p, seed);
 }
 

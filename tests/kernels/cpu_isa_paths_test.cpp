@@ -148,10 +148,12 @@ Conv2dParams conv(int64_t n, int64_t ci, int64_t hw, int64_t co, int64_t k, int6
 TEST(CpuIsa, ConvolutionBitsAreThePortableBitsOnEveryPassAndPath) {
   const int64_t chunk = 2;
   // mnist-like; strided, dilated, grouped; 130 input channels x 3 x 3 = 1170 terms (two leaves in
-  // forward); 20 x 19 pixels x 2 samples = 760 terms and 34 x 35 x 2 = 2380 (three leaves) in the
-  // filter gradient.
+  // the shifted-window forward) on 12 x 13 and on 5 x 6 (the gathered form); padding 3 with
+  // dilation 2 (shifted windows in both data passes); 20 x 21 pixels x 2 samples = 840 terms and
+  // 34 x 35 x 2 = 2380 (three leaves) in the filter gradient.
   for (const Conv2dParams& p : {conv(4, 1, 12, 32, 3, 1, 1, 1, 1), conv(4, 6, 11, 10, 3, 2, 1, 1, 2),
-                                conv(2, 4, 13, 5, 3, 1, 2, 2, 1), conv(2, 130, 6, 17, 3, 1, 1, 1, 1),
+                                conv(2, 4, 13, 5, 3, 1, 2, 2, 1), conv(2, 130, 12, 17, 3, 1, 1, 1, 1),
+                                conv(2, 130, 5, 17, 3, 1, 1, 1, 1), conv(2, 8, 14, 8, 3, 1, 3, 2, 1),
                                 conv(2, 3, 20, 16, 3, 1, 1, 1, 1), conv(2, 2, 34, 3, 1, 1, 0, 1, 1)}) {
     const auto x = random_floats(p.input_size(), 31), w = random_floats(p.weight_size(), 32);
     const auto bias = random_floats(p.out_channels, 33), dy = random_floats(p.output_size(), 34);
