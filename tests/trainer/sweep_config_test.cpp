@@ -201,5 +201,22 @@ TEST(SweepConfig, AliasesThatExpandAreRefused) {
   }
 }
 
+// An alias inside the node it names is a cycle (found by fuzz/sweep_fuzzer): refused by depth,
+// in plain values and in nested parameters, instead of recursing until the stack overflows.
+TEST(SweepConfig, AnAliasInsideItselfIsRefused) {
+  for (const char* text : {"method:\n a: &x\n  f: *x\n",
+                           "method: grid\nparameters: &p\n  optimizer:\n    parameters: *p\n"}) {
+    try {
+      parse_sweep_text(text, "cycle.yaml");
+      ADD_FAILURE() << text;
+    } catch (const SweepError& e) {
+      EXPECT_NE(std::string(e.what()).find("nested more than 64 levels deep (an alias inside itself?)"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("cycle.yaml:"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trainer::sweep

@@ -72,9 +72,13 @@ class Reader {
   // YAML 1.2 core schema for scalars: quoted text stays text; true/false, null, integers and
   // decimal numbers become JSON's.
   json value(const YAML::Node& n, const std::string& key_path) const {
-    // YAML aliases share nodes: a few lines can expand to billions of values.
+    // YAML aliases share nodes: a few lines can expand to billions of values, and an alias inside
+    // the node it names makes a cycle that never ends.
     if (++converted_ > kMaxValues)
       fail(n, key_path, "expands to more than " + std::to_string(kMaxValues) + " values (aliases of aliases?)");
+    const DepthGuard guard(depth_);
+    if (depth_ > kMaxDepth)
+      fail(n, key_path, "nested more than " + std::to_string(kMaxDepth) + " levels deep (an alias inside itself?)");
     if (!n.IsDefined() || n.IsNull()) return nullptr;
     if (n.IsSequence()) {
       json a = json::array();
@@ -159,9 +163,19 @@ class Reader {
         return false;
     return true;
   }
+  struct DepthGuard {
+    explicit DepthGuard(int& depth) : depth_(depth) { ++depth_; }
+    ~DepthGuard() { --depth_; }
+    int& depth_;
+  };
+
   static constexpr size_t kMaxValues = 1000000;
   std::string source_;
   mutable size_t converted_ = 0;
+  mutable int depth_ = 0;
+
+ public:
+  static constexpr int kMaxDepth = 64;
 };
 
 // The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629), or npos.
@@ -282,7 +296,10 @@ Distribution parse_distribution(const Reader& r, const std::vector<std::pair<std
 }
 
 void parse_parameters(const Reader& r, const YAML::Node& node, const std::string& key_path, const std::string& prefix,
-                      std::vector<Parameter>& out) {
+                      std::vector<Parameter>& out, int depth = 0) {
+  if (depth > Reader::kMaxDepth)
+    r.fail(node, key_path, "nested more than " + std::to_string(Reader::kMaxDepth) +
+                               " levels deep (an alias inside itself?)");
   const auto entries = r.entries(node, key_path);
   if (entries.empty()) r.fail(node, key_path, "is empty: give at least one parameter");
   for (const auto& [name, spec] : entries) {
@@ -297,7 +314,7 @@ void parse_parameters(const Reader& r, const YAML::Node& node, const std::string
     const bool nested = std::any_of(fields.begin(), fields.end(), [](const auto& f) { return f.first == "parameters"; });
     if (nested) {
       if (fields.size() != 1) r.fail(spec, at, "a parameter with nested \"parameters\" takes no other key");
-      parse_parameters(r, fields[0].second, at + ".parameters", path, out);
+      parse_parameters(r, fields[0].second, at + ".parameters", path, out, depth + 1);
       continue;
     }
     for (const Parameter& p : out)
