@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/comm/all_reduce_algorithm.h"
 #include "runtime/error.h"
 
 namespace detnn {
@@ -68,6 +69,15 @@ class Comm {
     all_reduce_pairwise_device(data, count, stream);
   }
   virtual void finish_buckets(uintptr_t stream) {}
+
+  // The message pattern of the deterministic float all-reduces (runtime/comm/all_reduce_algorithm.h):
+  // the same bits either way. Starts as DETNN_ALL_REDUCE says (recursive halving by default);
+  // set it on every rank alike, while no collective runs.
+  void set_all_reduce_algorithm(AllReduceAlgorithm algorithm) { algorithm_ = algorithm; }
+  AllReduceAlgorithm all_reduce_algorithm() const { return algorithm_; }
+
+ private:
+  AllReduceAlgorithm algorithm_ = all_reduce_algorithm_from_environment();
 };
 
 inline void Comm::all_reduce_pairwise_device(float*, int64_t, uintptr_t) {

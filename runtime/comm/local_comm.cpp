@@ -102,8 +102,19 @@ std::vector<void*> LocalComm::posted() const {
 void LocalComm::all_reduce_pairwise(float* data, int64_t count) {
   DETNN_CHECK(count >= 0 && (data != nullptr || count == 0), invalid_argument, "all_reduce_pairwise: ", count,
               " elements at ", static_cast<void*>(data));
+  if (size() == 1) return;
+  if (all_reduce_algorithm() == AllReduceAlgorithm::all_to_all) {
+    all_reduce_by_slices(data, count);
+    return;
+  }
+  // Every rank must agree on the count before the schedules (functions of it) are trusted.
+  group_.rendezvous(rank_, "all_reduce_pairwise", true, data, count);
+  all_reduce_pairwise_by(AllReduceAlgorithm::recursive_halving, *this, data, count, scratch_);
+  group_.rendezvous(rank_, "all_reduce_pairwise", false, nullptr, 0);
+}
+
+void LocalComm::all_reduce_by_slices(float* data, int64_t count) {
   const int p = size();
-  if (p == 1) return;
   group_.rendezvous(rank_, "all_reduce_pairwise", true, data, count);
   const std::vector<void*> raw = posted();
   std::vector<const float*> in(p);
@@ -115,6 +126,31 @@ void LocalComm::all_reduce_pairwise(float* data, int64_t count) {
   for (int r = 0; r < p; ++r)
     if (r != rank_) std::memcpy(static_cast<float*>(raw[r]) + begin, data + begin, sizeof(float) * (end - begin));
   group_.rendezvous(rank_, "all_reduce_pairwise", false, nullptr, 0);
+}
+
+void LocalComm::exchange(const std::vector<Message>& sends, const std::vector<Message>& receives) {
+  // The posted "buffer" is this rank's list of sends; sizes are per rank, so none is compared.
+  group_.rendezvous(rank_, "all_reduce_pairwise round", true, const_cast<std::vector<Message>*>(&sends), 0);
+  const std::vector<void*> raw = posted();
+  for (const Message& in : receives) {
+    const auto& theirs = *static_cast<const std::vector<Message>*>(raw[in.peer]);
+    const auto sent = std::find_if(theirs.begin(), theirs.end(), [&](const Message& m) { return m.peer == rank_; });
+    DETNN_CHECK(sent != theirs.end() && sent->count == in.count, internal, "all_reduce_pairwise: rank ", rank_,
+                " expects ", in.count, " floats from rank ", in.peer, ", which sends ",
+                sent == theirs.end() ? 0 : sent->count);
+    std::memcpy(in.data, sent->data, sizeof(float) * static_cast<size_t>(in.count));
+  }
+  group_.rendezvous(rank_, "all_reduce_pairwise round", false, nullptr, 0);
+}
+
+void LocalComm::all_gather(float* data, const std::vector<ElementRange>& owned) {
+  group_.rendezvous(rank_, "all_reduce_pairwise gather", true, data, 0);
+  const std::vector<void*> raw = posted();
+  for (int q = 0; q < size(); ++q)
+    if (q != rank_ && !owned[q].empty())
+      std::memcpy(data + owned[q].begin, static_cast<const float*>(raw[q]) + owned[q].begin,
+                  sizeof(float) * static_cast<size_t>(owned[q].size()));
+  group_.rendezvous(rank_, "all_reduce_pairwise gather", false, nullptr, 0);
 }
 
 void LocalComm::all_reduce_sum(int64_t* data, int64_t count) {

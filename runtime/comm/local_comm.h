@@ -2,11 +2,14 @@
 // several ranks sharing one GPU — so multi-rank training runs and is tested without several
 // GPUs. A LocalCommGroup is created once; each rank's thread uses comm(r).
 //
-// Every collective is two rendezvous of all ranks: "post" (each rank publishes its buffer) and
-// "done" (nobody reads another rank's buffer any more). Between them, rank r computes slice r of
-// the elements — reading that slice from every rank's buffer and writing the result into every
-// rank's buffer — so no element is touched by two threads and the work is spread over the ranks.
-// Which thread computes an element never changes its value (runtime/comm/rank_sum.h).
+// Every collective is rendezvous of all ranks: "post" (each rank publishes its buffer) and
+// "done" (nobody reads another rank's buffer any more). The float all-reduce by all-to-all is one
+// such pair: between them rank r computes slice r of the elements — reading that slice from
+// every rank's buffer and writing the result into every rank's buffer — so no element is touched
+// by two threads and the work is spread over the ranks. By recursive halving it is the
+// point-to-point algorithm of runtime/comm/float_messenger.h, each round of messages a pair of
+// rendezvous in which the receivers copy from the senders' posted buffers. Which thread computes
+// an element never changes its value (runtime/comm/rank_sum.h).
 //
 // Waits are bounded by the group's timeout (default 300 s); see Comm for the failure contract.
 #pragma once
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "runtime/comm/comm_group.h"
+#include "runtime/comm/float_messenger.h"
 
 namespace detnn {
 
@@ -64,12 +68,13 @@ class LocalCommGroup final : public CommGroup {
   std::vector<std::unique_ptr<LocalComm>> comms_;
 };
 
-class LocalComm final : public Comm {
+class LocalComm final : public Comm, private FloatMessenger {
  public:
   LocalComm(LocalCommGroup& group, int rank) : group_(group), rank_(rank) {}
 
   int rank() const override { return rank_; }
   int size() const override { return group_.size(); }
+  // DETNN_ALL_REDUCE / set_all_reduce_algorithm pick the message pattern; the bits are the same.
   void all_reduce_pairwise(float* data, int64_t count) override;
   void all_reduce_sum(int64_t* data, int64_t count) override;
   void broadcast(void* data, int64_t bytes) override;
@@ -79,6 +84,13 @@ class LocalComm final : public Comm {
  private:
   // The buffers every rank posted (read between post and done only).
   std::vector<void*> posted() const;
+  void all_reduce_by_slices(float* data, int64_t count);
+  // FloatMessenger through shared memory: a round posts this rank's sends, copies each receive
+  // from the sender's posted message to this rank, and ends when every rank has copied.
+  void exchange(const std::vector<Message>& sends, const std::vector<Message>& receives) override;
+  void all_gather(float* data, const std::vector<ElementRange>& owned) override;
+
+  std::vector<float> scratch_;
   LocalCommGroup& group_;
   int rank_;
 };

@@ -1,5 +1,6 @@
-// Data-parallel sessions on LocalComm (DESIGN §3): P = 1, 2 and 4 ranks, each taking its chunks
-// of the same global batches, end every step with the 1-rank bits — weights, batch-norm running
+// Data-parallel sessions on LocalComm (DESIGN §3): P = 1 … 64 ranks (by recursive halving and by
+// the all-to-all), each taking its chunks of the same global batches, end every step with the
+// 1-rank bits — weights, batch-norm running
 // statistics, optimizer state, loss and correct count — with and without gradient accumulation
 // inside a rank. An incompatible B, C, P is refused naming the numbers; a rank whose step fails
 // stops every rank with its error.
@@ -35,11 +36,13 @@ struct RunResult {
 
 // Trains `steps` steps on `ranks` LocalComm ranks (threads); every rank's result must agree, and
 // rank 0's is returned.
-RunResult train_on_ranks(const std::string& model_json, int ranks, int steps, int64_t bucket_floats = 0) {
+RunResult train_on_ranks(const std::string& model_json, int ranks, int steps, int64_t bucket_floats = 0,
+                         AllReduceAlgorithm algorithm = AllReduceAlgorithm::recursive_halving) {
   const ModelSpec spec = parse_test_model(model_json);
   const int64_t b = spec.training.batch_size;
   const auto data = synthetic_batches(b * steps, 5, 2, 12, 12);
   LocalCommGroup group(ranks, 120.0);
+  for (int r = 0; r < ranks; ++r) group.comm(r).set_all_reduce_algorithm(algorithm);
   std::vector<std::unique_ptr<Session>> sessions;
   SessionOptions options;
   options.gradient_bucket_floats = bucket_floats;
@@ -92,6 +95,20 @@ TEST(SessionRanks, OneTwoAndFourRanksGiveTheOneRankBits) {
   const std::string model = every_layer_model_json(16, 4);
   const RunResult one = train_on_ranks(model, 1, 3);
   for (int ranks : {2, 4}) expect_same_bits(one, train_on_ranks(model, ranks, 3), std::to_string(ranks) + " ranks");
+}
+
+TEST(SessionRanks, OneToSixtyFourRanksGiveTheOneRankBitsByEitherAllReduce) {
+  // A batch of P chunks of 2 samples, one chunk per rank, against one rank with the same batch;
+  // gradients in buckets of 300 floats, so that a step runs several all-reduces of odd sizes.
+  // Every P from 1 to 64 runs in tests/runtime/comm/recursive_halving_test.cpp; here the powers
+  // of two, their neighbours and the first nine.
+  for (const int ranks : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64}) {
+    const std::string model = every_layer_model_json(2 * ranks, 2);
+    const RunResult one = train_on_ranks(model, 1, 2);
+    for (const AllReduceAlgorithm a : {AllReduceAlgorithm::recursive_halving, AllReduceAlgorithm::all_to_all})
+      expect_same_bits(one, train_on_ranks(model, ranks, 2, 300, a),
+                       std::to_string(ranks) + " ranks by " + all_reduce_algorithm_name(a));
+  }
 }
 
 TEST(SessionRanks, GradientBucketsOfAnySizeGiveTheOneRankBits) {

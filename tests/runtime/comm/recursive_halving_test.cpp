@@ -1,0 +1,159 @@
+// Recursive halving (runtime/comm/halving_schedule.h, DESIGN §6) against the contract: for
+// P = 1 … 64 and counts from 0 to past a few thousand, the schedule's messages match pairwise
+// (every receive is a peer's send of the same range), its owners partition the elements, each
+// rank moves no more than a ring does, and carrying out the schedule on order-sensitive values
+// gives every element the pairwise rank-order bits (an independent recursive reference). Then
+// the same on LocalComm threads: recursive halving == all-to-all == the reference, bit for bit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include "runtime/comm/halving_schedule.h"
+#include "runtime/comm/local_comm.h"
+#include "support/canonical_sum_reference.h"
+#include "support/test_util.h"
+
+namespace detnn {
+namespace {
+
+float input(uint64_t seed, int rank, int64_t i) {
+  return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
+}
+
+const std::vector<int64_t> kCounts = {0, 1, 2, 3, 5, 63, 64, 65, 1000, 4099};
+
+// The elements on which some rank's bits differ from the recursive pairwise reference.
+int64_t wrong_elements(const std::vector<std::vector<float>>& buffers, uint64_t seed, int64_t count) {
+  const int p = static_cast<int>(buffers.size());
+  int64_t wrong = 0;
+  std::vector<float> v(p);
+  for (int64_t i = 0; i < count; ++i) {
+    for (int r = 0; r < p; ++r) v[r] = input(seed, r, i);
+    const uint32_t expected = test::float_bits(test::contract_pairwise(v.data(), p));
+    for (int r = 0; r < p; ++r) wrong += test::float_bits(buffers[r][i]) != expected;
+  }
+  return wrong;
+}
+
+TEST(HalvingSchedule, MessagesMatchOwnersPartitionAndTrafficIsARings) {
+  for (int p = 1; p <= 64; ++p)
+    for (const int64_t count : kCounts) {
+      std::vector<HalvingSchedule> all;
+      for (int r = 0; r < p; ++r) all.push_back(recursive_halving_schedule(p, r, count));
+      const size_t levels = static_cast<size_t>(std::ceil(std::log2(p)));
+      for (int r = 0; r < p; ++r) {
+        ASSERT_EQ(all[r].levels.size(), levels) << "P=" << p;
+        // Every rank computes the same owners.
+        for (int q = 0; q < p; ++q) {
+          EXPECT_EQ(all[r].owned[q].begin, all[0].owned[q].begin) << "P=" << p << " rank " << r << " owner " << q;
+          EXPECT_EQ(all[r].owned[q].end, all[0].owned[q].end) << "P=" << p << " rank " << r << " owner " << q;
+        }
+        for (size_t k = 0; k < levels; ++k)
+          for (const RangeTransfer& in : all[r].levels[k].receives) {
+            const auto& theirs = all[in.peer].levels[k].sends;
+            int matches = 0;
+            for (const RangeTransfer& out : theirs)
+              matches += out.peer == r && out.range.begin == in.range.begin && out.range.end == in.range.end;
+            EXPECT_EQ(matches, 1) << "P=" << p << " n=" << count << " level " << k << ": rank " << r
+                                  << "'s receive from " << in.peer;
+          }
+      }
+      // The owners' ranges tile [0, count) exactly once.
+      std::vector<int> covered(static_cast<size_t>(count), 0);
+      for (const ElementRange& o : all[0].owned)
+        for (int64_t i = o.begin; i < o.end; ++i) ++covered[i];
+      for (int64_t i = 0; i < count; ++i) ASSERT_EQ(covered[i], 1) << "P=" << p << " n=" << count << " element " << i;
+      // A ring sends (P-1)/P of the data per rank and phase; halving matches it for P = 2^k
+      // (count - the owned range), and never sends more than the whole buffer otherwise.
+      for (int r = 0; r < p; ++r) {
+        int64_t sent = 0;
+        for (const HalvingLevel& level : all[r].levels)
+          for (const RangeTransfer& out : level.sends) sent += out.range.size();
+        if ((p & (p - 1)) == 0) EXPECT_EQ(sent, count - all[0].owned[r].size()) << "P=" << p << " rank " << r;
+        EXPECT_LE(sent, count) << "P=" << p << " rank " << r;
+      }
+    }
+}
+
+TEST(HalvingSchedule, CarriedOutItGivesThePairwiseRankOrderBits) {
+  for (int p = 1; p <= 64; ++p)
+    for (const int64_t count : kCounts) {
+      const uint64_t seed = 77 + p * 1000 + count;
+      std::vector<std::vector<float>> data(p, std::vector<float>(static_cast<size_t>(count)));
+      for (int r = 0; r < p; ++r)
+        for (int64_t i = 0; i < count; ++i) data[r][i] = input(seed, r, i);
+      std::vector<HalvingSchedule> all;
+      for (int r = 0; r < p; ++r) all.push_back(recursive_halving_schedule(p, r, count));
+      for (size_t k = 0; k < all[0].levels.size(); ++k) {
+        const std::vector<std::vector<float>> before = data;  // every receive reads the level's start
+        for (int r = 0; r < p; ++r) {
+          const HalvingLevel& level = all[r].levels[k];
+          for (const RangeTransfer& in : level.receives)
+            for (int64_t i = in.range.begin; i < in.range.end; ++i)
+              data[r][i] = level.mine_is_left ? before[r][i] + before[in.peer][i] : before[in.peer][i] + before[r][i];
+        }
+      }
+      for (int r = 0; r < p; ++r)
+        for (int q = 0; q < p; ++q)
+          for (int64_t i = all[0].owned[q].begin; i < all[0].owned[q].end; ++i) data[r][i] = data[q][i];
+      EXPECT_EQ(wrong_elements(data, seed, count), 0) << "P=" << p << " n=" << count;
+    }
+}
+
+// Runs the all-reduce on `p` LocalComm threads with `algorithm`; returns every rank's buffer.
+std::vector<std::vector<float>> local_all_reduce(int p, int64_t count, uint64_t seed, AllReduceAlgorithm algorithm) {
+  LocalCommGroup group(p, 120.0);
+  std::vector<std::vector<float>> buffers(p);
+  std::vector<std::exception_ptr> errors(p);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < p; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        buffers[r].resize(static_cast<size_t>(count));
+        for (int64_t i = 0; i < count; ++i) buffers[r][i] = input(seed, r, i);
+        Comm& comm = group.comm(r);
+        comm.set_all_reduce_algorithm(algorithm);
+        comm.all_reduce_pairwise(buffers[r].data(), count);
+        comm.all_reduce_pairwise(buffers[r].data(), 0);  // an empty one between two calls
+      } catch (...) {
+        errors[r] = std::current_exception();
+        group.abort(r, "failed");
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return buffers;
+}
+
+TEST(LocalCommAlgorithms, RecursiveHalvingAndAllToAllGiveTheSameBitsForOneToSixtyFourRanks) {
+  for (int p = 1; p <= 64; ++p)
+    for (const int64_t count : {int64_t{1}, int64_t{5}, int64_t{65}, int64_t{4099}}) {
+      const uint64_t seed = 5 + p * 100 + count;
+      const auto halving = local_all_reduce(p, count, seed, AllReduceAlgorithm::recursive_halving);
+      const auto all_to_all = local_all_reduce(p, count, seed, AllReduceAlgorithm::all_to_all);
+      EXPECT_EQ(wrong_elements(halving, seed, count), 0) << "recursive halving, P=" << p << " n=" << count;
+      EXPECT_EQ(wrong_elements(all_to_all, seed, count), 0) << "all-to-all, P=" << p << " n=" << count;
+      for (int r = 0; r < p; ++r)
+        ASSERT_EQ(test::first_bit_difference(halving[r].data(), all_to_all[r].data(), static_cast<size_t>(count)), -1)
+            << "P=" << p << " n=" << count << " rank " << r;
+    }
+}
+
+TEST(AllReduceAlgorithm, NamesParseAndABadOneIsNamed) {
+  EXPECT_EQ(parse_all_reduce_algorithm("recursive-halving", "x"), AllReduceAlgorithm::recursive_halving);
+  EXPECT_EQ(parse_all_reduce_algorithm("all-to-all", "x"), AllReduceAlgorithm::all_to_all);
+  EXPECT_STREQ(all_reduce_algorithm_name(AllReduceAlgorithm::all_to_all), "all-to-all");
+  try {
+    parse_all_reduce_algorithm("ring", "DETNN_ALL_REDUCE");
+    FAIL() << "accepted ring";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("DETNN_ALL_REDUCE: \"ring\" is not an all-reduce algorithm"), 0u) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace detnn
