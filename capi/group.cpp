@@ -78,7 +78,7 @@ detnn_status detnn_launched_group_create(int cuda, double timeout_seconds, detnn
     DETNN_CHECK(env.has_value(), invalid_argument,
                 "detnn_launched_group_create: this process was not launched as a rank (neither RANK/WORLD_SIZE nor "
                 "OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE is set)");
-    *out = wrap(std::make_shared<detnn::LaunchedGroup>(*env, cuda != 0, timeout));
+    *out = wrap(std::shared_ptr<detnn::CommGroup>(detnn::join_launched_group(*env, cuda != 0, timeout)));
   });
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtime/comm/mpi_bootstrap.h"
+#include "runtime/comm/mpi_comm.h"
 #include "runtime/device.h"
 #include "runtime/comm/store_comm.h"
 #include "runtime/error.h"
@@ -88,6 +89,11 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
 }
 
 LaunchedGroup::~LaunchedGroup() = default;
+
+std::unique_ptr<CommGroup> join_launched_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
+  if (!cuda && env.launcher == "mpirun" && mpi_comm_available()) return join_mpi_group(env, timeout_seconds);
+  return std::make_unique<LaunchedGroup>(env, cuda, timeout_seconds);
+}
 
 Comm& LaunchedGroup::comm(int rank) {
   DETNN_CHECK(rank == env_.rank, invalid_argument, "this process drives rank ", env_.rank, " of the launched group, not rank ",

@@ -45,6 +45,12 @@ class LaunchedGroup final : public CommGroup {
   std::vector<std::string> hosts_, devices_;  // every rank's, as published
 };
 
+// The group of a launched rank: CPU ranks under mpirun in a build with MPI meet and communicate
+// through MPI (runtime/comm/mpi_comm.h); every other launch through rank 0's TCP store
+// (LaunchedGroup: NCCL for CUDA ranks, StoreComm — a fallback for CPU ranks without MPI, meant
+// for one machine — for CPU ranks).
+std::unique_ptr<CommGroup> join_launched_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds);
+
 // NCCL for one launched rank: rank 0 creates the unique id and publishes it in the store, the
 // others read it; then the rank joins on GPU `device`. In a build without CUDA it throws
 // Error(unsupported).

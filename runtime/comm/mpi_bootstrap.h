@@ -1,8 +1,7 @@
 // Under mpirun without MASTER_ADDR/MASTER_PORT, the ranks learn where rank 0 serves the
-// rendezvous (runtime/comm/tcp_store.h) by one MPI broadcast. MPI is initialized for that
-// broadcast only and finalized right after it, while every rank is still there: detnn never
-// uses MPI again, so an error later cannot leave a rank stuck in MPI_Finalize. Optional: built
-// when MPI is found (cmake/DetnnMpi.cmake).
+// rendezvous (runtime/comm/tcp_store.h) by one MPI broadcast — CUDA ranks, whose bytes NCCL
+// moves; CPU ranks use MPI throughout (runtime/comm/mpi_comm.h). MPI stays up until the process
+// exits (runtime/comm/mpi_runtime.h). Optional: built when MPI is found (cmake/DetnnMpi.cmake).
 #pragma once
 
 #include <string>

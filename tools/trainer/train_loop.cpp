@@ -34,6 +34,9 @@ void save_checkpoint(api::Session& s, const LoopState& st, const fs::path& path,
 }
 
 void inject_fault(const RankFault& fault, int rank, int64_t next_step) {
+  if (fault.rank != rank || fault.step != next_step) return;
+  // Until the launcher or the test ends the process: the other ranks must not wait for ever.
+  while (fault.stall) std::this_thread::sleep_for(std::chrono::seconds(1));
   if (fault.rank == rank && fault.step == next_step)
     throw TrainerError("injected fault (DETNN_FAULT_RANK_ERROR) before step " + std::to_string(next_step));
 }
@@ -170,15 +173,18 @@ std::string train_rank0(api::Session& session, api::Loader& loader, LoopState& s
 
 RankFault RankFault::from_environment() {
   RankFault f;
-  const char* env = std::getenv("DETNN_FAULT_RANK_ERROR");
-  if (env == nullptr || *env == '\0') return f;
-  int rank = -1;
-  long long step = 0;
-  char tail = 0;
-  if (std::sscanf(env, "%d:%lld%c", &rank, &step, &tail) != 2 || rank < 0 || step < 1)
-    throw TrainerError(std::string("DETNN_FAULT_RANK_ERROR=") + env + ": expected RANK:STEP (rank >= 0, step >= 1)");
-  f.rank = rank;
-  f.step = step;
+  for (const char* name : {"DETNN_FAULT_RANK_ERROR", "DETNN_FAULT_RANK_STALL"}) {
+    const char* env = std::getenv(name);
+    if (env == nullptr || *env == '\0') continue;
+    int rank = -1;
+    long long step = 0;
+    char tail = 0;
+    if (std::sscanf(env, "%d:%lld%c", &rank, &step, &tail) != 2 || rank < 0 || step < 1)
+      throw TrainerError(std::string(name) + "=" + env + ": expected RANK:STEP (rank >= 0, step >= 1)");
+    f.rank = rank;
+    f.step = step;
+    f.stall = std::string(name) == "DETNN_FAULT_RANK_STALL";
+  }
   return f;
 }
 

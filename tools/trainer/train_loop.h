@@ -18,11 +18,13 @@ struct EpochTotals {
   int64_t correct = 0, samples = 0, steps = 0;
 };
 
-// An injected failure of one rank before one step (DETNN_FAULT_RANK_ERROR=rank:step), for the
+// An injected failure of one rank before one step (DETNN_FAULT_RANK_ERROR=rank:step, or
+// DETNN_FAULT_RANK_STALL=rank:step for a rank that stops without a word), for the
 // tests of the failure path. rank < 0: none.
 struct RankFault {
   int rank = -1;
   int64_t step = 0;
+  bool stall = false;  // DETNN_FAULT_RANK_STALL: the rank stops there without an error (a rank that never arrives)
   static RankFault from_environment();  // throws TrainerError for a malformed value
 };
 

@@ -1,0 +1,342 @@
+// MpiComm and its group (runtime/comm/mpi_comm.h).
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/comm/float_messenger.h"
+#include "runtime/comm/mpi_comm.h"
+#include "runtime/comm/mpi_runtime.h"
+#include "runtime/error.h"
+
+namespace detnn {
+
+namespace {
+
+constexpr int kDataTag = 1, kFailureTag = 2;
+
+int as_int(int64_t n, const char* what) {
+  DETNN_CHECK(n >= 0 && n <= INT_MAX, invalid_argument, what, ": ", n, " elements; MPI counts stop at ", INT_MAX);
+  return static_cast<int>(n);
+}
+
+class MpiComm final : public Comm, private FloatMessenger {
+ public:
+  MpiComm(int rank, int size, double timeout_seconds)
+      : rank_(rank), size_(size), timeout_seconds_(timeout_seconds) {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &data_), "MPI_Comm_dup");
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failures_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(data_, MPI_ERRORS_RETURN);
+    MPI_Comm_set_errhandler(failures_, MPI_ERRORS_RETURN);
+  }
+  ~MpiComm() override {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    // Failure messages to ranks that stopped before reading them stay unmatched: let MPI drop them.
+    for (MPI_Request& r : failure_sends_) MPI_Request_free(&r);
+    MPI_Comm_free(&data_);
+    MPI_Comm_free(&failures_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void all_reduce_pairwise(float* data, int64_t count) override {
+    DETNN_CHECK(count >= 0 && (data != nullptr || count == 0), invalid_argument, "all_reduce_pairwise: ", count,
+                " elements at ", static_cast<void*>(data));
+    if (size_ == 1) return;
+    begin("all_reduce_pairwise");
+    agree_on_count(count);
+    all_reduce_pairwise_by(all_reduce_algorithm(), *this, data, count, scratch_);
+  }
+
+  void all_reduce_sum(int64_t* data, int64_t count) override {
+    DETNN_CHECK(count >= 0 && (data != nullptr || count == 0), invalid_argument, "all_reduce_sum: ", count,
+                " elements at ", static_cast<void*>(data));
+    if (size_ == 1) return;
+    begin("all_reduce_sum");
+    agree_on_count(count);
+    const int n = as_int(count, what_);
+    MPI_Request r;
+    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, data, n, MPI_INT64_T, MPI_SUM, data_, &r); });
+    wait({r}, {});
+  }
+
+  void broadcast(void* data, int64_t bytes) override {
+    DETNN_CHECK(bytes >= 0 && (data != nullptr || bytes == 0), invalid_argument, "broadcast: ", bytes, " bytes at ",
+                data);
+    if (size_ == 1) return;
+    begin("broadcast");
+    agree_on_count(bytes);
+    for (int64_t at = 0; at < bytes; at += INT_MAX) {
+      const int n = static_cast<int>(std::min<int64_t>(INT_MAX, bytes - at));
+      MPI_Request r;
+      issue("MPI_Ibcast", [&] { return MPI_Ibcast(static_cast<char*>(data) + at, n, MPI_BYTE, 0, data_, &r); });
+      wait({r}, {0});
+    }
+  }
+
+  void barrier() override {
+    if (size_ == 1) return;
+    begin("barrier");
+    MPI_Request r;
+    issue("MPI_Ibarrier", [&] { return MPI_Ibarrier(data_, &r); });
+    wait({r}, {});
+  }
+
+  void abort(const std::string& message) noexcept override { post_failure("rank " + std::to_string(rank_) + " failed: " + message); }
+
+  // In place: block r of `blocks` (`block` bytes each) becomes rank r's, bounded like every wait.
+  void all_gather_bytes(char* blocks, int block) {
+    begin("joining the MPI group");
+    MPI_Request r;
+    issue("MPI_Iallgather",
+          [&] { return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, blocks, block, MPI_CHAR, data_, &r); });
+    wait({r}, {});
+  }
+
+  std::string failure() {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    receive_failure_locked();
+    return failure_;
+  }
+
+ private:
+  // --- FloatMessenger over MPI ---
+  void exchange(const std::vector<Message>& sends, const std::vector<Message>& receives) override {
+    std::vector<MPI_Request> requests(receives.size() + sends.size(), MPI_REQUEST_NULL);
+    std::vector<int> peers;
+    for (const Message& m : receives) {
+      const int n = as_int(m.count, what_);
+      MPI_Request* r = &requests[peers.size()];
+      peers.push_back(m.peer);
+      issue("MPI_Irecv", [&] { return MPI_Irecv(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_, r); }, &requests);
+    }
+    for (const Message& m : sends) {
+      const int n = as_int(m.count, what_);
+      MPI_Request* r = &requests[peers.size()];
+      peers.push_back(m.peer);
+      issue("MPI_Isend", [&] { return MPI_Isend(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_, r); }, &requests);
+    }
+    wait(std::move(requests), std::move(peers));
+  }
+
+  void all_gather(float* data, const std::vector<ElementRange>& owned) override {
+    std::vector<int> counts(size_), displacements(size_);
+    for (int q = 0; q < size_; ++q) {
+      counts[q] = as_int(owned[q].size(), what_);
+      displacements[q] = as_int(owned[q].empty() ? 0 : owned[q].begin, what_);
+    }
+    MPI_Request r;
+    issue("MPI_Iallgatherv", [&] {
+      return MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displacements.data(), MPI_FLOAT,
+                             data_, &r);
+    });
+    wait({r}, {});
+  }
+
+  // --- one collective ---
+  // A collective starts by throwing the group's failure, if it has one.
+  void begin(const char* what) {
+    what_ = what;
+    const std::string f = failure();
+    if (!f.empty()) throw Error(ErrorCode::comm, f);
+  }
+
+  // Every rank passed the same count, or the group fails naming the spread: the schedules are
+  // functions of the count, and mismatched ones would wait for messages nobody sends.
+  void agree_on_count(int64_t count) {
+    int64_t bounds[2] = {count, -count};
+    MPI_Request r;
+    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 2, MPI_INT64_T, MPI_MAX, data_, &r); });
+    wait({r}, {});
+    if (bounds[0] != count || -bounds[1] != count) {
+      const std::string message = "rank " + std::to_string(rank_) + " failed: " + what_ + ": the ranks passed " +
+                                  std::to_string(-bounds[1]) + " to " + std::to_string(bounds[0]) +
+                                  " elements (every rank must pass the same count); this rank passed " +
+                                  std::to_string(count);
+      post_failure(message);
+      throw Error(ErrorCode::comm, message);
+    }
+  }
+
+  // An MPI call under the lock; a failing one fails the group (after abandoning `pending`, the
+  // requests started before it).
+  template <class Call>
+  void issue(const char* mpi_call, const Call& call, std::vector<MPI_Request>* pending = nullptr) {
+    int rc;
+    {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      rc = call();
+    }
+    if (rc == MPI_SUCCESS) return;
+    if (pending != nullptr) abandon(*pending);
+    char text[MPI_MAX_ERROR_STRING] = {};
+    int length = 0;
+    MPI_Error_string(rc, text, &length);
+    const std::string message =
+        "rank " + std::to_string(rank_) + " failed: " + what_ + ": " + mpi_call + " failed: " + text;
+    post_failure(message);
+    throw Error(ErrorCode::comm, message);
+  }
+
+  // Polls `requests` to completion, watching for another rank's failure and the deadline. peers[i]
+  // names the rank requests[i] waits for (timeout messages); empty for collectives of all ranks.
+  void wait(std::vector<MPI_Request> requests, std::vector<int> peers) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(timeout_seconds_));
+    for (int polls = 0;; ++polls) {
+      std::string failed;
+      {
+        std::lock_guard<std::mutex> lock(mpi_lock());
+        int done = 0;
+        const int rc = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
+        if (rc == MPI_SUCCESS && done) return;
+        receive_failure_locked();
+        failed = failure_;
+        if (failed.empty() && rc != MPI_SUCCESS) failed = "rank " + std::to_string(rank_) + " failed: " + what_ + ": MPI_Testall failed";
+      }
+      if (failed.empty() && std::chrono::steady_clock::now() > deadline) failed = timeout_message(requests, peers);
+      if (!failed.empty()) {
+        abandon(requests);
+        post_failure(failed);
+        throw Error(ErrorCode::comm, failed);
+      }
+      // The first millisecond or so yields (a round trip inside a machine takes microseconds),
+      // then sleeps so that a rank waiting for a slow peer leaves the cores to the compute.
+      if (polls < 1000) std::this_thread::yield();
+      else std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+
+  std::string timeout_message(std::vector<MPI_Request>& requests, const std::vector<int>& peers) {
+    std::string missing;
+    {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      for (size_t i = 0; i < requests.size() && i < peers.size(); ++i) {
+        int done = 0;
+        MPI_Test(&requests[i], &done, MPI_STATUS_IGNORE);
+        if (!done && missing.find(" " + std::to_string(peers[i]) + ",") == std::string::npos)
+          missing += " " + std::to_string(peers[i]) + ",";
+      }
+    }
+    if (!missing.empty()) missing = " waiting for rank(s)" + missing.substr(0, missing.size() - 1);
+    else missing = " waiting for the other ranks";
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout_seconds_);
+    return "rank " + std::to_string(rank_) + " failed: " + what_ + " timed out after " + seconds + " s" + missing;
+  }
+
+  // Requests that will never complete: receives are cancelled, sends left to MPI.
+  void abandon(std::vector<MPI_Request>& requests) noexcept {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    for (MPI_Request& r : requests) {
+      if (r == MPI_REQUEST_NULL) continue;
+      MPI_Cancel(&r);
+      MPI_Request_free(&r);
+    }
+  }
+
+  // The first failure message another rank sent, if one has arrived.
+  void receive_failure_locked() {
+    if (!failure_.empty()) return;
+    int arrived = 0;
+    MPI_Status status;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kFailureTag, failures_, &arrived, &status) != MPI_SUCCESS || !arrived) return;
+    int length = 0;
+    MPI_Get_count(&status, MPI_CHAR, &length);
+    std::string text(static_cast<size_t>(std::max(length, 0)), '\0');
+    MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, kFailureTag, failures_, MPI_STATUS_IGNORE);
+    failure_ = text.empty() ? "rank " + std::to_string(status.MPI_SOURCE) + " failed" : text;
+    note_mpi_failure();
+  }
+
+  // Records `message` as the group's failure (unless it has one) and sends it to every rank.
+  void post_failure(const std::string& message) noexcept {
+    try {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      // A failure that came from another rank was sent to every rank by that rank.
+      note_mpi_failure();
+      if (!failure_.empty()) return;
+      failure_ = message;
+      failure_text_ = failure_.substr(0, 4096);
+      for (int q = 0; q < size_; ++q) {
+        if (q == rank_) continue;
+        failure_sends_.emplace_back();
+        MPI_Isend(failure_text_.data(), static_cast<int>(failure_text_.size()), MPI_CHAR, q, kFailureTag, failures_,
+                  &failure_sends_.back());
+      }
+    } catch (...) {
+      // Out of memory: this rank still stops; the others time out.
+    }
+  }
+
+  const int rank_, size_;
+  const double timeout_seconds_;
+  MPI_Comm data_ = MPI_COMM_NULL, failures_ = MPI_COMM_NULL;
+  const char* what_ = "";
+  std::string failure_, failure_text_;
+  std::vector<MPI_Request> failure_sends_;
+  std::vector<float> scratch_;
+};
+
+class MpiGroup final : public CommGroup {
+ public:
+  MpiGroup(const LaunchEnvironment& env, double timeout_seconds) {
+    start_mpi();
+    int rank = 0, size = 0;
+    {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      MPI_Comm_size(MPI_COMM_WORLD, &size);
+    }
+    DETNN_CHECK(rank == env.rank && size == env.world_size, comm, "MPI numbers this process rank ", rank, " of ", size,
+                " but the launch environment (", env.launcher, ") says rank ", env.rank, " of ", env.world_size);
+    comm_ = std::make_unique<MpiComm>(rank, size, timeout_seconds);
+    // Every rank's host name, for the run manifest: one fixed-size all-gather.
+    constexpr int kHost = 256;
+    std::vector<char> names(static_cast<size_t>(size) * kHost, '\0');
+    this_host_name().copy(&names[static_cast<size_t>(rank) * kHost], kHost - 1);
+    comm_->all_gather_bytes(names.data(), kHost);
+    for (int r = 0; r < size; ++r) hosts_.emplace_back(&names[static_cast<size_t>(r) * kHost]);
+    first_ = rank;
+  }
+
+  int size() const override { return comm_->size(); }
+  int first_local_rank() const override { return first_; }
+  int local_ranks() const override { return 1; }
+  Comm& comm(int rank) override {
+    DETNN_CHECK(rank == first_, invalid_argument, "this process drives rank ", first_, " of the MPI job, not rank ",
+                rank);
+    return *comm_;
+  }
+  std::vector<std::string> hosts() const override { return hosts_; }
+  void abort(int rank, const std::string& message) noexcept override { comm_->abort(message); }
+  std::string failure() const override { return comm_->failure(); }
+
+ private:
+  int first_ = 0;
+  std::unique_ptr<MpiComm> comm_;
+  std::vector<std::string> hosts_;
+};
+
+}  // namespace
+
+bool mpi_comm_available() { return true; }
+
+std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment& env, double timeout_seconds) {
+  return std::make_unique<MpiGroup>(env, timeout_seconds);
+}
+
+}  // namespace detnn
