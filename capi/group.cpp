@@ -76,8 +76,8 @@ detnn_status detnn_launched_group_create(int cuda, double timeout_seconds, detnn
     const double timeout = timeout_or_default(timeout_seconds, "detnn_launched_group_create");
     const std::optional<detnn::LaunchEnvironment> env = detnn::read_launch_environment();
     DETNN_CHECK(env.has_value(), invalid_argument,
-                "detnn_launched_group_create: this process was not launched as a rank (neither RANK/WORLD_SIZE nor "
-                "OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE is set)");
+                "detnn_launched_group_create: this process was not launched as a rank (none of RANK/WORLD_SIZE, "
+                "OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE, SLURM_PROCID/SLURM_NTASKS is set)");
     *out = wrap(std::shared_ptr<detnn::CommGroup>(detnn::join_launched_group(*env, cuda != 0, timeout)));
   });
 }

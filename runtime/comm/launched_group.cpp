@@ -17,7 +17,24 @@ std::chrono::steady_clock::time_point deadline_after(double seconds) {
          std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+// This process's GPU as the host knows it: CUDA ordinals are per process (CUDA_VISIBLE_DEVICES),
+// PCI bus ids are not.
+std::string host_wide_gpu_id(int gpu) {
+  for (const DeviceInfo& d : list_devices())
+    if (d.device.is_cuda() && d.device.index == gpu && !d.pci_bus_id.empty()) return d.pci_bus_id;
+  return "cuda:" + std::to_string(gpu);
+}
+
 }  // namespace
+
+std::string duplicate_gpu_claim(const std::vector<std::string>& hosts, const std::vector<std::string>& gpus) {
+  for (size_t a = 0; a < gpus.size(); ++a)
+    for (size_t b = a + 1; b < gpus.size(); ++b)
+      if (!gpus[a].empty() && gpus[a] == gpus[b] && hosts[a] == hosts[b])
+        return "ranks " + std::to_string(a) + " and " + std::to_string(b) + " both claim the GPU " + gpus[a] + " of " +
+               hosts[a] + " (one rank per GPU: give the ranks of a host distinct LOCAL_RANK / SLURM_LOCALID values)";
+  return "";
+}
 
 LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double timeout_seconds)
     : env_(env), cuda_(cuda) {
@@ -49,7 +66,9 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
   }
   // Everyone says where it runs and how many ranks it expects, then waits for everyone.
   const std::string mine = std::to_string(env.world_size) + "\n" + this_host_name() + "\n" +
-                           (cuda ? "cuda:" + std::to_string(gpu_) : std::string("cpu"));
+                           (cuda ? "cuda:" + std::to_string(gpu_) : std::string("cpu")) + "\n" +
+                           (cuda ? host_wide_gpu_id(gpu_) : std::string());
+  std::vector<std::string> gpu_ids(env.world_size);
   client_->set("detnn/placement/" + std::to_string(env.rank), mine);
   const auto deadline = deadline_after(timeout_seconds);
   hosts_.resize(env.world_size);
@@ -64,7 +83,7 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
       client_->post_failure(message);
       DETNN_THROW(comm, message);
     }
-    const size_t a = theirs->find('\n'), b = theirs->find('\n', a + 1);
+    const size_t a = theirs->find('\n'), b = theirs->find('\n', a + 1), c = theirs->find('\n', b + 1);
     const std::string their_size = theirs->substr(0, a);
     if (their_size != std::to_string(env.world_size)) {
       const std::string message = "rank " + std::to_string(env.rank) + " failed: it was launched with a world size of " +
@@ -74,7 +93,8 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
       DETNN_THROW(comm, message);
     }
     hosts_[r] = theirs->substr(a + 1, b - a - 1);
-    const std::string device = theirs->substr(b + 1);
+    const std::string device = theirs->substr(b + 1, c - b - 1);
+    gpu_ids[r] = c == std::string::npos ? "" : theirs->substr(c + 1);
     if ((device == "cpu") == cuda) {
       const std::string message = "rank " + std::to_string(env.rank) + " failed: it trains on " +
                                   (cuda ? "CUDA" : "the CPU") + " but rank " + std::to_string(r) + " on " + device +
@@ -83,6 +103,11 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
       DETNN_THROW(comm, message);
     }
     devices_[r] = device == "cpu" ? "" : device;
+  }
+  if (const std::string twice = duplicate_gpu_claim(hosts_, gpu_ids); !twice.empty()) {
+    const std::string message = "rank " + std::to_string(env.rank) + " failed: " + twice;
+    client_->post_failure(message);
+    DETNN_THROW(comm, message);
   }
   if (cuda) comm_ = join_nccl_through_store(client_, env.rank, env.world_size, gpu_, timeout_seconds);
   else comm_ = std::make_unique<StoreComm>(client_, env.rank, env.world_size, timeout_seconds);

@@ -45,6 +45,10 @@ class LaunchedGroup final : public CommGroup {
   std::vector<std::string> hosts_, devices_;  // every rank's, as published
 };
 
+// "" when no two ranks claim the same GPU of one host; otherwise the error naming the first two.
+// gpus[r]: rank r's GPU as a host-wide identity (its PCI bus id), "" for a CPU rank.
+std::string duplicate_gpu_claim(const std::vector<std::string>& hosts, const std::vector<std::string>& gpus);
+
 // The group of a launched rank: CPU ranks under mpirun in a build with MPI meet and communicate
 // through MPI (runtime/comm/mpi_comm.h); every other launch through rank 0's TCP store
 // (LaunchedGroup: NCCL for CUDA ranks, StoreComm — a fallback for CPU ranks without MPI, meant

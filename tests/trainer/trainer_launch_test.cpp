@@ -77,6 +77,36 @@ TEST(TrainerLaunch, MpirunGivesTheOneRankBits) {
 #endif
 }
 
+// srun's variables, as srun sets them for `srun -n 2 trainer ...` on one node: rank 0's host comes
+// from the node list; the port is MASTER_PORT's (a free one: the job-id port may be taken here).
+TEST(TrainerLaunch, SrunVariablesGiveTheOneRankBits) {
+  const fs::path dir = fresh_temp_dir("trainer-srun");
+  const fs::path model = write_small_model(dir, 2);
+  const auto single = run_trainer("--model " + model.string() + " --run-dir " + (dir / "single").string());
+  ASSERT_EQ(single.status, 0) << single.output;
+  const std::string common = "SLURM_NTASKS=2 SLURM_JOB_ID=77 SLURM_JOB_NODELIST=localhost MASTER_PORT=" +
+                             std::to_string(free_tcp_port());
+  std::string script;
+  for (int r = 0; r < 2; ++r)
+    script += "(env " + common + " SLURM_PROCID=" + std::to_string(r) + " SLURM_LOCALID=" + std::to_string(r) + " " +
+              DETNN_TRAINER_PATH + " --model " + model.string() + " --comm-timeout 60 --run-dir " +
+              (dir / "srun").string() + " > " + (dir / ("rank" + std::to_string(r))).string() + ".out 2>&1; echo $? > " +
+              (dir / ("rank" + std::to_string(r))).string() + ".status) &\n";
+  std::ofstream(dir / "launch.sh") << script << "wait\n";
+  ASSERT_EQ(std::system(("sh " + (dir / "launch.sh").string()).c_str()), 0);
+  for (int r = 0; r < 2; ++r) {
+    std::ifstream status(dir / ("rank" + std::to_string(r) + ".status"));
+    int code = -1;
+    status >> code;
+    EXPECT_EQ(code, 0) << "rank " << r << ":\n" << bytes_of(dir / ("rank" + std::to_string(r) + ".out"));
+  }
+  EXPECT_EQ(epoch_shas(dir / "srun"), epoch_shas(dir / "single"));
+  const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "srun" / "manifest.json"));
+  EXPECT_EQ(manifest.at("launcher"), "srun");
+  EXPECT_EQ(manifest.at("world_size"), 2);
+  fs::remove_all(dir);
+}
+
 TEST(TrainerLaunch, ATwoProcessCheckpointResumesOnFourProcessesWithTheOneRankBits) {
   const fs::path dir = fresh_temp_dir("trainer-launch-resume");
   const fs::path model = write_small_model(dir, 4);

@@ -57,12 +57,15 @@ RankSetup plan_ranks(const TrainOptions& o, api::Model& model) {
     if (o.ranks > 1 || !o.gpus.empty())
       throw TrainerError("this process was launched as rank " + std::to_string(env.rank) + " of " +
                          std::to_string(env.world_size) +
-                         " (RANK/WORLD_SIZE or OMPI_COMM_WORLD_* are set): --ranks and --gpus do not apply; the "
+                         " (RANK/WORLD_SIZE, OMPI_COMM_WORLD_* or SLURM_PROCID/SLURM_NTASKS are set): --ranks and --gpus do not apply; the "
                          "launcher starts one process per rank");
     s.world_size = env.world_size;
     s.first_rank = env.rank;
     s.local_ranks = 1;
-    s.launcher = std::getenv("RANK") != nullptr ? "torchrun" : "mpirun";
+    // The library's order (runtime/comm/launch_environment.h): torchrun's variables, mpirun's, Slurm's.
+    s.launcher = std::getenv("RANK") != nullptr                   ? "torchrun"
+                 : std::getenv("OMPI_COMM_WORLD_RANK") != nullptr ? "mpirun"
+                                                                  : "srun";
     return s;
   }
   if (!o.gpus.empty()) {
@@ -88,7 +91,7 @@ void create_group(RankSetup& s, const TrainOptions& o, bool cuda) {
     s.group = with_context("--ranks", [&] { return api::Group::local(s.world_size, o.comm_timeout); });
   } else if (s.launcher == "gpus") {
     s.group = with_context("--gpus", [&] { return api::Group::gpu(s.gpus, o.comm_timeout); });
-  } else if ((s.launcher == "torchrun" || s.launcher == "mpirun") && s.world_size > 1) {
+  } else if ((s.launcher == "torchrun" || s.launcher == "mpirun" || s.launcher == "srun") && s.world_size > 1) {
     s.group = with_context(s.launcher, [&] { return api::Group::launched(cuda, o.comm_timeout); });
   }
   // Otherwise one rank: no group.
