@@ -1,5 +1,6 @@
 // NcclComm's collectives (runtime/comm/nccl_comm.h): the deterministic all-reduce on device
-// memory — grouped send/receive to the slice owners, detnn's rank-order sum, all-gather — NCCL's
+// memory — by recursive halving (grouped send/receive per level, detnn's left + right), or by the
+// all-to-all (grouped send/receive to the slice owners, detnn's rank-order sum, all-gather) — NCCL's
 // own all-reduce beside it, and the host-memory collectives staged through device scratch. One
 // rank goes the whole way too (its sum is a copy through NCCL), so that a machine with one GPU
 // runs every step.
@@ -72,6 +73,57 @@ void* NcclComm::scratch(Scratch& s, size_t bytes, bool may_grow) {
 }
 
 void NcclComm::enqueue_pairwise(float* data, int64_t count, cudaStream_t stream, bool may_grow) {
+  if (all_reduce_algorithm() == AllReduceAlgorithm::all_to_all) enqueue_all_to_all(data, count, stream, may_grow);
+  else enqueue_recursive_halving(data, count, stream, may_grow);
+}
+
+void NcclComm::enqueue_recursive_halving(float* data, int64_t count, cudaStream_t stream, bool may_grow) {
+  if (size_ == 1) return;
+  const HalvingSchedule schedule = recursive_halving_schedule(size_, rank_, count);
+  // Received partials land at their element index. The rows scratch holds P padded slices of
+  // ceil(count / P) floats, which is at least count: reserve_buckets sized it for both patterns.
+  const int64_t chunk = (count + size_ - 1) / size_, row_stride = (chunk + 3) / 4 * 4;
+  auto* received = static_cast<float*>(
+      scratch(rows_, static_cast<size_t>(std::max<int64_t>(count, size_ * row_stride)) * sizeof(float), may_grow));
+  for (const HalvingLevel& level : schedule.levels) {
+    grouped_transfers(data, level.sends, received, level.receives, stream);
+    for (const RangeTransfer& t : level.receives) {
+      float* mine = data + t.range.begin;
+      const float* theirs = received + t.range.begin;
+      if (level.mine_is_left) add_left_right_cuda(mine, theirs, mine, t.range.size(), stream);
+      else add_left_right_cuda(theirs, mine, mine, t.range.size(), stream);
+    }
+  }
+  // The all-gather: each level backwards, every rank sending the reduced ranges it received and
+  // receiving the ones it sent (disjoint ranges of the data: in place).
+  for (auto level = schedule.levels.rbegin(); level != schedule.levels.rend(); ++level)
+    grouped_transfers(data, level->receives, data, level->sends, stream);
+}
+
+void NcclComm::grouped_transfers(const float* data, const std::vector<RangeTransfer>& sends, float* into,
+                                 const std::vector<RangeTransfer>& receives, cudaStream_t stream) {
+  if (sends.empty() && receives.empty()) return;
+  ncclResult_t error = ncclSuccess;
+  const char* failed = "";
+  const auto note = [&](const char* call, ncclResult_t res) {
+    if (res != ncclSuccess && res != ncclInProgress && error == ncclSuccess) {
+      error = res;
+      failed = call;
+    }
+  };
+  const ncclResult_t start = ncclGroupStart();
+  if (start != ncclSuccess) fail_nccl_call("ncclGroupStart", start);
+  // No throwing until ncclGroupEnd: the open group is this thread's NCCL state.
+  for (const RangeTransfer& t : sends)
+    note("ncclSend", ncclSend(data + t.range.begin, static_cast<size_t>(t.range.size()), ncclFloat, t.peer, comm_, stream));
+  for (const RangeTransfer& t : receives)
+    note("ncclRecv", ncclRecv(into + t.range.begin, static_cast<size_t>(t.range.size()), ncclFloat, t.peer, comm_, stream));
+  const ncclResult_t end = ncclGroupEnd();
+  if (error != ncclSuccess) fail_nccl_call(failed, error);
+  enqueued("ncclGroupEnd", end);
+}
+
+void NcclComm::enqueue_all_to_all(float* data, int64_t count, cudaStream_t stream, bool may_grow) {
   const int p = size_, r = rank_;
   const int64_t chunk = (count + p - 1) / p;
   const int64_t mine = slice_length(count, chunk, r);
@@ -110,7 +162,7 @@ void NcclComm::reserve_buckets(int64_t largest_count) {
     // move. The sizes are those enqueue_pairwise asks for a bucket of largest_count elements,
     // for both the in-place and the padded gather.
     const int64_t p = size_, chunk = (largest_count + p - 1) / p, row_stride = (chunk + 3) / 4 * 4;
-    ensure(rows_, static_cast<size_t>(p) * row_stride * sizeof(float));
+    ensure(rows_, static_cast<size_t>(std::max(p * row_stride, largest_count)) * sizeof(float));
     ensure(gather_, static_cast<size_t>(p) * chunk * sizeof(float));
     reserved_bucket_ = largest_count;
   });

@@ -3,7 +3,16 @@
 // runtime/comm/rank_sum.h) whatever the topology or the algorithms NCCL picks.
 //
 // The deterministic all-reduce of `count` floats on P ranks (all_reduce_pairwise_device), ordered
-// on the caller's stream: slice s of the elements is [s*chunk, min((s+1)*chunk, count)),
+// on the caller's stream, by one of two message patterns (runtime/comm/all_reduce_algorithm.h;
+// set_all_reduce_algorithm or DETNN_ALL_REDUCE), the same bits either way:
+//
+// Recursive halving (the default; runtime/comm/halving_schedule.h): ceil(log2 P) levels, each one
+// NCCL group of sends and receives between partners at distance 1, 2, 4, … into a scratch buffer
+// indexed like the data, then add_left_right_cuda (runtime/comm/rank_sum_cuda.h) adds what
+// arrived to this rank's partial, left operand first; then the all-gather runs the levels
+// backwards, sends and receives swapped, straight between the data buffers. 2·log2 P groups.
+//
+// All-to-all: slice s of the elements is [s*chunk, min((s+1)*chunk, count)),
 // chunk = ceil(count / P), and rank r owns slice r.
 //   1. reduce-scatter: rank r copies its own slice r into row r of a [P, chunk] device scratch and,
 //      in grouped ncclSend/ncclRecv (an all-to-all), sends its slice q to rank q and receives rank
@@ -11,9 +20,11 @@
 //   2. runtime/comm/rank_sum_cuda.h combines the P rows in rank order into the reduced slice r;
 //   3. ncclAllGather of the P reduced slices (in place on the data when P divides count, else
 //      through a padded [P, chunk] buffer and a copy back).
-// Each rank sends and receives (P-1)/P of the data in step 1 and again in step 3: the traffic of a
-// ring all-reduce. Empty slices (count < P) are skipped on both sides, which agree on every size.
-// One rank runs the same steps (its sum is a copy through NCCL), so one GPU tests the whole path.
+// Each rank sends and receives (P-1)/P of the data in step 1 and again in step 3: the bytes of a
+// ring all-reduce, but P-1 messages per rank, and across nodes nearly all of them on the
+// inter-node links (docs/scaling.md). Empty slices (count < P) are skipped on both sides, which
+// agree on every size. One rank runs the same steps (its sum is a copy through NCCL), so one GPU
+// tests the whole path; recursive halving has no level at P = 1.
 //
 // Communicators are non-blocking (ncclConfig_t::blocking = 0) so that every wait is a bounded
 // polling loop: the collective's stream (an event), NCCL's asynchronous error, the group's
@@ -54,6 +65,7 @@ using NcclUniqueId = std::array<char, 128>;
 
 #include "runtime/comm/comm.h"
 #include "runtime/comm/failure_channel.h"
+#include "runtime/comm/halving_schedule.h"
 #include "runtime/stream.h"
 
 namespace detnn {
@@ -157,6 +169,12 @@ class NcclComm final : public Comm {
   // The three steps of the deterministic all-reduce, enqueued on `stream` without waiting. With
   // may_grow false (buckets) the scratch must already be large enough.
   void enqueue_pairwise(float* data, int64_t count, cudaStream_t stream, bool may_grow);
+  void enqueue_all_to_all(float* data, int64_t count, cudaStream_t stream, bool may_grow);
+  void enqueue_recursive_halving(float* data, int64_t count, cudaStream_t stream, bool may_grow);
+  // One NCCL group: data + range of every send to its peer, every receive from its peer into
+  // into + range.begin.
+  void grouped_transfers(const float* data, const std::vector<RangeTransfer>& sends, float* into,
+                         const std::vector<RangeTransfer>& receives, cudaStream_t stream);
   void* scratch(Scratch& s, size_t bytes, bool may_grow);
   void send_slices_to_owners(const float* data, int64_t count, int64_t chunk, float* rows, int64_t row_stride,
                              cudaStream_t stream);

@@ -81,7 +81,24 @@ unsigned rank_sum_blocks(int64_t work, const RankSumLaunch& launch) {
   return static_cast<unsigned>(std::max<int64_t>(blocks, 1));
 }
 
+// One IEEE addition per element, left + right in that order, as the CPU adds; out may be left or
+// right, element by element.
+__global__ void add_left_right_kernel(const float* left, const float* right, float* out, int64_t count) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
+    out[i] = __fadd_rn(left[i], right[i]);
+}
+
 }  // namespace
+
+void add_left_right_cuda(const float* left, const float* right, float* out, int64_t count, cudaStream_t stream) {
+  DETNN_CHECK(count >= 0, invalid_argument, "add_left_right_cuda: ", count, " elements");
+  if (count == 0) return;
+  constexpr int kBlock = 256;
+  const int64_t blocks = std::min<int64_t>((count + kBlock - 1) / kBlock, 65535);
+  add_left_right_kernel<<<static_cast<unsigned>(blocks), kBlock, 0, stream>>>(left, right, out, count);
+  DETNN_CUDA_CHECK(cudaGetLastError());
+}
 
 void rank_sum_cuda(const float* rows, int ranks, int64_t row_stride, int64_t count, float* out,
                    cudaStream_t stream, const RankSumLaunch& launch) {

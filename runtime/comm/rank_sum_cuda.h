@@ -31,5 +31,10 @@ constexpr int kRankSumMaxRanks = 65535;
 void rank_sum_cuda(const float* rows, int ranks, int64_t row_stride, int64_t count, float* out,
                    cudaStream_t stream, const RankSumLaunch& launch = {});
 
+// out[i] = left[i] + right[i] (one __fadd_rn, left operand first) for i in [0, count): a level
+// of recursive halving (runtime/comm/halving_schedule.h). out may be left or right. Device
+// pointers, ordered on `stream`.
+void add_left_right_cuda(const float* left, const float* right, float* out, int64_t count, cudaStream_t stream);
+
 }  // namespace detnn
 #endif

@@ -1,9 +1,10 @@
 // The CUDA rank sum (runtime/comm/rank_sum_cuda.h) gives the bits of the CPU rule, pairwise_sum_over_ranks
 // (runtime/comm/rank_sum.h), for ranks 1-9, 16 and 33 and sizes from 1 to 4 Mi + 3 elements —
 // rows and output aligned or not, row strides that allow 16-byte loads or not, any launch shape —
-// and writes nothing outside its output.
+// and writes nothing outside its output; add_left_right_cuda (a level of recursive halving) too.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -91,6 +92,30 @@ TEST(RankSumCuda, TheBitsDoNotDependOnTheLaunchShape) {
     for (const Layout& l : kLayouts)
       EXPECT_EQ(wrong_elements(pool, 13, 100003, l, launch), 0)
           << "block " << launch.block_size << ", grid <= " << launch.max_blocks << ", rows at +" << l.row_offset;
+}
+
+// A level of recursive halving adds what arrived to this rank's partial, left operand first, in
+// place: the bits of the CPU's left + right, and nothing written outside. (A NaN stays a NaN; its
+// payload is the GPU's canonical one, not the left operand's as on x86: no contract on payloads.)
+TEST(RankSumCuda, AddLeftRightHasTheCpuBitsInPlaceEitherSide) {
+  DETNN_REQUIRE_GPU();
+  for (const int64_t count : {int64_t{1}, int64_t{7}, int64_t{4099}, int64_t{1} << 20}) {
+    std::vector<float> left = inputs(static_cast<size_t>(count), 11 + count), right = inputs(static_cast<size_t>(count), 12 + count);
+    uint32_t nan_a = 0x7fc00001u, nan_b = 0x7fc00002u;
+    std::memcpy(&left[0], &nan_a, 4);
+    std::memcpy(&right[0], &nan_b, 4);
+    for (const bool into_left : {true, false}) {
+      DeviceBuffer<float> l(left), r(right);
+      float* out = into_left ? l.get() : r.get();
+      add_left_right_cuda(l.get(), r.get(), out, count, nullptr);
+      const std::vector<float> got = into_left ? l.download() : r.download();
+      ASSERT_TRUE(l.guards_intact() && r.guards_intact()) << count;
+      int64_t wrong = 0;
+      wrong += !std::isnan(got[0]);
+      for (int64_t i = 1; i < count; ++i) wrong += test::float_bits(got[i]) != test::float_bits(left[i] + right[i]);
+      EXPECT_EQ(wrong, 0) << count << " elements, into " << (into_left ? "left" : "right");
+    }
+  }
 }
 
 TEST(RankSumCuda, ImpossibleArgumentsAreRefused) {
