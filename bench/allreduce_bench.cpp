@@ -1,10 +1,12 @@
 // All-reduce bandwidth in the nccl-tests convention: algbw = bytes / time and busbw = algbw *
 // 2(P-1)/P (what each rank's links carry in a bandwidth-optimal all-reduce, so that it compares
 // with the hardware's link bandwidth whatever P), reported as counters beside the time.
-//  - LocalComm (CPU): the host all-reduce on P = 2 and 4 threads, the pairwise rank-order rule.
+//  - LocalComm (CPU): the host all-reduce on P = 2, 4 and 7 threads, the pairwise rank-order rule,
+//    by recursive halving (algorithm 0) and by the all-to-all (1).
 //  - NcclComm on every visible GPU, one rank each: the deterministic all_reduce_pairwise_device
-//    (grouped send/receive, detnn's rank-order kernel, all-gather) against NCCL's own all-reduce
-//    (all_reduce_unordered_device), 4 KiB to 256 MiB. Skipped without a GPU.
+//    by recursive halving (grouped send/receive per level, detnn's left + right) and by the
+//    all-to-all (grouped send/receive, detnn's rank-order kernel, all-gather), against NCCL's own
+//    all-reduce (all_reduce_unordered_device), 4 KiB to 256 MiB. Skipped without a GPU.
 // Rank 0 runs on the benchmark's thread and times the calls; ranks 1..P-1 are helper threads that
 // make the same call once per iteration. Buffers start at zero, so repeated sums stay finite.
 #include <benchmark/benchmark.h>
@@ -68,10 +70,15 @@ void set_bandwidth(benchmark::State& state, int ranks, int64_t bytes) {
   state.counters["ranks"] = ranks;
 }
 
+detnn::AllReduceAlgorithm algorithm_of(int64_t arg) {
+  return arg == 0 ? detnn::AllReduceAlgorithm::recursive_halving : detnn::AllReduceAlgorithm::all_to_all;
+}
+
 void BM_AllReduceLocalComm(benchmark::State& state) {
   const int ranks = static_cast<int>(state.range(0));
   const int64_t count = state.range(1) / static_cast<int64_t>(sizeof(float));
   detnn::LocalCommGroup group(ranks, 600.0);
+  for (int r = 0; r < ranks; ++r) group.comm(r).set_all_reduce_algorithm(algorithm_of(state.range(2)));
   std::vector<std::vector<float>> buffers(ranks, std::vector<float>(static_cast<size_t>(count), 0.0f));
   {
     RankHelpers helpers(ranks, [&](int r) { group.comm(r).all_reduce_pairwise(buffers[r].data(), count); });
@@ -83,8 +90,8 @@ void BM_AllReduceLocalComm(benchmark::State& state) {
   set_bandwidth(state, ranks, count * static_cast<int64_t>(sizeof(float)));
 }
 BENCHMARK(BM_AllReduceLocalComm)
-    ->ArgsProduct({{2, 4}, {4 << 10, 1 << 20, 64 << 20}})
-    ->ArgNames({"ranks", "bytes"})
+    ->ArgsProduct({{2, 4, 7}, {4 << 10, 1 << 20, 64 << 20}, {0, 1}})
+    ->ArgNames({"ranks", "bytes", "algorithm"})
     ->UseRealTime();
 
 #ifdef DETNN_HAVE_CUDA
@@ -129,7 +136,9 @@ struct NcclBench {
   }
 };
 
-void run_nccl(benchmark::State& state, bool deterministic) {
+// deterministic: by `algorithm`; otherwise NCCL's own all-reduce.
+void run_nccl(benchmark::State& state, bool deterministic,
+              detnn::AllReduceAlgorithm algorithm = detnn::AllReduceAlgorithm::recursive_halving) {
   if (!detnn::bench::have_gpu(state)) return;
   std::string error;
   NcclBench* b = NcclBench::get(&error);
@@ -139,6 +148,7 @@ void run_nccl(benchmark::State& state, bool deterministic) {
   }
   const int ranks = b->group->size();
   const int64_t count = state.range(0) / static_cast<int64_t>(sizeof(float));
+  for (int r = 0; r < ranks; ++r) b->group->nccl_comm(r).set_all_reduce_algorithm(algorithm);
   const auto call = [&](int r) {
     detnn::NcclComm& comm = b->group->nccl_comm(r);
     const auto s = reinterpret_cast<uintptr_t>(b->streams[r]);
@@ -166,9 +176,19 @@ void run_nccl(benchmark::State& state, bool deterministic) {
   set_bandwidth(state, ranks, count * static_cast<int64_t>(sizeof(float)));
 }
 
-void BM_AllReducePairwiseNcclCuda(benchmark::State& state) { run_nccl(state, true); }
+void BM_AllReduceHalvingNcclCuda(benchmark::State& state) {
+  run_nccl(state, true, detnn::AllReduceAlgorithm::recursive_halving);
+}
+void BM_AllReduceAllToAllNcclCuda(benchmark::State& state) {
+  run_nccl(state, true, detnn::AllReduceAlgorithm::all_to_all);
+}
 void BM_AllReduceUnorderedNcclCuda(benchmark::State& state) { run_nccl(state, false); }
-BENCHMARK(BM_AllReducePairwiseNcclCuda)
+BENCHMARK(BM_AllReduceHalvingNcclCuda)
+    ->RangeMultiplier(4)
+    ->Range(4 << 10, NcclBench::kMaxBytes)
+    ->ArgName("bytes")
+    ->UseRealTime();
+BENCHMARK(BM_AllReduceAllToAllNcclCuda)
     ->RangeMultiplier(4)
     ->Range(4 << 10, NcclBench::kMaxBytes)
     ->ArgName("bytes")

@@ -16,9 +16,9 @@ AllReduceAlgorithm parse_all_reduce_algorithm(const std::string& name, const std
   DETNN_THROW(invalid_argument, where, ": \"", name, "\" is not an all-reduce algorithm (recursive-halving or all-to-all)");
 }
 
-AllReduceAlgorithm all_reduce_algorithm_from_environment() {
+std::optional<AllReduceAlgorithm> all_reduce_algorithm_from_environment() {
   const char* value = std::getenv("DETNN_ALL_REDUCE");
-  if (value == nullptr || *value == '\0') return AllReduceAlgorithm::recursive_halving;
+  if (value == nullptr || *value == '\0') return std::nullopt;
   return parse_all_reduce_algorithm(value, "DETNN_ALL_REDUCE");
 }
 

@@ -5,6 +5,7 @@
 // or a few. The all-to-all stays selectable to compare the two.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace detnn {
@@ -16,7 +17,7 @@ const char* all_reduce_algorithm_name(AllReduceAlgorithm algorithm);
 // The inverse of all_reduce_algorithm_name; Error(invalid_argument) naming `where` and the
 // accepted names otherwise.
 AllReduceAlgorithm parse_all_reduce_algorithm(const std::string& name, const std::string& where);
-// DETNN_ALL_REDUCE when set (a bad value is an error naming the variable), else recursive halving.
-AllReduceAlgorithm all_reduce_algorithm_from_environment();
+// DETNN_ALL_REDUCE when set (a bad value is an error naming the variable), else nullopt.
+std::optional<AllReduceAlgorithm> all_reduce_algorithm_from_environment();
 
 }  // namespace detnn

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "runtime/comm/all_reduce_algorithm.h"
@@ -71,13 +72,17 @@ class Comm {
   virtual void finish_buckets(uintptr_t stream) {}
 
   // The message pattern of the deterministic float all-reduces (runtime/comm/all_reduce_algorithm.h):
-  // the same bits either way. Starts as DETNN_ALL_REDUCE says (recursive halving by default);
-  // set it on every rank alike, while no collective runs.
+  // the same bits either way. DETNN_ALL_REDUCE, else set_all_reduce_algorithm, else the
+  // communicator's preference (recursive halving; LocalComm's all-to-all, which reads the other
+  // ranks' memory in place). Set it on every rank alike, while no collective runs.
   void set_all_reduce_algorithm(AllReduceAlgorithm algorithm) { algorithm_ = algorithm; }
-  AllReduceAlgorithm all_reduce_algorithm() const { return algorithm_; }
+  AllReduceAlgorithm all_reduce_algorithm() const { return algorithm_.value_or(preferred_all_reduce_algorithm()); }
+
+ protected:
+  virtual AllReduceAlgorithm preferred_all_reduce_algorithm() const { return AllReduceAlgorithm::recursive_halving; }
 
  private:
-  AllReduceAlgorithm algorithm_ = all_reduce_algorithm_from_environment();
+  std::optional<AllReduceAlgorithm> algorithm_ = all_reduce_algorithm_from_environment();
 };
 
 inline void Comm::all_reduce_pairwise_device(float*, int64_t, uintptr_t) {

@@ -75,11 +75,16 @@ class LocalComm final : public Comm, private FloatMessenger {
   int rank() const override { return rank_; }
   int size() const override { return group_.size(); }
   // DETNN_ALL_REDUCE / set_all_reduce_algorithm pick the message pattern; the bits are the same.
+  // Unset: the all-to-all, which reads the other ranks' buffers in place (recursive halving
+  // copies every message and meets all ranks twice per level, several times slower on threads).
   void all_reduce_pairwise(float* data, int64_t count) override;
   void all_reduce_sum(int64_t* data, int64_t count) override;
   void broadcast(void* data, int64_t bytes) override;
   void barrier() override;
   void abort(const std::string& message) noexcept override { group_.abort(rank_, message); }
+
+ protected:
+  AllReduceAlgorithm preferred_all_reduce_algorithm() const override { return AllReduceAlgorithm::all_to_all; }
 
  private:
   // The buffers every rank posted (read between post and done only).

@@ -2,9 +2,10 @@
 // mpirun, on one machine or several), exchanging their collectives through rank 0's TCP store
 // (runtime/comm/tcp_store.h). Every rank posts its buffer, reads every rank's and combines them
 // itself by the same pairwise rank-order rule as LocalComm (runtime/comm/rank_sum.h), so the
-// bits are those of one rank. Each rank receives P buffers per collective through one server:
-// meant for CPU clusters of a few ranks and for testing the launch path without GPUs, not for
-// speed.
+// bits are those of one rank. Each rank receives P buffers per collective through one server,
+// whatever set_all_reduce_algorithm says: the fallback for CPU ranks in a build without MPI, meant
+// for a few ranks on one machine and for testing the launch path, not for speed. Clusters launch
+// CPU ranks with mpirun (runtime/comm/mpi_comm.h).
 #pragma once
 
 #include <cstdint>

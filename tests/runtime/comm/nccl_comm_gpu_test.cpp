@@ -122,33 +122,43 @@ std::vector<float> expected_sum(const std::vector<std::vector<float>>& in, int64
   return expected;
 }
 
-TEST(NcclComm, DeterministicAllReduceHasTheCpuRuleBitsOnEveryRank) {
+// Every P from 2 to the GPUs visible (the first P of them: powers of two and the odd carry), by
+// recursive halving and by the all-to-all; the largest sizes on all the GPUs only.
+TEST(NcclComm, DeterministicAllReduceHasTheCpuRuleBitsOnEveryRankByEitherAlgorithm) {
   DETNN_REQUIRE_GPUS(2);
-  NcclGroup group(all_devices(), 120.0);
-  const int p = group.size();
-  std::vector<int64_t> sizes = {0, 1, 2, 3, 5, p - 1, p, p + 1, 2 * p + 1, 1023, 4096 + 1, int64_t{1} << 20,
-                                (int64_t{1} << 22) + 3, int64_t{1} << 26};
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-  for (int64_t n0 : sizes) {
-    const int64_t n = test::scaled_size(n0);
-    // data, the [P, chunk] rows and the padded gather, with room to spare
-    if (static_cast<double>(n) * sizeof(float) * 4 > 0.8 * static_cast<double>(least_free_memory(all_devices()))) {
-      std::printf("[ INFO ] %lld elements: not enough device memory, skipped\n", static_cast<long long>(n));
-      continue;
+  const std::vector<int> devices = all_devices();
+  for (int p = 2; p <= static_cast<int>(devices.size()); ++p) {
+    NcclGroup group(std::vector<int>(devices.begin(), devices.begin() + p), 120.0);
+    std::vector<int64_t> sizes = {0, 1, 2, 3, 5, p - 1, p, p + 1, 2 * p + 1, 1023, 4096 + 1, int64_t{1} << 20};
+    if (p == static_cast<int>(devices.size()))
+      sizes.insert(sizes.end(), {(int64_t{1} << 22) + 3, int64_t{1} << 26});
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    for (const AllReduceAlgorithm algorithm : {AllReduceAlgorithm::recursive_halving, AllReduceAlgorithm::all_to_all}) {
+      for (int r = 0; r < p; ++r) group.nccl_comm(r).set_all_reduce_algorithm(algorithm);
+      for (int64_t n0 : sizes) {
+        const int64_t n = test::scaled_size(n0);
+        // data, the [P, chunk] rows and the padded gather, with room to spare
+        if (static_cast<double>(n) * sizeof(float) * 4 > 0.8 * static_cast<double>(least_free_memory(devices))) {
+          std::printf("[ INFO ] %lld elements: not enough device memory, skipped\n", static_cast<long long>(n));
+          continue;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const auto in = rank_inputs(p, n, 1000 + n);
+        const std::vector<float> expected = expected_sum(in, n);
+        const auto out = all_reduce(group, in, n, false);
+        for (int r = 0; r < p; ++r) {
+          int64_t wrong = 0;
+          for (int64_t i = 0; i < n; ++i) wrong += test::float_bits(out[r][i]) != test::float_bits(expected[i]);
+          EXPECT_EQ(wrong, 0) << "rank " << r << " of " << p << ", " << n << " elements, "
+                              << all_reduce_algorithm_name(algorithm);
+        }
+        if (n0 == sizes.back())
+          std::printf("[ INFO ] P=%d n=%lld %s: %.2f s with input generation and checking\n", p,
+                      static_cast<long long>(n), all_reduce_algorithm_name(algorithm),
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
     }
-    const auto start = std::chrono::steady_clock::now();
-    const auto in = rank_inputs(p, n, 1000 + n);
-    const std::vector<float> expected = expected_sum(in, n);
-    const auto out = all_reduce(group, in, n, false);
-    for (int r = 0; r < p; ++r) {
-      int64_t wrong = 0;
-      for (int64_t i = 0; i < n; ++i) wrong += test::float_bits(out[r][i]) != test::float_bits(expected[i]);
-      EXPECT_EQ(wrong, 0) << "rank " << r << " of " << p << ", " << n << " elements";
-    }
-    if (n == sizes.back() || n0 == sizes.back())
-      std::printf("[ INFO ] P=%d n=%lld: %.2f s with input generation and checking\n", p, static_cast<long long>(n),
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 }
 
