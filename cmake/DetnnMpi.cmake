@@ -1,7 +1,7 @@
-# Optional MPI (OpenMPI from Debian): lets the ranks of a run launched by mpirun find rank 0's
-# rendezvous without MASTER_ADDR/MASTER_PORT (runtime/comm/mpi_bootstrap.h). Nothing else in
-# detnn uses MPI. DETNN_MPI: AUTO (on when MPI is found), ON (required) or OFF.
-set(DETNN_MPI AUTO CACHE STRING "MPI bootstrap for mpirun launches: AUTO, ON or OFF")
+# Optional MPI (OpenMPI from Debian): the ranks of a run launched by mpirun meet through MPI, and
+# CPU ranks move their bytes with it (runtime/comm/mpi_comm.h); without it they meet at rank 0's
+# TCP store (MASTER_ADDR/MASTER_PORT). DETNN_MPI: AUTO (on when MPI is found), ON (required) or OFF.
+set(DETNN_MPI AUTO CACHE STRING "MPI for mpirun launches: AUTO, ON or OFF")
 set_property(CACHE DETNN_MPI PROPERTY STRINGS AUTO ON OFF)
 set(DETNN_HAVE_MPI OFF)
 if(NOT DETNN_MPI STREQUAL "OFF")
@@ -12,4 +12,4 @@ if(NOT DETNN_MPI STREQUAL "OFF")
     message(FATAL_ERROR "DETNN_MPI=ON but no MPI was found: install libopenmpi-dev, or configure with -DDETNN_MPI=OFF")
   endif()
 endif()
-message(STATUS "detnn MPI bootstrap for mpirun launches: ${DETNN_HAVE_MPI}")
+message(STATUS "detnn MPI for mpirun launches: ${DETNN_HAVE_MPI}")

@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "runtime/comm/mpi_bootstrap.h"
+#include "runtime/comm/mpi_comm.h"
 #include "runtime/error.h"
 
 namespace detnn {
@@ -115,7 +115,7 @@ std::optional<LaunchEnvironment> read_launch_environment(const std::function<con
   const char* addr = getenv("MASTER_ADDR");
   const char* port = getenv("MASTER_PORT");
   // mpirun without the variables: rank 0's address comes by an MPI broadcast, when built in.
-  if (e.launcher == "mpirun" && addr == nullptr && port == nullptr && mpi_bootstrap_available()) return e;
+  if (e.launcher == "mpirun" && addr == nullptr && port == nullptr && mpi_comm_available()) return e;
   if (addr == nullptr || *addr == '\0' || port == nullptr)
     DETNN_THROW(invalid_argument, "launch environment: ", size_name, "=", e.world_size,
                 " but MASTER_ADDR and MASTER_PORT (where rank 0 serves the rendezvous) are ",

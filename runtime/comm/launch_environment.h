@@ -3,7 +3,7 @@
 // MASTER_PORT), or from OpenMPI's (OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK) under mpirun, with
 // MASTER_ADDR/MASTER_PORT naming where rank 0 serves the rendezvous (docs/multi-rank.md) — or,
 // under mpirun in a build with MPI, without them: master_addr is then empty and rank 0's address
-// comes by an MPI broadcast (runtime/comm/mpi_bootstrap.h) — or from Slurm's under srun
+// does not matter: the ranks meet through MPI (runtime/comm/mpi_comm.h) — or from Slurm's under srun
 // (SLURM_PROCID, SLURM_STEP_NUM_TASKS or SLURM_NTASKS, SLURM_LOCALID), rank 0's host being the
 // first of SLURM_STEP_NODELIST or SLURM_JOB_NODELIST and its port MASTER_PORT or, unset,
 // 20000 + SLURM_JOB_ID mod 10000. Variables are looked for in that order: torchrun's, mpirun's,
@@ -18,7 +18,7 @@ namespace detnn {
 
 struct LaunchEnvironment {
   int rank = 0, world_size = 1, local_rank = 0;
-  std::string master_addr;  // empty: found through MPI
+  std::string master_addr;  // empty: the ranks meet through MPI
   int master_port = 0;
   std::string launcher;  // "torchrun" (RANK/WORLD_SIZE), "mpirun" (OMPI_COMM_WORLD_*) or "srun" (SLURM_*)
 };

@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include "runtime/comm/mpi_bootstrap.h"
 #include "runtime/comm/mpi_comm.h"
 #include "runtime/device.h"
 #include "runtime/comm/store_comm.h"
@@ -17,15 +16,13 @@ std::chrono::steady_clock::time_point deadline_after(double seconds) {
          std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-// This process's GPU as the host knows it: CUDA ordinals are per process (CUDA_VISIBLE_DEVICES),
-// PCI bus ids are not.
+}  // namespace
+
 std::string host_wide_gpu_id(int gpu) {
   for (const DeviceInfo& d : list_devices())
     if (d.device.is_cuda() && d.device.index == gpu && !d.pci_bus_id.empty()) return d.pci_bus_id;
   return "cuda:" + std::to_string(gpu);
 }
-
-}  // namespace
 
 std::string duplicate_gpu_claim(const std::vector<std::string>& hosts, const std::vector<std::string>& gpus) {
   for (size_t a = 0; a < gpus.size(); ++a)
@@ -40,20 +37,11 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
     : env_(env), cuda_(cuda) {
   DETNN_CHECK(env.world_size >= 1 && env.rank >= 0 && env.rank < env.world_size, invalid_argument,
               "launched group: rank ", env.rank, " of ", env.world_size);
-  // Without MASTER_ADDR (mpirun with detnn built with MPI) rank 0 listens on a free port and
-  // tells the others where by an MPI broadcast.
-  const bool by_mpi = env.master_addr.empty();
+  DETNN_CHECK(!env.master_addr.empty(), invalid_argument, "launched group: rank ", env.rank,
+              " has no rendezvous address (MASTER_ADDR)");
   if (env.rank == 0) {
-    server_ = std::make_unique<TcpStoreServer>(by_mpi ? 0 : env.master_port);
+    server_ = std::make_unique<TcpStoreServer>(env.master_port);
     server_->set_linger(std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000)));
-  }
-  if (by_mpi) {
-    const std::string address =
-        mpi_broadcast_address(env.rank == 0 ? this_host_name() + ":" + std::to_string(server_->port()) : "");
-    const size_t colon = address.rfind(':');
-    DETNN_CHECK(colon != std::string::npos, comm, "MPI bootstrap: rank 0 sent \"", address, "\", not host:port");
-    env_.master_addr = address.substr(0, colon);
-    env_.master_port = std::stoi(address.substr(colon + 1));
   }
   client_ = std::make_shared<TcpStoreClient>(env_.master_addr, env_.master_port, env.rank, timeout_seconds);
 
@@ -116,7 +104,7 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
 LaunchedGroup::~LaunchedGroup() = default;
 
 std::unique_ptr<CommGroup> join_launched_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
-  if (!cuda && env.launcher == "mpirun" && mpi_comm_available()) return join_mpi_group(env, timeout_seconds);
+  if (env.launcher == "mpirun" && mpi_comm_available()) return join_mpi_group(env, cuda, timeout_seconds);
   return std::make_unique<LaunchedGroup>(env, cuda, timeout_seconds);
 }
 

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "runtime/comm/comm_group.h"
+#include "runtime/comm/failure_channel.h"
 #include "runtime/comm/launch_environment.h"
+#include "runtime/comm/nccl_comm.h"
 #include "runtime/comm/tcp_store.h"
 
 namespace detnn {
@@ -49,11 +51,21 @@ class LaunchedGroup final : public CommGroup {
 // gpus[r]: rank r's GPU as a host-wide identity (its PCI bus id), "" for a CPU rank.
 std::string duplicate_gpu_claim(const std::vector<std::string>& hosts, const std::vector<std::string>& gpus);
 
-// The group of a launched rank: CPU ranks under mpirun in a build with MPI meet and communicate
-// through MPI (runtime/comm/mpi_comm.h); every other launch through rank 0's TCP store
-// (LaunchedGroup: NCCL for CUDA ranks, StoreComm — a fallback for CPU ranks without MPI, meant
-// for one machine — for CPU ranks).
+// The group of a launched rank: ranks under mpirun in a build with MPI meet through MPI
+// (runtime/comm/mpi_comm.h: CPU ranks communicate over MPI, CUDA ranks over NCCL); every other
+// launch through rank 0's TCP store (LaunchedGroup: NCCL for CUDA ranks, StoreComm — the fallback
+// for CPU ranks without MPI, meant for one machine).
 std::unique_ptr<CommGroup> join_launched_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds);
+
+// This process's GPU `gpu` as the host knows it (its PCI bus id; "cuda:N" when unknown): CUDA
+// ordinals are per process (CUDA_VISIBLE_DEVICES), bus ids are not.
+std::string host_wide_gpu_id(int gpu);
+
+// NCCL for one launched rank, the unique id already shared (rank 0's new_nccl_unique_id), failures
+// on `failures`. Both throw Error(unsupported) in a build without CUDA.
+NcclUniqueId new_nccl_unique_id();
+std::unique_ptr<Comm> join_nccl_with_id(const NcclUniqueId& id, int rank, int size, int device,
+                                        std::shared_ptr<FailureChannel> failures, double timeout_seconds);
 
 // NCCL for one launched rank: rank 0 creates the unique id and publishes it in the store, the
 // others read it; then the rank joins on GPU `device`. In a build without CUDA it throws

@@ -1,4 +1,5 @@
-// join_nccl_through_store: the NCCL communicator of one launched rank (runtime/comm/launched_group.h).
+// The NCCL communicator of one launched rank (runtime/comm/launched_group.h): the unique id through
+// the TCP store, or already shared (through MPI).
 #include <cstdio>
 #include <cstring>
 
@@ -32,6 +33,13 @@ std::unique_ptr<Comm> join_nccl_through_store(std::shared_ptr<TcpStoreClient> st
     std::memcpy(id.data(), got->data(), id.size());
   }
   return NcclComm::join(id, rank, size, device, std::make_shared<StoreFailureChannel>(store), timeout_seconds);
+}
+
+NcclUniqueId new_nccl_unique_id() { return NcclComm::new_unique_id(); }
+
+std::unique_ptr<Comm> join_nccl_with_id(const NcclUniqueId& id, int rank, int size, int device,
+                                        std::shared_ptr<FailureChannel> failures, double timeout_seconds) {
+  return NcclComm::join(id, rank, size, device, std::move(failures), timeout_seconds);
 }
 
 }  // namespace detnn

@@ -8,7 +8,7 @@ namespace detnn {
 
 bool mpi_comm_available() { return false; }
 
-std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment&, double) {
+std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment&, bool, double) {
   DETNN_THROW(unsupported, "this build of detnn has no MPI (cmake/DetnnMpi.cmake)");
 }
 

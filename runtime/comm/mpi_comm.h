@@ -1,7 +1,8 @@
-// CPU ranks as the processes of an MPI job (mpirun; DESIGN §6): MPI moves the bytes —
-// point-to-point rounds and an all-gather — and detnn adds them in the contract's order
-// (runtime/comm/float_messenger.h), so the bits are one rank's whatever MPI's own reductions
-// would do. No TCP store: MPI is the rendezvous too.
+// The ranks of an MPI job (mpirun; DESIGN §6). CPU ranks: MPI moves the bytes — point-to-point
+// rounds and an all-gather — and detnn adds them in the contract's order
+// (runtime/comm/float_messenger.h), so the bits are one rank's whatever MPI's own reductions would
+// do. CUDA ranks: MPI carries the bootstrap (placements, NCCL's unique id) and the failure
+// messages, NCCL the bytes (runtime/comm/nccl_comm.h). No TCP store either way.
 //
 // Failure (runtime/comm/comm.h): every wait is a polling loop over MPI's non-blocking calls that
 // also watches a second communicator for another rank's failure message and a deadline. A rank
@@ -23,8 +24,9 @@ namespace detnn {
 bool mpi_comm_available();
 
 // The group of this process, rank env.rank of env.world_size in MPI_COMM_WORLD (checked against
-// MPI's own numbering). Starts MPI when needed. Throws Error(unsupported) in a build without MPI,
-// Error(comm) when MPI fails or disagrees with the environment.
-std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment& env, double timeout_seconds);
+// MPI's own numbering); cuda: one GPU per rank, GPU LOCAL_RANK modulo the visible ones, two ranks
+// of a host on one GPU refused. Starts MPI when needed. Throws Error(unsupported) in a build
+// without MPI, Error(comm) when MPI fails, disagrees with the environment or a rank fails to join.
+std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds);
 
 }  // namespace detnn

@@ -11,9 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/comm/failure_channel.h"
 #include "runtime/comm/float_messenger.h"
+#include "runtime/comm/launched_group.h"
 #include "runtime/comm/mpi_comm.h"
 #include "runtime/comm/mpi_runtime.h"
+#include "runtime/device.h"
 #include "runtime/error.h"
 
 namespace detnn {
@@ -27,25 +30,84 @@ int as_int(int64_t n, const char* what) {
   return static_cast<int>(n);
 }
 
+// The group's first failure over a communicator of its own: post sends the message to every
+// rank; poll receives one when it has arrived. Shared by MpiComm and, for CUDA ranks, NcclComm.
+class MpiFailureChannel final : public FailureChannel {
+ public:
+  MpiFailureChannel(int rank, int size) : rank_(rank), size_(size) {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  }
+  ~MpiFailureChannel() override {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    // Messages to ranks that stopped before reading them stay unmatched: MPI drops them.
+    for (MPI_Request& r : sends_) MPI_Request_free(&r);
+    MPI_Comm_free(&comm_);
+  }
+
+  // Records `message` as the group's failure (unless it has one) and sends it to every rank.
+  void post(const std::string& message) noexcept override {
+    try {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      note_mpi_failure();
+      receive_locked();
+      // A failure that came from another rank was sent to every rank by that rank.
+      if (!failure_.empty()) return;
+      failure_ = message.empty() ? "a rank failed" : message;
+      text_ = failure_.substr(0, 4096);
+      for (int q = 0; q < size_; ++q) {
+        if (q == rank_) continue;
+        sends_.emplace_back();
+        MPI_Isend(text_.data(), static_cast<int>(text_.size()), MPI_CHAR, q, kFailureTag, comm_, &sends_.back());
+      }
+    } catch (...) {
+      // Out of memory: this rank still stops; the others time out.
+    }
+  }
+
+  std::string poll() override {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    receive_locked();
+    return failure_;
+  }
+
+ private:
+  void receive_locked() {
+    if (!failure_.empty()) return;
+    int arrived = 0;
+    MPI_Status status;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kFailureTag, comm_, &arrived, &status) != MPI_SUCCESS || !arrived) return;
+    int length = 0;
+    MPI_Get_count(&status, MPI_CHAR, &length);
+    std::string text(static_cast<size_t>(std::max(length, 0)), '\0');
+    MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, kFailureTag, comm_, MPI_STATUS_IGNORE);
+    failure_ = text.empty() ? "rank " + std::to_string(status.MPI_SOURCE) + " failed" : text;
+    note_mpi_failure();
+  }
+
+  const int rank_, size_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  std::string failure_, text_;
+  std::vector<MPI_Request> sends_;
+};
+
 class MpiComm final : public Comm, private FloatMessenger {
  public:
-  MpiComm(int rank, int size, double timeout_seconds)
-      : rank_(rank), size_(size), timeout_seconds_(timeout_seconds) {
+  MpiComm(int rank, int size, double timeout_seconds, std::shared_ptr<MpiFailureChannel> failures)
+      : rank_(rank), size_(size), timeout_seconds_(timeout_seconds), failures_(std::move(failures)) {
     std::lock_guard<std::mutex> lock(mpi_lock());
     check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &data_), "MPI_Comm_dup");
-    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &failures_), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(data_, MPI_ERRORS_RETURN);
-    MPI_Comm_set_errhandler(failures_, MPI_ERRORS_RETURN);
   }
   ~MpiComm() override {
     std::lock_guard<std::mutex> lock(mpi_lock());
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (finalized) return;
-    // Failure messages to ranks that stopped before reading them stay unmatched: let MPI drop them.
-    for (MPI_Request& r : failure_sends_) MPI_Request_free(&r);
-    MPI_Comm_free(&data_);
-    MPI_Comm_free(&failures_);
+    if (!finalized) MPI_Comm_free(&data_);
   }
 
   int rank() const override { return rank_; }
@@ -105,11 +167,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     wait({r}, {});
   }
 
-  std::string failure() {
-    std::lock_guard<std::mutex> lock(mpi_lock());
-    receive_failure_locked();
-    return failure_;
-  }
+  std::string failure() { return failures_->poll(); }
 
  private:
   // --- FloatMessenger over MPI ---
@@ -197,16 +255,16 @@ class MpiComm final : public Comm, private FloatMessenger {
     const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                       std::chrono::duration<double>(timeout_seconds_));
     for (int polls = 0;; ++polls) {
-      std::string failed;
+      int rc = MPI_SUCCESS;
       {
         std::lock_guard<std::mutex> lock(mpi_lock());
         int done = 0;
-        const int rc = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
+        rc = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
         if (rc == MPI_SUCCESS && done) return;
-        receive_failure_locked();
-        failed = failure_;
-        if (failed.empty() && rc != MPI_SUCCESS) failed = "rank " + std::to_string(rank_) + " failed: " + what_ + ": MPI_Testall failed";
       }
+      std::string failed = failures_->poll();
+      if (failed.empty() && rc != MPI_SUCCESS)
+        failed = "rank " + std::to_string(rank_) + " failed: " + what_ + ": MPI_Testall failed";
       if (failed.empty() && std::chrono::steady_clock::now() > deadline) failed = timeout_message(requests, peers);
       if (!failed.empty()) {
         abandon(requests);
@@ -248,52 +306,19 @@ class MpiComm final : public Comm, private FloatMessenger {
     }
   }
 
-  // The first failure message another rank sent, if one has arrived.
-  void receive_failure_locked() {
-    if (!failure_.empty()) return;
-    int arrived = 0;
-    MPI_Status status;
-    if (MPI_Iprobe(MPI_ANY_SOURCE, kFailureTag, failures_, &arrived, &status) != MPI_SUCCESS || !arrived) return;
-    int length = 0;
-    MPI_Get_count(&status, MPI_CHAR, &length);
-    std::string text(static_cast<size_t>(std::max(length, 0)), '\0');
-    MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, kFailureTag, failures_, MPI_STATUS_IGNORE);
-    failure_ = text.empty() ? "rank " + std::to_string(status.MPI_SOURCE) + " failed" : text;
-    note_mpi_failure();
-  }
-
-  // Records `message` as the group's failure (unless it has one) and sends it to every rank.
-  void post_failure(const std::string& message) noexcept {
-    try {
-      std::lock_guard<std::mutex> lock(mpi_lock());
-      // A failure that came from another rank was sent to every rank by that rank.
-      note_mpi_failure();
-      if (!failure_.empty()) return;
-      failure_ = message;
-      failure_text_ = failure_.substr(0, 4096);
-      for (int q = 0; q < size_; ++q) {
-        if (q == rank_) continue;
-        failure_sends_.emplace_back();
-        MPI_Isend(failure_text_.data(), static_cast<int>(failure_text_.size()), MPI_CHAR, q, kFailureTag, failures_,
-                  &failure_sends_.back());
-      }
-    } catch (...) {
-      // Out of memory: this rank still stops; the others time out.
-    }
-  }
+  void post_failure(const std::string& message) noexcept { failures_->post(message); }
 
   const int rank_, size_;
   const double timeout_seconds_;
-  MPI_Comm data_ = MPI_COMM_NULL, failures_ = MPI_COMM_NULL;
+  const std::shared_ptr<MpiFailureChannel> failures_;
+  MPI_Comm data_ = MPI_COMM_NULL;
   const char* what_ = "";
-  std::string failure_, failure_text_;
-  std::vector<MPI_Request> failure_sends_;
   std::vector<float> scratch_;
 };
 
 class MpiGroup final : public CommGroup {
  public:
-  MpiGroup(const LaunchEnvironment& env, double timeout_seconds) {
+  MpiGroup(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
     start_mpi();
     int rank = 0, size = 0;
     {
@@ -303,40 +328,90 @@ class MpiGroup final : public CommGroup {
     }
     DETNN_CHECK(rank == env.rank && size == env.world_size, comm, "MPI numbers this process rank ", rank, " of ", size,
                 " but the launch environment (", env.launcher, ") says rank ", env.rank, " of ", env.world_size);
-    comm_ = std::make_unique<MpiComm>(rank, size, timeout_seconds);
-    // Every rank's host name, for the run manifest: one fixed-size all-gather.
-    constexpr int kHost = 256;
-    std::vector<char> names(static_cast<size_t>(size) * kHost, '\0');
-    this_host_name().copy(&names[static_cast<size_t>(rank) * kHost], kHost - 1);
-    comm_->all_gather_bytes(names.data(), kHost);
-    for (int r = 0; r < size; ++r) hosts_.emplace_back(&names[static_cast<size_t>(r) * kHost]);
     first_ = rank;
+    failures_ = std::make_shared<MpiFailureChannel>(rank, size);
+    mpi_ = std::make_unique<MpiComm>(rank, size, timeout_seconds, failures_);
+    int gpu = -1;
+    if (cuda) {
+      // GPU LOCAL_RANK, modulo the GPUs visible when the launcher shows each process fewer.
+      const int visible = cuda_device_count();
+      DETNN_CHECK(visible > 0, unsupported, "launched rank ", rank, ": no CUDA device is visible to this process");
+      gpu = env.local_rank % visible;
+    }
+    exchange_placements(cuda, gpu);
+    if (cuda) {
+      // NCCL's id from rank 0, by a bounded MPI broadcast; then NCCL moves the bytes, and failures
+      // travel on the MPI channel.
+      NcclUniqueId id{};
+      if (rank == 0) id = new_nccl_unique_id();
+      mpi_->broadcast(id.data(), static_cast<int64_t>(id.size()));
+      nccl_ = join_nccl_with_id(id, rank, size, gpu, failures_, timeout_seconds);
+    }
   }
 
-  int size() const override { return comm_->size(); }
+  int size() const override { return mpi_->size(); }
   int first_local_rank() const override { return first_; }
   int local_ranks() const override { return 1; }
   Comm& comm(int rank) override {
     DETNN_CHECK(rank == first_, invalid_argument, "this process drives rank ", first_, " of the MPI job, not rank ",
                 rank);
-    return *comm_;
+    return nccl_ ? *nccl_ : static_cast<Comm&>(*mpi_);
   }
+  std::string device_of(int rank) const override { return rank >= 0 && rank < size() ? devices_[rank] : ""; }
   std::vector<std::string> hosts() const override { return hosts_; }
-  void abort(int rank, const std::string& message) noexcept override { comm_->abort(message); }
-  std::string failure() const override { return comm_->failure(); }
+  void abort(int rank, const std::string& message) noexcept override {
+    if (nccl_) nccl_->abort(message);
+    else mpi_->abort(message);
+  }
+  std::string failure() const override { return failures_->poll(); }
 
  private:
+  // Every rank's host and device, for the run manifest and the one-rank-per-GPU check: one
+  // fixed-size all-gather of "host\ndevice\nGPU id" (every rank checks alike, so every rank
+  // stops with the same error).
+  void exchange_placements(bool cuda, int gpu) {
+    constexpr int kBlock = 512;
+    const int p = mpi_->size();
+    std::vector<char> blocks(static_cast<size_t>(p) * kBlock, '\0');
+    const std::string mine = this_host_name().substr(0, 255) + "\n" +
+                             (cuda ? "cuda:" + std::to_string(gpu) + "\n" + host_wide_gpu_id(gpu).substr(0, 200)
+                                   : std::string("cpu\n"));
+    mine.copy(&blocks[static_cast<size_t>(first_) * kBlock], kBlock - 1);
+    mpi_->all_gather_bytes(blocks.data(), kBlock);
+    std::vector<std::string> gpu_ids(p);
+    for (int r = 0; r < p; ++r) {
+      const std::string theirs(&blocks[static_cast<size_t>(r) * kBlock]);
+      const size_t a = theirs.find('\n'), b = theirs.find('\n', a + 1);
+      hosts_.push_back(theirs.substr(0, a));
+      const std::string device = theirs.substr(a + 1, b - a - 1);
+      gpu_ids[r] = b == std::string::npos ? "" : theirs.substr(b + 1);
+      devices_.push_back(device == "cpu" ? "" : device);
+      if ((device == "cpu") == cuda) fail("it trains on " + std::string(cuda ? "CUDA" : "the CPU") + " but rank " +
+                                          std::to_string(r) + " on " + device +
+                                          " (every rank of a launched run must use the same kind of device)");
+    }
+    if (const std::string twice = duplicate_gpu_claim(hosts_, gpu_ids); !twice.empty()) fail(twice);
+  }
+
+  [[noreturn]] void fail(const std::string& why) {
+    const std::string message = "rank " + std::to_string(first_) + " failed: " + why;
+    failures_->post(message);
+    throw Error(ErrorCode::comm, message);
+  }
+
   int first_ = 0;
-  std::unique_ptr<MpiComm> comm_;
-  std::vector<std::string> hosts_;
+  std::shared_ptr<MpiFailureChannel> failures_;
+  std::unique_ptr<MpiComm> mpi_;   // the CPU ranks' collectives; the CUDA ranks' bootstrap
+  std::unique_ptr<Comm> nccl_;     // CUDA ranks
+  std::vector<std::string> hosts_, devices_;
 };
 
 }  // namespace
 
 bool mpi_comm_available() { return true; }
 
-std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment& env, double timeout_seconds) {
-  return std::make_unique<MpiGroup>(env, timeout_seconds);
+std::unique_ptr<CommGroup> join_mpi_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
+  return std::make_unique<MpiGroup>(env, cuda, timeout_seconds);
 }
 
 }  // namespace detnn

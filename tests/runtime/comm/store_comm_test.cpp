@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "runtime/comm/launch_environment.h"
-#include "runtime/comm/mpi_bootstrap.h"
+#include "runtime/comm/mpi_comm.h"
 #include "runtime/comm/store_comm.h"
 #include "runtime/comm/tcp_store.h"
 #include "runtime/error.h"
@@ -252,7 +252,7 @@ TEST(LaunchEnvironment, NamesTheBadVariable) {
             std::string::npos);
   // mpirun without MASTER_ADDR/MASTER_PORT: found through MPI when built in, refused otherwise.
   const std::map<std::string, std::string> mpirun = {{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "2"}};
-  if (mpi_bootstrap_available()) {
+  if (mpi_comm_available()) {
     const auto e = read(mpirun);
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(e->master_addr, "");
