@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <deque>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -23,7 +24,7 @@ namespace detnn {
 
 namespace {
 
-constexpr int kDataTag = 1, kFailureTag = 2;
+constexpr int kDataTag = 1, kFailureTag = 2, kQueryTag = 3, kAnswerTag = 4;
 
 int as_int(int64_t n, const char* what) {
   DETNN_CHECK(n >= 0 && n <= INT_MAX, invalid_argument, what, ": ", n, " elements; MPI counts stop at ", INT_MAX);
@@ -75,7 +76,60 @@ class MpiFailureChannel final : public FailureChannel {
     return failure_;
   }
 
+  // Who is where, when a collective times out: a waiting rank answers every query with the
+  // number of the collective it waits in (answer_queries, from its polling loop); a rank that
+  // timed out asks every rank (ranks_elsewhere) and names those that do not answer with its own
+  // number within `grace_seconds` — still computing, stuck, or in another collective.
+  void answer_queries(uint64_t collective) {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    for (;;) {
+      int arrived = 0;
+      MPI_Status status;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, kQueryTag, comm_, &arrived, &status) != MPI_SUCCESS || !arrived) return;
+      uint64_t theirs = 0;
+      MPI_Recv(&theirs, 1, MPI_UINT64_T, status.MPI_SOURCE, kQueryTag, comm_, MPI_STATUS_IGNORE);
+      send_locked(status.MPI_SOURCE, kAnswerTag, collective);
+    }
+  }
+
+  std::vector<int> ranks_elsewhere(uint64_t collective, double grace_seconds) {
+    {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      for (int q = 0; q < size_; ++q)
+        if (q != rank_) send_locked(q, kQueryTag, collective);
+    }
+    std::vector<char> here(static_cast<size_t>(size_), 0);
+    here[rank_] = 1;
+    int answered = 1;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                            std::chrono::duration<double>(grace_seconds));
+    while (answered < size_ && std::chrono::steady_clock::now() < end && poll().empty()) {
+      answer_queries(collective);  // the other ranks that timed out are asking too
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      int arrived = 0;
+      MPI_Status status;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, kAnswerTag, comm_, &arrived, &status) != MPI_SUCCESS || !arrived) continue;
+      uint64_t theirs = 0;
+      MPI_Recv(&theirs, 1, MPI_UINT64_T, status.MPI_SOURCE, kAnswerTag, comm_, MPI_STATUS_IGNORE);
+      if (theirs == collective && !here[status.MPI_SOURCE]) {
+        here[status.MPI_SOURCE] = 1;
+        ++answered;
+      }
+    }
+    std::vector<int> elsewhere;
+    for (int q = 0; q < size_; ++q)
+      if (!here[q]) elsewhere.push_back(q);
+    return elsewhere;
+  }
+
  private:
+  // A small message whose buffer lives as long as the channel.
+  void send_locked(int to, int tag, uint64_t value) {
+    numbers_.push_back(value);
+    sends_.emplace_back();
+    MPI_Isend(&numbers_.back(), 1, MPI_UINT64_T, to, tag, comm_, &sends_.back());
+  }
+
   void receive_locked() {
     if (!failure_.empty()) return;
     int arrived = 0;
@@ -93,6 +147,7 @@ class MpiFailureChannel final : public FailureChannel {
   MPI_Comm comm_ = MPI_COMM_NULL;
   std::string failure_, text_;
   std::vector<MPI_Request> sends_;
+  std::deque<uint64_t> numbers_;  // the buffers of the queries and answers in flight (stable addresses)
 };
 
 class MpiComm final : public Comm, private FloatMessenger {
@@ -131,7 +186,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     const int n = as_int(count, what_);
     MPI_Request r;
     issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, data, n, MPI_INT64_T, MPI_SUM, data_, &r); });
-    wait({r}, {});
+    wait({r});
   }
 
   void broadcast(void* data, int64_t bytes) override {
@@ -144,7 +199,7 @@ class MpiComm final : public Comm, private FloatMessenger {
       const int n = static_cast<int>(std::min<int64_t>(INT_MAX, bytes - at));
       MPI_Request r;
       issue("MPI_Ibcast", [&] { return MPI_Ibcast(static_cast<char*>(data) + at, n, MPI_BYTE, 0, data_, &r); });
-      wait({r}, {0});
+      wait({r});
     }
   }
 
@@ -153,7 +208,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     begin("barrier");
     MPI_Request r;
     issue("MPI_Ibarrier", [&] { return MPI_Ibarrier(data_, &r); });
-    wait({r}, {});
+    wait({r});
   }
 
   void abort(const std::string& message) noexcept override { post_failure("rank " + std::to_string(rank_) + " failed: " + message); }
@@ -164,7 +219,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     MPI_Request r;
     issue("MPI_Iallgather",
           [&] { return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, blocks, block, MPI_CHAR, data_, &r); });
-    wait({r}, {});
+    wait({r});
   }
 
   std::string failure() { return failures_->poll(); }
@@ -173,20 +228,18 @@ class MpiComm final : public Comm, private FloatMessenger {
   // --- FloatMessenger over MPI ---
   void exchange(const std::vector<Message>& sends, const std::vector<Message>& receives) override {
     std::vector<MPI_Request> requests(receives.size() + sends.size(), MPI_REQUEST_NULL);
-    std::vector<int> peers;
+    size_t next = 0;
     for (const Message& m : receives) {
       const int n = as_int(m.count, what_);
-      MPI_Request* r = &requests[peers.size()];
-      peers.push_back(m.peer);
+      MPI_Request* r = &requests[next++];
       issue("MPI_Irecv", [&] { return MPI_Irecv(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_, r); }, &requests);
     }
     for (const Message& m : sends) {
       const int n = as_int(m.count, what_);
-      MPI_Request* r = &requests[peers.size()];
-      peers.push_back(m.peer);
+      MPI_Request* r = &requests[next++];
       issue("MPI_Isend", [&] { return MPI_Isend(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_, r); }, &requests);
     }
-    wait(std::move(requests), std::move(peers));
+    wait(std::move(requests));
   }
 
   void all_gather(float* data, const std::vector<ElementRange>& owned) override {
@@ -200,13 +253,14 @@ class MpiComm final : public Comm, private FloatMessenger {
       return MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displacements.data(), MPI_FLOAT,
                              data_, &r);
     });
-    wait({r}, {});
+    wait({r});
   }
 
   // --- one collective ---
   // A collective starts by throwing the group's failure, if it has one.
   void begin(const char* what) {
     what_ = what;
+    ++collective_;
     const std::string f = failure();
     if (!f.empty()) throw Error(ErrorCode::comm, f);
   }
@@ -217,7 +271,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     int64_t bounds[2] = {count, -count};
     MPI_Request r;
     issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 2, MPI_INT64_T, MPI_MAX, data_, &r); });
-    wait({r}, {});
+    wait({r});
     if (bounds[0] != count || -bounds[1] != count) {
       const std::string message = "rank " + std::to_string(rank_) + " failed: " + what_ + ": the ranks passed " +
                                   std::to_string(-bounds[1]) + " to " + std::to_string(bounds[0]) +
@@ -248,9 +302,9 @@ class MpiComm final : public Comm, private FloatMessenger {
     throw Error(ErrorCode::comm, message);
   }
 
-  // Polls `requests` to completion, watching for another rank's failure and the deadline. peers[i]
-  // names the rank requests[i] waits for (timeout messages); empty for collectives of all ranks.
-  void wait(std::vector<MPI_Request> requests, std::vector<int> peers) {
+  // Polls `requests` to completion, watching for another rank's failure and the deadline, and
+  // answering the other ranks' "where are you" after a timeout of theirs.
+  void wait(std::vector<MPI_Request> requests) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                       std::chrono::duration<double>(timeout_seconds_));
@@ -262,10 +316,11 @@ class MpiComm final : public Comm, private FloatMessenger {
         rc = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
         if (rc == MPI_SUCCESS && done) return;
       }
+      failures_->answer_queries(collective_);
       std::string failed = failures_->poll();
       if (failed.empty() && rc != MPI_SUCCESS)
         failed = "rank " + std::to_string(rank_) + " failed: " + what_ + ": MPI_Testall failed";
-      if (failed.empty() && std::chrono::steady_clock::now() > deadline) failed = timeout_message(requests, peers);
+      if (failed.empty() && std::chrono::steady_clock::now() > deadline) failed = timeout_message();
       if (!failed.empty()) {
         abandon(requests);
         post_failure(failed);
@@ -278,22 +333,17 @@ class MpiComm final : public Comm, private FloatMessenger {
     }
   }
 
-  std::string timeout_message(std::vector<MPI_Request>& requests, const std::vector<int>& peers) {
+  // Names the ranks that are not waiting in this collective (MpiFailureChannel::ranks_elsewhere):
+  // a rank this one waits for may itself be waiting for the one that never came.
+  std::string timeout_message() {
+    const std::vector<int> elsewhere = failures_->ranks_elsewhere(collective_, std::min(1.0, timeout_seconds_));
+    if (const std::string f = failures_->poll(); !f.empty()) return f;  // another rank's, meanwhile
     std::string missing;
-    {
-      std::lock_guard<std::mutex> lock(mpi_lock());
-      for (size_t i = 0; i < requests.size() && i < peers.size(); ++i) {
-        int done = 0;
-        MPI_Test(&requests[i], &done, MPI_STATUS_IGNORE);
-        if (!done && missing.find(" " + std::to_string(peers[i]) + ",") == std::string::npos)
-          missing += " " + std::to_string(peers[i]) + ",";
-      }
-    }
-    if (!missing.empty()) missing = " waiting for rank(s)" + missing.substr(0, missing.size() - 1);
-    else missing = " waiting for the other ranks";
+    for (const int q : elsewhere) missing += (missing.empty() ? "" : ", ") + std::to_string(q);
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%g", timeout_seconds_);
-    return "rank " + std::to_string(rank_) + " failed: " + what_ + " timed out after " + seconds + " s" + missing;
+    return "rank " + std::to_string(rank_) + " failed: " + what_ + " timed out after " + seconds +
+           " s waiting for rank(s) " + (missing.empty() ? "that answered late" : missing);
   }
 
   // Requests that will never complete: receives are cancelled, sends left to MPI.
@@ -312,6 +362,7 @@ class MpiComm final : public Comm, private FloatMessenger {
   const double timeout_seconds_;
   const std::shared_ptr<MpiFailureChannel> failures_;
   MPI_Comm data_ = MPI_COMM_NULL;
+  uint64_t collective_ = 0;  // the collectives begun: the same number on every rank in the same one
   const char* what_ = "";
   std::vector<float> scratch_;
 };
