@@ -52,6 +52,12 @@ std::string environment_fingerprint_json(int indent) {
 #else
   build["cuda"] = false;
 #endif
+  // mpirun launches meet and (CPU ranks) communicate through MPI only in a build with it.
+#ifdef DETNN_HAVE_MPI
+  build["mpi"] = true;
+#else
+  build["mpi"] = false;
+#endif
   j["build"] = build;
 #ifdef DETNN_HAVE_CUDA
   j["cuda"] = cuda_detail::cuda_library_versions();
