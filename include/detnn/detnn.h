@@ -349,7 +349,8 @@ detnn_status detnn_gpu_group_create(const int* devices, int count, double timeou
 /* Reads the launcher's variables: *world_size = 0 when there are none (a plain single-process
  * run); DETNN_ERROR_INVALID_ARGUMENT naming the variable when they are malformed. */
 detnn_status detnn_launch_environment(int* rank, int* world_size, int* local_rank);
-/* Joins the launched group (waits for every rank, at most timeout_seconds);
+/* Joins the launched group (waits for every rank, at most timeout_seconds): through MPI under
+ * mpirun in a build with MPI, else at rank 0's TCP store (torchrun-style variables, srun);
  * DETNN_ERROR_INVALID_ARGUMENT when this process was not launched as a rank. */
 detnn_status detnn_launched_group_create(int cuda, double timeout_seconds, detnn_group** out);
 /* The world size and the ranks this process drives: [*first_local_rank, + *local_ranks). */
