@@ -95,6 +95,8 @@ std::optional<LaunchEnvironment> read_launch_environment(const std::function<con
   const char* local = getenv("LOCAL_RANK");
   LaunchEnvironment e;
   e.launcher = "torchrun";
+  // Started by mpirun, whichever variables number the ranks: MPI can connect the processes.
+  e.mpi_job = getenv("OMPI_COMM_WORLD_SIZE") != nullptr && mpi_comm_available();
   if (rank == nullptr && size == nullptr) {
     rank = getenv("OMPI_COMM_WORLD_RANK");
     size = getenv("OMPI_COMM_WORLD_SIZE");
@@ -114,8 +116,8 @@ std::optional<LaunchEnvironment> read_launch_environment(const std::function<con
   if (e.world_size == 1) return e;  // nothing to meet
   const char* addr = getenv("MASTER_ADDR");
   const char* port = getenv("MASTER_PORT");
-  // mpirun without the variables: rank 0's address comes by an MPI broadcast, when built in.
-  if (e.launcher == "mpirun" && addr == nullptr && port == nullptr && mpi_comm_available()) return e;
+  // The processes of an MPI job meet through MPI: no rendezvous address is needed.
+  if (e.mpi_job && (addr == nullptr || *addr == '\0' || port == nullptr)) return e;
   if (addr == nullptr || *addr == '\0' || port == nullptr)
     DETNN_THROW(invalid_argument, "launch environment: ", size_name, "=", e.world_size,
                 " but MASTER_ADDR and MASTER_PORT (where rank 0 serves the rendezvous) are ",

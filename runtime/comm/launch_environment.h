@@ -21,6 +21,10 @@ struct LaunchEnvironment {
   std::string master_addr;  // empty: the ranks meet through MPI
   int master_port = 0;
   std::string launcher;  // "torchrun" (RANK/WORLD_SIZE), "mpirun" (OMPI_COMM_WORLD_*) or "srun" (SLURM_*)
+  // The process was started by mpirun (OMPI_COMM_WORLD_SIZE is set) and this build has MPI: the
+  // ranks meet and, on the CPU, communicate through MPI (runtime/comm/mpi_comm.h), even when
+  // torchrun-style variables number them (MPI's numbering must then agree).
+  bool mpi_job = false;
 };
 
 // nullopt when no launcher variables are set (a plain single-process run). Throws

@@ -104,7 +104,7 @@ LaunchedGroup::LaunchedGroup(const LaunchEnvironment& env, bool cuda, double tim
 LaunchedGroup::~LaunchedGroup() = default;
 
 std::unique_ptr<CommGroup> join_launched_group(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
-  if (env.launcher == "mpirun" && mpi_comm_available()) return join_mpi_group(env, cuda, timeout_seconds);
+  if (env.mpi_job) return join_mpi_group(env, cuda, timeout_seconds);
   return std::make_unique<LaunchedGroup>(env, cuda, timeout_seconds);
 }
 

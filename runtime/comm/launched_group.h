@@ -51,7 +51,7 @@ class LaunchedGroup final : public CommGroup {
 // gpus[r]: rank r's GPU as a host-wide identity (its PCI bus id), "" for a CPU rank.
 std::string duplicate_gpu_claim(const std::vector<std::string>& hosts, const std::vector<std::string>& gpus);
 
-// The group of a launched rank: ranks under mpirun in a build with MPI meet through MPI
+// The group of a launched rank: ranks under mpirun in a build with MPI (env.mpi_job) meet through MPI
 // (runtime/comm/mpi_comm.h: CPU ranks communicate over MPI, CUDA ranks over NCCL); every other
 // launch through rank 0's TCP store (LaunchedGroup: NCCL for CUDA ranks, StoreComm — the fallback
 // for CPU ranks without MPI, meant for one machine).

@@ -370,6 +370,34 @@ class MpiComm final : public Comm, private FloatMessenger {
 class MpiGroup final : public CommGroup {
  public:
   MpiGroup(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
+    try {
+      join(env, cuda, timeout_seconds);
+    } catch (...) {
+      // The other ranks may wait in a collective of the join this rank never enters: its
+      // MPI_Finalize must be bounded, and its exit then ends the job.
+      note_mpi_failure();
+      throw;
+    }
+  }
+
+  int size() const override { return mpi_->size(); }
+  int first_local_rank() const override { return first_; }
+  int local_ranks() const override { return 1; }
+  Comm& comm(int rank) override {
+    DETNN_CHECK(rank == first_, invalid_argument, "this process drives rank ", first_, " of the MPI job, not rank ",
+                rank);
+    return nccl_ ? *nccl_ : static_cast<Comm&>(*mpi_);
+  }
+  std::string device_of(int rank) const override { return rank >= 0 && rank < size() ? devices_[rank] : ""; }
+  std::vector<std::string> hosts() const override { return hosts_; }
+  void abort(int rank, const std::string& message) noexcept override {
+    if (nccl_) nccl_->abort(message);
+    else mpi_->abort(message);
+  }
+  std::string failure() const override { return failures_->poll(); }
+
+ private:
+  void join(const LaunchEnvironment& env, bool cuda, double timeout_seconds) {
     start_mpi();
     int rank = 0, size = 0;
     {
@@ -400,23 +428,6 @@ class MpiGroup final : public CommGroup {
     }
   }
 
-  int size() const override { return mpi_->size(); }
-  int first_local_rank() const override { return first_; }
-  int local_ranks() const override { return 1; }
-  Comm& comm(int rank) override {
-    DETNN_CHECK(rank == first_, invalid_argument, "this process drives rank ", first_, " of the MPI job, not rank ",
-                rank);
-    return nccl_ ? *nccl_ : static_cast<Comm&>(*mpi_);
-  }
-  std::string device_of(int rank) const override { return rank >= 0 && rank < size() ? devices_[rank] : ""; }
-  std::vector<std::string> hosts() const override { return hosts_; }
-  void abort(int rank, const std::string& message) noexcept override {
-    if (nccl_) nccl_->abort(message);
-    else mpi_->abort(message);
-  }
-  std::string failure() const override { return failures_->poll(); }
-
- private:
   // Every rank's host and device, for the run manifest and the one-rank-per-GPU check: one
   // fixed-size all-gather of "host\ndevice\nGPU id" (every rank checks alike, so every rank
   // stops with the same error).

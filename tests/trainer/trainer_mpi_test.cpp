@@ -90,6 +90,35 @@ TEST(TrainerMpi, TwoThreeAndFourProcessesGiveTheOneRankBitsByEitherAllReduce) {
 #endif
 }
 
+// torchrun-style variables in processes mpirun started: they meet through MPI (no MASTER_ADDR),
+// and a numbering that contradicts MPI's is refused naming both, without a hang.
+TEST(TrainerMpi, TorchrunVariablesUnderMpirunMeetThroughMpi) {
+#ifndef DETNN_MPIEXEC
+  GTEST_SKIP() << "built without MPI (cmake/DetnnMpi.cmake)";
+#else
+  const fs::path dir = fresh_temp_dir("trainer-mpi-torchrun");
+  const fs::path model = write_small_model(dir, 2);
+  const auto one = run_trainer("--model " + model.string() + " --run-dir " + (dir / "single").string());
+  ASSERT_EQ(one.status, 0) << one.output;
+  const std::string args = " --model " + model.string() + " --comm-timeout 30 --run-dir ";
+  const MpiRun r = mpirun({"-np 1 -x RANK=0 -x WORLD_SIZE=2" + args + (dir / "mpi").string(),
+                           "-np 1 -x RANK=1 -x WORLD_SIZE=2" + args + (dir / "mpi").string()});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(epoch_shas(dir / "mpi"), epoch_shas(dir / "single"));
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir / "mpi" / "manifest.json")).at("launcher"), "torchrun");
+  // Both processes claim rank 1: MPI's rank 0 refuses, and the job ends although MPI's rank 1,
+  // whose numbering agrees, waits in the join (the refusing rank's MPI_Finalize is bounded).
+  const MpiRun twice = mpirun({"-np 1 -x RANK=1 -x WORLD_SIZE=2" + args + (dir / "twice").string(),
+                               "-np 1 -x RANK=1 -x WORLD_SIZE=2" + args + (dir / "twice").string()});
+  EXPECT_NE(twice.status, 0);
+  EXPECT_NE(twice.output.find("MPI numbers this process rank 0 of 2 but the launch environment (torchrun) says rank 1 of 2"),
+            std::string::npos)
+      << twice.output;
+  EXPECT_LT(twice.seconds, 30.0);
+  fs::remove_all(dir);
+#endif
+}
+
 TEST(TrainerMpi, AFailingStallingOrKilledRankStopsTheJobNamingIt) {
 #ifndef DETNN_MPIEXEC
   GTEST_SKIP() << "built without MPI (cmake/DetnnMpi.cmake)";

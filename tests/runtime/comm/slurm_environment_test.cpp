@@ -9,6 +9,7 @@
 
 #include "runtime/comm/launch_environment.h"
 #include "runtime/comm/launched_group.h"
+#include "runtime/comm/mpi_comm.h"
 #include "runtime/error.h"
 
 namespace detnn {
@@ -73,6 +74,24 @@ TEST(SlurmEnvironment, TorchrunAndMpirunVariablesComeFirst) {
   both["RANK"] = "1";
   both["WORLD_SIZE"] = "2";
   EXPECT_EQ(read(both)->launcher, "torchrun");
+}
+
+// mpirun's OMPI_COMM_WORLD_SIZE marks an MPI job whichever variables number the ranks: with MPI
+// built in, the ranks meet through it and need no rendezvous address.
+TEST(SlurmEnvironment, AnMpiJobIsRecognizedWhicheverVariablesNumberTheRanks) {
+  const auto torchrun_under_mpirun = read({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_SIZE", "2"}});
+  if (mpi_comm_available()) {
+    ASSERT_TRUE(torchrun_under_mpirun.has_value());
+    EXPECT_TRUE(torchrun_under_mpirun->mpi_job);
+    EXPECT_EQ(torchrun_under_mpirun->launcher, "torchrun");
+    EXPECT_EQ(torchrun_under_mpirun->master_addr, "");
+  } else {
+    EXPECT_NE(error_of([] { read({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_SIZE", "2"}}); })
+                  .find("MASTER_ADDR and MASTER_PORT"),
+              std::string::npos);
+  }
+  auto srun = kSrun;
+  EXPECT_FALSE(read(srun)->mpi_job);
 }
 
 TEST(SlurmEnvironment, HostListsExpandToTheirFirstHost) {
