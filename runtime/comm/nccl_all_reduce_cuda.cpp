@@ -100,12 +100,10 @@ void NcclComm::enqueue_recursive_halving(float* data, int64_t count, cudaStream_
     grouped_transfers(data, level->receives, data, level->sends, stream);
 }
 
-void NcclComm::grouped_transfers(const float* data, const std::vector<RangeTransfer>& sends, float* into,
-                                 const std::vector<RangeTransfer>& receives, cudaStream_t stream) {
-  if (sends.empty() && receives.empty()) return;
+void NcclComm::in_group(const std::function<void(const NoteCall&)>& issue) {
   ncclResult_t error = ncclSuccess;
   const char* failed = "";
-  const auto note = [&](const char* call, ncclResult_t res) {
+  const NoteCall note = [&](const char* call, ncclResult_t res) {
     if (res != ncclSuccess && res != ncclInProgress && error == ncclSuccess) {
       error = res;
       failed = call;
@@ -114,13 +112,23 @@ void NcclComm::grouped_transfers(const float* data, const std::vector<RangeTrans
   const ncclResult_t start = ncclGroupStart();
   if (start != ncclSuccess) fail_nccl_call("ncclGroupStart", start);
   // No throwing until ncclGroupEnd: the open group is this thread's NCCL state.
-  for (const RangeTransfer& t : sends)
-    note("ncclSend", ncclSend(data + t.range.begin, static_cast<size_t>(t.range.size()), ncclFloat, t.peer, comm_, stream));
-  for (const RangeTransfer& t : receives)
-    note("ncclRecv", ncclRecv(into + t.range.begin, static_cast<size_t>(t.range.size()), ncclFloat, t.peer, comm_, stream));
+  issue(note);
   const ncclResult_t end = ncclGroupEnd();
   if (error != ncclSuccess) fail_nccl_call(failed, error);
   enqueued("ncclGroupEnd", end);
+}
+
+void NcclComm::grouped_transfers(const float* data, const std::vector<RangeTransfer>& sends, float* into,
+                                 const std::vector<RangeTransfer>& receives, cudaStream_t stream) {
+  if (sends.empty() && receives.empty()) return;
+  in_group([&](const NoteCall& note) {
+    for (const RangeTransfer& t : sends)
+      note("ncclSend",
+           ncclSend(data + t.range.begin, static_cast<size_t>(t.range.size()), ncclFloat, t.peer, comm_, stream));
+    for (const RangeTransfer& t : receives)
+      note("ncclRecv",
+           ncclRecv(into + t.range.begin, static_cast<size_t>(t.range.size()), ncclFloat, t.peer, comm_, stream));
+  });
 }
 
 void NcclComm::enqueue_all_to_all(float* data, int64_t count, cudaStream_t stream, bool may_grow) {
@@ -203,28 +211,17 @@ void NcclComm::send_slices_to_owners(const float* data, int64_t count, int64_t c
   // (count, P) alone: both sides skip an empty slice alike.
   for (int first = 1; first < p; first += kRoundsPerGroup) {
     const int last = std::min(p, first + kRoundsPerGroup);
-    ncclResult_t error = ncclSuccess;
-    const char* failed = "";
-    const auto note = [&](const char* call, ncclResult_t res) {
-      if (res != ncclSuccess && res != ncclInProgress && error == ncclSuccess) {
-        error = res;
-        failed = call;
+    in_group([&](const NoteCall& note) {
+      for (int d = first; d < last; ++d) {
+        const int to = (r + d) % p, from = (r - d + p) % p;
+        const int64_t theirs = slice_length(count, chunk, to);
+        if (theirs > 0)
+          note("ncclSend", ncclSend(data + to * chunk, static_cast<size_t>(theirs), ncclFloat, to, comm_, stream));
+        if (mine > 0)
+          note("ncclRecv",
+               ncclRecv(rows + from * row_stride, static_cast<size_t>(mine), ncclFloat, from, comm_, stream));
       }
-    };
-    const ncclResult_t start = ncclGroupStart();
-    if (start != ncclSuccess) fail_nccl_call("ncclGroupStart", start);
-    // No throwing until ncclGroupEnd: the open group is this thread's NCCL state.
-    for (int d = first; d < last; ++d) {
-      const int to = (r + d) % p, from = (r - d + p) % p;
-      const int64_t theirs = slice_length(count, chunk, to);
-      if (theirs > 0)
-        note("ncclSend", ncclSend(data + to * chunk, static_cast<size_t>(theirs), ncclFloat, to, comm_, stream));
-      if (mine > 0)
-        note("ncclRecv", ncclRecv(rows + from * row_stride, static_cast<size_t>(mine), ncclFloat, from, comm_, stream));
-    }
-    const ncclResult_t end = ncclGroupEnd();
-    if (error != ncclSuccess) fail_nccl_call(failed, error);
-    enqueued("ncclGroupEnd", end);
+    });
   }
 }
 

@@ -171,6 +171,10 @@ class NcclComm final : public Comm {
   void enqueue_pairwise(float* data, int64_t count, cudaStream_t stream, bool may_grow);
   void enqueue_all_to_all(float* data, int64_t count, cudaStream_t stream, bool may_grow);
   void enqueue_recursive_halving(float* data, int64_t count, cudaStream_t stream, bool may_grow);
+  // One NCCL group: `issue` makes the calls, reporting each result to the NoteCall it is given
+  // (it must not throw while the group is open); the first failed call throws after ncclGroupEnd.
+  using NoteCall = std::function<void(const char* call, ncclResult_t result)>;
+  void in_group(const std::function<void(const NoteCall&)>& issue);
   // One NCCL group: data + range of every send to its peer, every receive from its peer into
   // into + range.begin.
   void grouped_transfers(const float* data, const std::vector<RangeTransfer>& sends, float* into,

@@ -49,34 +49,6 @@ TEST(TrainerLaunch, OneTwoAndFourProcessesGiveTheSameWeightsEveryEpoch) {
   fs::remove_all(dir);
 }
 
-// mpirun without MASTER_ADDR/MASTER_PORT: rank 0's address travels by MPI (a build with MPI).
-TEST(TrainerLaunch, MpirunGivesTheOneRankBits) {
-#ifndef DETNN_MPIEXEC
-  GTEST_SKIP() << "built without MPI (cmake/DetnnMpi.cmake): mpirun launches need MASTER_ADDR/MASTER_PORT";
-#else
-  const fs::path dir = fresh_temp_dir("trainer-mpirun");
-  const fs::path model = write_small_model(dir, 2);
-  const auto single = run_trainer("--model " + model.string() + " --run-dir " + (dir / "single").string());
-  ASSERT_EQ(single.status, 0) << single.output;
-  // As root (CI containers) OpenMPI needs --allow-run-as-root; --oversubscribe: more ranks than cores.
-  const std::string cmd = std::string("exec ") + DETNN_MPIEXEC + " --allow-run-as-root --oversubscribe -np 2 " +
-                          DETNN_TRAINER_PATH + " --model " + model.string() + " --run-dir " + (dir / "mpi").string() +
-                          " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string output;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) output.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << output;
-  EXPECT_EQ(epoch_shas(dir / "mpi"), epoch_shas(dir / "single"));
-  EXPECT_EQ(printed_sha(output), epoch_weight_shas(dir / "single").back()) << output;
-  const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "mpi" / "manifest.json"));
-  EXPECT_EQ(manifest.at("launcher"), "mpirun");
-  EXPECT_EQ(manifest.at("world_size"), 2);
-  fs::remove_all(dir);
-#endif
-}
-
 // srun's variables, as srun sets them for `srun -n 2 trainer ...` on one node: rank 0's host comes
 // from the node list; the port is MASTER_PORT's (a free one: the job-id port may be taken here).
 TEST(TrainerLaunch, SrunVariablesGiveTheOneRankBits) {
