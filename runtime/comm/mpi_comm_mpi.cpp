@@ -267,19 +267,26 @@ class MpiComm final : public Comm, private FloatMessenger {
 
   // Every rank passed the same count, or the group fails naming the spread: the schedules are
   // functions of the count, and mismatched ones would wait for messages nobody sends.
+  // The all-reduce pattern too: ranks with different DETNN_ALL_REDUCE would exchange messages
+  // of different sizes.
   void agree_on_count(int64_t count) {
-    int64_t bounds[2] = {count, -count};
+    const int64_t pattern = static_cast<int64_t>(all_reduce_algorithm());
+    int64_t bounds[4] = {count, -count, pattern, -pattern};
     MPI_Request r;
-    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 2, MPI_INT64_T, MPI_MAX, data_, &r); });
+    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 4, MPI_INT64_T, MPI_MAX, data_, &r); });
     wait({r});
-    if (bounds[0] != count || -bounds[1] != count) {
-      const std::string message = "rank " + std::to_string(rank_) + " failed: " + what_ + ": the ranks passed " +
-                                  std::to_string(-bounds[1]) + " to " + std::to_string(bounds[0]) +
-                                  " elements (every rank must pass the same count); this rank passed " +
-                                  std::to_string(count);
-      post_failure(message);
-      throw Error(ErrorCode::comm, message);
-    }
+    std::string why;
+    if (bounds[0] != count || -bounds[1] != count)
+      why = "the ranks passed " + std::to_string(-bounds[1]) + " to " + std::to_string(bounds[0]) +
+            " elements (every rank must pass the same count); this rank passed " + std::to_string(count);
+    else if (bounds[2] != pattern || -bounds[3] != pattern)
+      why = std::string("the ranks use different all-reduce patterns (DETNN_ALL_REDUCE must be the same on every "
+                        "rank); this rank uses ") +
+            all_reduce_algorithm_name(all_reduce_algorithm());
+    if (why.empty()) return;
+    const std::string message = "rank " + std::to_string(rank_) + " failed: " + what_ + ": " + why;
+    post_failure(message);
+    throw Error(ErrorCode::comm, message);
   }
 
   // An MPI call under the lock; a failing one fails the group (after abandoning `pending`, the
@@ -295,7 +302,10 @@ class MpiComm final : public Comm, private FloatMessenger {
     if (pending != nullptr) abandon(*pending);
     char text[MPI_MAX_ERROR_STRING] = {};
     int length = 0;
-    MPI_Error_string(rc, text, &length);
+    {
+      std::lock_guard<std::mutex> lock(mpi_lock());
+      MPI_Error_string(rc, text, &length);
+    }
     const std::string message =
         "rank " + std::to_string(rank_) + " failed: " + what_ + ": " + mpi_call + " failed: " + text;
     post_failure(message);

@@ -21,6 +21,7 @@ namespace {
 std::atomic<bool> failed{false};
 
 void finalize_at_exit() {
+  std::lock_guard<std::mutex> lock(mpi_lock());
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;

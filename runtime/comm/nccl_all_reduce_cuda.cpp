@@ -62,6 +62,7 @@ void NcclComm::all_reduce_unordered_device(float* data, int64_t count, uintptr_t
 
 void NcclComm::pairwise_on_stream(float* data, int64_t count, cudaStream_t stream) {
   if (count == 0) return;
+  after_queued_buckets(stream);
   enqueue_pairwise(data, count, stream, true);
   wait_stream(stream);
 }
@@ -111,8 +112,13 @@ void NcclComm::in_group(const std::function<void(const NoteCall&)>& issue) {
   };
   const ncclResult_t start = ncclGroupStart();
   if (start != ncclSuccess) fail_nccl_call("ncclGroupStart", start);
-  // No throwing until ncclGroupEnd: the open group is this thread's NCCL state.
-  issue(note);
+  // The open group is this thread's NCCL state: it is closed before anything propagates.
+  try {
+    issue(note);
+  } catch (...) {
+    (void)ncclGroupEnd();
+    throw;
+  }
   const ncclResult_t end = ncclGroupEnd();
   if (error != ncclSuccess) fail_nccl_call(failed, error);
   enqueued("ncclGroupEnd", end);
@@ -165,14 +171,18 @@ void NcclComm::enqueue_all_to_all(float* data, int64_t count, cudaStream_t strea
 void NcclComm::reserve_buckets(int64_t largest_count) {
   collective("reserve_buckets", [&] {
     DETNN_CHECK(largest_count >= 0, invalid_argument, "reserve_buckets: ", largest_count, " elements");
-    if (largest_count <= reserved_bucket_) return;
+    if (largest_count <= reserved_bucket_ && all_reduce_algorithm() == reserved_algorithm_) return;
+    // A new reservation (the first step, or a larger bucket): every rank must agree.
+    agree_on(largest_count);
     // Nothing is queued on the bucket stream here (finish_buckets drained it), so the scratch may
-    // move. The sizes are those enqueue_pairwise asks for a bucket of largest_count elements,
-    // for both the in-place and the padded gather.
+    // move. The sizes are those enqueue_pairwise asks for a bucket of largest_count elements:
+    // the rows (halving's received partials too), and the all-to-all's padded gather.
     const int64_t p = size_, chunk = (largest_count + p - 1) / p, row_stride = (chunk + 3) / 4 * 4;
     ensure(rows_, static_cast<size_t>(std::max(p * row_stride, largest_count)) * sizeof(float));
-    ensure(gather_, static_cast<size_t>(p) * chunk * sizeof(float));
-    reserved_bucket_ = largest_count;
+    if (all_reduce_algorithm() == AllReduceAlgorithm::all_to_all)
+      ensure(gather_, static_cast<size_t>(p) * chunk * sizeof(float));
+    reserved_bucket_ = std::max(reserved_bucket_, largest_count);
+    reserved_algorithm_ = all_reduce_algorithm();
   });
 }
 
@@ -183,11 +193,25 @@ void NcclComm::all_reduce_pairwise_device_async(float* data, int64_t count, uint
     if (count == 0) return;
     DETNN_CHECK(count <= reserved_bucket_, invalid_argument, "all_reduce_pairwise_device_async: a bucket of ", count,
                 " elements, larger than reserve_buckets's ", reserved_bucket_);
+    // At most kQueuedBuckets in flight: the oldest must end before another is queued.
+    if (queued_.size() >= kQueuedBuckets) {
+      wait_event(queued_.front());
+      spare_events_.push_back(queued_.front());
+      queued_.erase(queued_.begin());
+    }
     // The bucket's gradient is final once the caller's work so far is done: the communication
     // stream waits for that, not the host.
     DETNN_CUDA_CHECK(cudaEventRecord(ready_, reinterpret_cast<cudaStream_t>(stream)));
     DETNN_CUDA_CHECK(cudaStreamWaitEvent(buckets_.get(), ready_, 0));
     enqueue_pairwise(data, count, buckets_.get(), false);
+    if (spare_events_.empty()) {
+      cudaEvent_t e = nullptr;
+      DETNN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+      spare_events_.push_back(e);
+    }
+    DETNN_CUDA_CHECK(cudaEventRecord(spare_events_.back(), buckets_.get()));
+    queued_.push_back(spare_events_.back());
+    spare_events_.pop_back();
   });
 }
 
@@ -196,9 +220,38 @@ void NcclComm::finish_buckets(uintptr_t stream) {
     // Bounded: a peer that never sends leaves the bucket stream pending, and the wait fails the
     // group like every collective's.
     wait_stream(buckets_.get());
+    spare_events_.insert(spare_events_.end(), queued_.begin(), queued_.end());
+    queued_.clear();
     DETNN_CUDA_CHECK(cudaEventRecord(ready_, buckets_.get()));
     DETNN_CUDA_CHECK(cudaStreamWaitEvent(reinterpret_cast<cudaStream_t>(stream), ready_, 0));
   });
+}
+
+void NcclComm::after_queued_buckets(cudaStream_t stream) {
+  if (queued_.empty()) return;
+  DETNN_CUDA_CHECK(cudaEventRecord(ready_, buckets_.get()));
+  DETNN_CUDA_CHECK(cudaStreamWaitEvent(stream, ready_, 0));
+}
+
+void NcclComm::agree_on(int64_t count) {
+  if (size_ == 1) return;
+  const int64_t pattern = static_cast<int64_t>(all_reduce_algorithm());
+  int64_t values[4] = {count, -count, pattern, -pattern};
+  auto* staged = static_cast<int64_t*>(ensure(staging_, sizeof values));
+  const cudaStream_t s = internal_.get();
+  DETNN_CUDA_CHECK(cudaMemcpyAsync(staged, values, sizeof values, cudaMemcpyHostToDevice, s));
+  enqueued("ncclAllReduce", ncclAllReduce(staged, staged, 4, ncclInt64, ncclMax, comm_, s));
+  wait_stream(s);
+  DETNN_CUDA_CHECK(cudaMemcpyAsync(values, staged, sizeof values, cudaMemcpyDeviceToHost, s));
+  DETNN_CUDA_CHECK(cudaStreamSynchronize(s));
+  if (values[0] != count || -values[1] != count)
+    fail_comm(std::string(what_) + ": the ranks passed " + std::to_string(-values[1]) + " to " +
+              std::to_string(values[0]) + " elements (every rank must pass the same); this rank passed " +
+              std::to_string(count));
+  if (values[2] != pattern || -values[3] != pattern)
+    fail_comm(std::string(what_) + ": the ranks use different all-reduce patterns (DETNN_ALL_REDUCE must be the same "
+                                   "on every rank); this rank uses " +
+              all_reduce_algorithm_name(all_reduce_algorithm()));
 }
 
 void NcclComm::send_slices_to_owners(const float* data, int64_t count, int64_t chunk, float* rows,

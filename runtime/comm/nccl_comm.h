@@ -152,6 +152,14 @@ class NcclComm final : public Comm {
   void enqueued(const char* call, ncclResult_t result);
   // Returns when the work enqueued on `stream` so far has completed.
   void wait_stream(cudaStream_t stream);
+  // Returns when `event` has completed (bounded like every wait).
+  void wait_event(cudaEvent_t event);
+  // A synchronous collective on `stream` while buckets are queued comes after them: they share
+  // the scratch.
+  void after_queued_buckets(cudaStream_t stream);
+  // Fails the group unless every rank passed the same `count` and uses the same all-reduce
+  // pattern: ranks that disagree would exchange messages of different sizes.
+  void agree_on(int64_t count);
   // The bounded polling loop of every wait: returns when done(state) is true, state being the
   // communicator's asynchronous state; fails on an NCCL error, the group's failure or the deadline.
   void poll_until(const std::function<bool(ncclResult_t state)>& done);
@@ -196,7 +204,13 @@ class NcclComm final : public Comm {
   CudaStream buckets_;         // the gradient buckets' communication stream
   cudaEvent_t done_ = nullptr;
   cudaEvent_t ready_ = nullptr;  // orders a bucket after the caller's work (and back)
+  // The buckets queued since the last finish_buckets, one event each (their end on the bucket
+  // stream), and spare events: at most kQueuedBuckets are queued at once, so that a stalled peer
+  // never fills CUDA's launch queue (a launch blocked there is outside every bounded wait).
+  static constexpr size_t kQueuedBuckets = 16;
+  std::vector<cudaEvent_t> queued_, spare_events_;
   int64_t reserved_bucket_ = 0;  // the largest bucket the scratch holds
+  AllReduceAlgorithm reserved_algorithm_ = AllReduceAlgorithm::recursive_halving;  // ... by this pattern
   Scratch rows_, gather_, staging_;
   std::vector<void*> retired_;     // outgrown scratch blocks, freed by the destructor (see ensure)
   bool finalize_started_ = false;  // ncclCommFinalize has been called

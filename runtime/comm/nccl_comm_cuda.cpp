@@ -174,6 +174,7 @@ std::vector<std::unique_ptr<NcclComm>> NcclComm::create_local(const std::vector<
   }
 
   std::vector<std::unique_ptr<NcclComm>> out;
+  out.reserve(n);  // emplace_back cannot throw after `new` succeeded
   for (int r = 0; r < n; ++r) {
     try {
       out.emplace_back(new NcclComm(comms[r], r, n, devices[r], failures, timeout_seconds));
@@ -264,6 +265,8 @@ NcclComm::~NcclComm() {
   }
   if (done_ != nullptr) (void)cudaEventDestroy(done_);
   if (ready_ != nullptr) (void)cudaEventDestroy(ready_);
+  for (cudaEvent_t e : queued_) (void)cudaEventDestroy(e);
+  for (cudaEvent_t e : spare_events_) (void)cudaEventDestroy(e);
   // cudaFree waits for the device: work still queued after an aborted collective ends first.
   for (Scratch* s : {&rows_, &gather_, &staging_})
     if (s->ptr != nullptr) (void)cudaFree(s->ptr);
@@ -382,8 +385,12 @@ void NcclComm::enqueued(const char* call, ncclResult_t result) {
 
 void NcclComm::wait_stream(cudaStream_t stream) {
   DETNN_CUDA_CHECK(cudaEventRecord(done_, stream));
-  poll_until([this](ncclResult_t) {
-    const cudaError_t e = cudaEventQuery(done_);
+  wait_event(done_);
+}
+
+void NcclComm::wait_event(cudaEvent_t event) {
+  poll_until([event](ncclResult_t) {
+    const cudaError_t e = cudaEventQuery(event);
     if (e == cudaErrorNotReady) {
       (void)cudaGetLastError();  // not an error: keep it from the next launch check
       return false;

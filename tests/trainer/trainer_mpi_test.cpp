@@ -119,6 +119,25 @@ TEST(TrainerMpi, TorchrunVariablesUnderMpirunMeetThroughMpi) {
 #endif
 }
 
+// Ranks started with different DETNN_ALL_REDUCE would exchange messages of different sizes: the
+// first all-reduce refuses on every rank, naming the variable.
+TEST(TrainerMpi, RanksWithDifferentAllReducePatternsAreRefused) {
+#ifndef DETNN_MPIEXEC
+  GTEST_SKIP() << "built without MPI (cmake/DetnnMpi.cmake)";
+#else
+  const fs::path dir = fresh_temp_dir("trainer-mpi-patterns");
+  const fs::path model = write_small_model(dir, 1);
+  const std::string args = " --model " + model.string() + " --comm-timeout 30 --run-dir " + (dir / "run").string();
+  const MpiRun r = mpirun({"-np 1 -x DETNN_ALL_REDUCE=all-to-all" + args, "-np 1 -x DETNN_ALL_REDUCE=recursive-halving" + args});
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(occurrences(r.output, "the ranks use different all-reduce patterns (DETNN_ALL_REDUCE must be the same on every rank)"),
+            2)
+      << r.output;
+  EXPECT_LT(r.seconds, 20.0);
+  fs::remove_all(dir);
+#endif
+}
+
 TEST(TrainerMpi, AFailingStallingOrKilledRankStopsTheJobNamingIt) {
 #ifndef DETNN_MPIEXEC
   GTEST_SKIP() << "built without MPI (cmake/DetnnMpi.cmake)";

@@ -2,7 +2,8 @@
 // P = 1 … 64 and counts from 0 to past a few thousand, the schedule's messages match pairwise
 // (every receive is a peer's send of the same range), its owners partition the elements, each
 // rank moves no more than a ring does, and carrying out the schedule on order-sensitive values
-// gives every element the pairwise rank-order bits (an independent recursive reference). Then
+// (the gather from the owners, or the levels backwards as NCCL runs it) gives every element the
+// pairwise rank-order bits (an independent recursive reference). Then
 // the same on LocalComm threads: recursive halving == all-to-all == the reference, bit for bit.
 #include <gtest/gtest.h>
 
@@ -96,10 +97,20 @@ TEST(HalvingSchedule, CarriedOutItGivesThePairwiseRankOrderBits) {
               data[r][i] = level.mine_is_left ? before[r][i] + before[in.peer][i] : before[in.peer][i] + before[r][i];
         }
       }
+      // The all-gather two ways: from the owners (LocalComm, MPI), and the levels backwards with
+      // sends and receives swapped (NCCL): every rank receives what it sent at that level.
+      std::vector<std::vector<float>> backwards = data;
       for (int r = 0; r < p; ++r)
         for (int q = 0; q < p; ++q)
           for (int64_t i = all[0].owned[q].begin; i < all[0].owned[q].end; ++i) data[r][i] = data[q][i];
       EXPECT_EQ(wrong_elements(data, seed, count), 0) << "P=" << p << " n=" << count;
+      for (size_t k = all[0].levels.size(); k-- > 0;) {
+        const std::vector<std::vector<float>> before = backwards;
+        for (int r = 0; r < p; ++r)
+          for (const RangeTransfer& sent : all[r].levels[k].sends)
+            for (int64_t i = sent.range.begin; i < sent.range.end; ++i) backwards[r][i] = before[sent.peer][i];
+      }
+      EXPECT_EQ(wrong_elements(backwards, seed, count), 0) << "P=" << p << " n=" << count << ", gathered backwards";
     }
 }
 
