@@ -135,9 +135,14 @@ void LocalComm::exchange(const std::vector<Message>& sends, const std::vector<Me
   for (const Message& in : receives) {
     const auto& theirs = *static_cast<const std::vector<Message>*>(raw[in.peer]);
     const auto sent = std::find_if(theirs.begin(), theirs.end(), [&](const Message& m) { return m.peer == rank_; });
-    DETNN_CHECK(sent != theirs.end() && sent->count == in.count, internal, "all_reduce_pairwise: rank ", rank_,
-                " expects ", in.count, " floats from rank ", in.peer, ", which sends ",
-                sent == theirs.end() ? 0 : sent->count);
+    if (sent == theirs.end() || sent->count != in.count) {
+      // Schedules are functions of the count every rank checked at the first rendezvous: a bug.
+      const std::string why = "all_reduce_pairwise: rank " + std::to_string(rank_) + " expects " +
+                              std::to_string(in.count) + " floats from rank " + std::to_string(in.peer) +
+                              ", which sends " + std::to_string(sent == theirs.end() ? 0 : sent->count);
+      group_.abort(rank_, why);
+      DETNN_THROW(internal, why);
+    }
     std::memcpy(in.data, sent->data, sizeof(float) * static_cast<size_t>(in.count));
   }
   group_.rendezvous(rank_, "all_reduce_pairwise round", false, nullptr, 0);

@@ -59,7 +59,9 @@ class MpiFailureChannel final : public FailureChannel {
       // A failure that came from another rank was sent to every rank by that rank.
       if (!failure_.empty()) return;
       failure_ = message.empty() ? "a rank failed" : message;
-      text_ = failure_.substr(0, 4096);
+      // Short enough for MPI's eager protocol: the send completes without the receiver, so the
+      // requests freed by the destructor never read a buffer that is gone.
+      text_ = failure_.substr(0, 1024);
       for (int q = 0; q < size_; ++q) {
         if (q == rank_) continue;
         sends_.emplace_back();
@@ -211,7 +213,13 @@ class MpiComm final : public Comm, private FloatMessenger {
     wait({r});
   }
 
-  void abort(const std::string& message) noexcept override { post_failure("rank " + std::to_string(rank_) + " failed: " + message); }
+  void abort(const std::string& message) noexcept override {
+    try {
+      post_failure("rank " + std::to_string(rank_) + " failed: " + message);
+    } catch (...) {
+      post_failure("a rank failed");  // out of memory for the message: the group must still stop
+    }
+  }
 
   // In place: block r of `blocks` (`block` bytes each) becomes rank r's, bounded like every wait.
   void all_gather_bytes(char* blocks, int block) {

@@ -79,8 +79,8 @@ TEST(SlurmEnvironment, TorchrunAndMpirunVariablesComeFirst) {
 // mpirun's OMPI_COMM_WORLD_SIZE marks an MPI job whichever variables number the ranks: with MPI
 // built in, the ranks meet through it and need no rendezvous address.
 TEST(SlurmEnvironment, AnMpiJobIsRecognizedWhicheverVariablesNumberTheRanks) {
-  const auto torchrun_under_mpirun = read({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_SIZE", "2"}});
   if (mpi_comm_available()) {
+    const auto torchrun_under_mpirun = read({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_SIZE", "2"}});
     ASSERT_TRUE(torchrun_under_mpirun.has_value());
     EXPECT_TRUE(torchrun_under_mpirun->mpi_job);
     EXPECT_EQ(torchrun_under_mpirun->launcher, "torchrun");
