@@ -219,6 +219,36 @@ TEST(NcclComm, HostCollectives) {
   EXPECT_EQ(group.failure(), "");
 }
 
+// One GPU runs the all-to-all's whole NCCL path (its own slice sent through NCCL, the rank sum over
+// one rank, the all-gather) and the gradient buckets' agreement and queue: the result is the input,
+// bit for bit, and nothing is written outside it. Recursive halving has no level at P = 1.
+TEST(NcclComm, OneRankRunsTheWholeNcclPathOfBothPatterns) {
+  DETNN_REQUIRE_GPU();
+  NcclGroup group({0}, 120.0);
+  NcclComm& comm = group.nccl_comm(0);
+  CudaDeviceGuard device(comm.device());
+  for (const AllReduceAlgorithm algorithm : {AllReduceAlgorithm::all_to_all, AllReduceAlgorithm::recursive_halving}) {
+    comm.set_all_reduce_algorithm(algorithm);
+    for (const int64_t n : {int64_t{1}, int64_t{4099}, int64_t{1} << 20}) {
+      const std::vector<float> in = rank_inputs(1, n, 31 + n)[0];
+      DeviceBuffer<float> data(in);
+      DETNN_CUDA_CHECK(cudaDeviceSynchronize());
+      comm.all_reduce_pairwise_device(data.get(), n, 0);
+      EXPECT_EQ(test::first_bit_difference(data.download().data(), in.data(), static_cast<size_t>(n)), -1)
+          << n << " elements, " << all_reduce_algorithm_name(algorithm);
+      EXPECT_TRUE(data.guards_intact());
+      // 20 buckets of this size (more than the 16 that may be queued at once), then finish.
+      comm.reserve_buckets(n);
+      for (int b = 0; b < 20; ++b) comm.all_reduce_pairwise_device_async(data.get(), n, 0);
+      comm.finish_buckets(0);
+      DETNN_CUDA_CHECK(cudaDeviceSynchronize());
+      EXPECT_EQ(test::first_bit_difference(data.download().data(), in.data(), static_cast<size_t>(n)), -1)
+          << n << " elements in buckets, " << all_reduce_algorithm_name(algorithm);
+    }
+  }
+  EXPECT_EQ(group.failure(), "");
+}
+
 TEST(NcclComm, AnAbortedGroupRefusesEveryLaterCollective) {
   DETNN_REQUIRE_GPU();
   NcclGroup group(all_devices(), 120.0);
