@@ -70,6 +70,14 @@ detnn_status detnn_launch_environment(int* rank, int* world_size, int* local_ran
   });
 }
 
+detnn_status detnn_launcher(const char** name) {
+  return guarded([&] {
+    require(name, "detnn_launcher", "name");
+    const std::optional<detnn::LaunchEnvironment> env = detnn::read_launch_environment();
+    *name = !env ? "" : env->launcher == "torchrun" ? "torchrun" : env->launcher == "mpirun" ? "mpirun" : "srun";
+  });
+}
+
 detnn_status detnn_launched_group_create(int cuda, double timeout_seconds, detnn_group** out) {
   return guarded([&] {
     require(out, "detnn_launched_group_create", "out");

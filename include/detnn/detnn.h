@@ -349,6 +349,9 @@ detnn_status detnn_gpu_group_create(const int* devices, int count, double timeou
 /* Reads the launcher's variables: *world_size = 0 when there are none (a plain single-process
  * run); DETNN_ERROR_INVALID_ARGUMENT naming the variable when they are malformed. */
 detnn_status detnn_launch_environment(int* rank, int* world_size, int* local_rank);
+/* Which launcher's variables detnn_launch_environment read: "torchrun", "mpirun" or "srun" (a
+ * static string), "" when there are none. */
+detnn_status detnn_launcher(const char** name);
 /* Joins the launched group (waits for every rank, at most timeout_seconds): through MPI under
  * mpirun in a build with MPI, else at rank 0's TCP store (torchrun-style variables, srun);
  * DETNN_ERROR_INVALID_ARGUMENT when this process was not launched as a rank. */

@@ -88,10 +88,14 @@ inline int cuda_device_count() {
 // The launcher's variables (torchrun-style or mpirun); world_size is 0 for a plain process.
 struct LaunchEnvironment {
   int rank = 0, world_size = 0, local_rank = 0;
+  std::string launcher;  // "torchrun", "mpirun", "srun"; "" when not launched
 };
 inline LaunchEnvironment launch_environment() {
   LaunchEnvironment env;
   check(detnn_launch_environment(&env.rank, &env.world_size, &env.local_rank));
+  const char* launcher = "";
+  check(detnn_launcher(&launcher));
+  env.launcher = launcher;
   return env;
 }
 

@@ -98,6 +98,10 @@ TEST(CApiGroup, LaunchAndGpuGroupsExplainWhyTheyCannotBeMade) {
   int rank = -1, world = -1, local = -1;
   ASSERT_EQ(detnn_launch_environment(&rank, &world, &local), DETNN_OK);
   EXPECT_EQ(world, 0);
+  const char* launcher = "unset";
+  ASSERT_EQ(detnn_launcher(&launcher), DETNN_OK);
+  EXPECT_STREQ(launcher, "");
+  EXPECT_EQ(detnn_launcher(nullptr), DETNN_ERROR_INVALID_ARGUMENT);
   detnn_group* raw = nullptr;
   EXPECT_EQ(detnn_launched_group_create(0, 1.0, &raw), DETNN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(detnn_last_error()).find("was not launched as a rank"), std::string::npos);

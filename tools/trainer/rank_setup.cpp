@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <set>
 
 #include <unistd.h>
@@ -62,10 +61,7 @@ RankSetup plan_ranks(const TrainOptions& o, api::Model& model) {
     s.world_size = env.world_size;
     s.first_rank = env.rank;
     s.local_ranks = 1;
-    // The library's order (runtime/comm/launch_environment.h): torchrun's variables, mpirun's, Slurm's.
-    s.launcher = std::getenv("RANK") != nullptr                   ? "torchrun"
-                 : std::getenv("OMPI_COMM_WORLD_RANK") != nullptr ? "mpirun"
-                                                                  : "srun";
+    s.launcher = env.launcher;
     return s;
   }
   if (!o.gpus.empty()) {
