@@ -14,10 +14,10 @@ float* grown(std::vector<float>& scratch, int64_t floats) {
 }
 
 // Reduce-scatter by halving (runtime/comm/halving_schedule.h), then the owners' ranges to all.
-void by_recursive_halving(FloatMessenger& m, float* data, int64_t count, std::vector<float>& scratch) {
-  const HalvingSchedule schedule = recursive_halving_schedule(m.size(), m.rank(), count);
+void by_recursive_halving(FloatMessenger& m, float* data, int64_t count, AllReduceScratch& scratch) {
+  const HalvingSchedule& schedule = scratch.schedules.get(m.size(), m.rank(), count);
   // Received partials land at their element index, so no two receives of a level overlap.
-  float* received = grown(scratch, count);
+  float* received = grown(scratch.floats, count);
   std::vector<FloatMessenger::Message> sends, receives;
   for (const HalvingLevel& level : schedule.levels) {
     sends.clear();
@@ -42,7 +42,7 @@ void by_recursive_halving(FloatMessenger& m, float* data, int64_t count, std::ve
 
 // Rank r owns slice r = [r·chunk, (r+1)·chunk) ∩ [0, count): every rank sends it its copy in one
 // round, r sums the P copies in rank order (runtime/comm/rank_sum.h), then the slices to all.
-void by_all_to_all(FloatMessenger& m, float* data, int64_t count, std::vector<float>& scratch) {
+void by_all_to_all(FloatMessenger& m, float* data, int64_t count, AllReduceScratch& scratch) {
   const int p = m.size(), r = m.rank();
   const int64_t chunk = (count + p - 1) / p;
   const auto slice = [&](int q) {
@@ -50,7 +50,7 @@ void by_all_to_all(FloatMessenger& m, float* data, int64_t count, std::vector<fl
     return ElementRange{begin, std::min(count, begin + chunk)};
   };
   const ElementRange mine = slice(r);
-  float* rows = grown(scratch, static_cast<int64_t>(p) * mine.size());
+  float* rows = grown(scratch.floats, static_cast<int64_t>(p) * mine.size());
   std::vector<FloatMessenger::Message> sends, receives;
   std::vector<const float*> copies(p);
   for (int q = 0; q < p; ++q) {
@@ -69,7 +69,7 @@ void by_all_to_all(FloatMessenger& m, float* data, int64_t count, std::vector<fl
 }  // namespace
 
 void all_reduce_pairwise_by(AllReduceAlgorithm algorithm, FloatMessenger& messenger, float* data, int64_t count,
-                            std::vector<float>& scratch) {
+                            AllReduceScratch& scratch) {
   if (messenger.size() == 1) return;
   if (algorithm == AllReduceAlgorithm::all_to_all) by_all_to_all(messenger, data, count, scratch);
   else by_recursive_halving(messenger, data, count, scratch);

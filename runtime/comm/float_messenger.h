@@ -32,9 +32,15 @@ class FloatMessenger {
   virtual void all_gather(float* data, const std::vector<ElementRange>& owned) = 0;
 };
 
+// What a communicator keeps from one all-reduce to the next: buffers that only grow, and the
+// schedules of the counts it has met.
+struct AllReduceScratch {
+  std::vector<float> floats;
+  HalvingSchedules schedules;
+};
+
 // In place on every rank: data[i] = the pairwise rank-order combine of every rank's data[i].
-// `scratch` grows to what the algorithm needs and is kept for the next call.
 void all_reduce_pairwise_by(AllReduceAlgorithm algorithm, FloatMessenger& messenger, float* data, int64_t count,
-                            std::vector<float>& scratch);
+                            AllReduceScratch& scratch);
 
 }  // namespace detnn

@@ -73,4 +73,15 @@ HalvingSchedule recursive_halving_schedule(int ranks, int rank, int64_t count) {
   return schedule;
 }
 
+const HalvingSchedule& HalvingSchedules::get(int ranks, int rank, int64_t count) {
+  if (ranks != ranks_ || rank != rank_ || by_count_.size() >= kMaxCounts) {
+    by_count_.clear();
+    ranks_ = ranks;
+    rank_ = rank;
+  }
+  auto it = by_count_.find(count);
+  if (it == by_count_.end()) it = by_count_.emplace(count, recursive_halving_schedule(ranks, rank, count)).first;
+  return it->second;
+}
+
 }  // namespace detnn

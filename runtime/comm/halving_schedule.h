@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace detnn {
@@ -49,5 +50,18 @@ struct HalvingSchedule {
 
 // ranks >= 1, 0 <= rank < ranks, count >= 0. Throws Error(invalid_argument) otherwise.
 HalvingSchedule recursive_halving_schedule(int ranks, int rank, int64_t count);
+
+// One communicator's schedules, kept by count: a training step all-reduces the same bucket sizes
+// every step, and a schedule costs O(P log P) allocations and work to compute. Holds at most
+// kMaxCounts counts (forgets them all past that, for callers whose counts keep changing).
+class HalvingSchedules {
+ public:
+  static constexpr size_t kMaxCounts = 64;
+  const HalvingSchedule& get(int ranks, int rank, int64_t count);
+
+ private:
+  int ranks_ = 0, rank_ = -1;
+  std::unordered_map<int64_t, HalvingSchedule> by_count_;
+};
 
 }  // namespace detnn

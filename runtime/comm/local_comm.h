@@ -95,7 +95,7 @@ class LocalComm final : public Comm, private FloatMessenger {
   void exchange(const std::vector<Message>& sends, const std::vector<Message>& receives) override;
   void all_gather(float* data, const std::vector<ElementRange>& owned) override;
 
-  std::vector<float> scratch_;
+  AllReduceScratch scratch_;
   LocalCommGroup& group_;
   int rank_;
 };

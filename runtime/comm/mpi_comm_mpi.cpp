@@ -7,9 +7,11 @@
 #include <chrono>
 #include <climits>
 #include <deque>
+#include <set>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "runtime/comm/failure_channel.h"
@@ -276,9 +278,12 @@ class MpiComm final : public Comm, private FloatMessenger {
   // Every rank passed the same count, or the group fails naming the spread: the schedules are
   // functions of the count, and mismatched ones would wait for messages nobody sends.
   // The all-reduce pattern too: ranks with different DETNN_ALL_REDUCE would exchange messages
-  // of different sizes.
+  // of different sizes. Once per collective, count and pattern: a training step repeats the same
+  // calls every step, and the check is one more latency-bound collective.
   void agree_on_count(int64_t count) {
     const int64_t pattern = static_cast<int64_t>(all_reduce_algorithm());
+    const std::tuple<std::string, int64_t, int64_t> call{what_, count, pattern};
+    if (agreed_.count(call) != 0) return;
     int64_t bounds[4] = {count, -count, pattern, -pattern};
     MPI_Request r;
     issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 4, MPI_INT64_T, MPI_MAX, data_, &r); });
@@ -291,7 +296,11 @@ class MpiComm final : public Comm, private FloatMessenger {
       why = std::string("the ranks use different all-reduce patterns (DETNN_ALL_REDUCE must be the same on every "
                         "rank); this rank uses ") +
             all_reduce_algorithm_name(all_reduce_algorithm());
-    if (why.empty()) return;
+    if (why.empty()) {
+      if (agreed_.size() >= kMaxAgreedCalls) agreed_.clear();
+      agreed_.insert(call);
+      return;
+    }
     const std::string message = "rank " + std::to_string(rank_) + " failed: " + what_ + ": " + why;
     post_failure(message);
     throw Error(ErrorCode::comm, message);
@@ -382,7 +391,11 @@ class MpiComm final : public Comm, private FloatMessenger {
   MPI_Comm data_ = MPI_COMM_NULL;
   uint64_t collective_ = 0;  // the collectives begun: the same number on every rank in the same one
   const char* what_ = "";
-  std::vector<float> scratch_;
+  AllReduceScratch scratch_;
+  // The (collective, count, pattern) every rank has agreed on (agree_on_count); identical on every
+  // rank, since each entry is added by all of them at once.
+  static constexpr size_t kMaxAgreedCalls = 256;
+  std::set<std::tuple<std::string, int64_t, int64_t>> agreed_;
 };
 
 class MpiGroup final : public CommGroup {

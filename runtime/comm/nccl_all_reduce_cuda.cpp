@@ -80,7 +80,7 @@ void NcclComm::enqueue_pairwise(float* data, int64_t count, cudaStream_t stream,
 
 void NcclComm::enqueue_recursive_halving(float* data, int64_t count, cudaStream_t stream, bool may_grow) {
   if (size_ == 1) return;
-  const HalvingSchedule schedule = recursive_halving_schedule(size_, rank_, count);
+  const HalvingSchedule& schedule = schedules_.get(size_, rank_, count);
   // Received partials land at their element index. The rows scratch holds P padded slices of
   // ceil(count / P) floats, which is at least count: reserve_buckets sized it for both patterns.
   const int64_t chunk = (count + size_ - 1) / size_, row_stride = (chunk + 3) / 4 * 4;

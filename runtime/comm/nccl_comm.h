@@ -212,6 +212,7 @@ class NcclComm final : public Comm {
   int64_t reserved_bucket_ = 0;  // the largest bucket the scratch holds
   AllReduceAlgorithm reserved_algorithm_ = AllReduceAlgorithm::recursive_halving;  // ... by this pattern
   Scratch rows_, gather_, staging_;
+  HalvingSchedules schedules_;     // recursive halving's, by count (the buckets repeat every step)
   std::vector<void*> retired_;     // outgrown scratch blocks, freed by the destructor (see ensure)
   bool finalize_started_ = false;  // ncclCommFinalize has been called
 };

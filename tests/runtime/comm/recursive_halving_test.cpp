@@ -114,6 +114,36 @@ TEST(HalvingSchedule, CarriedOutItGivesThePairwiseRankOrderBits) {
     }
 }
 
+bool same_schedule(const HalvingSchedule& a, const HalvingSchedule& b) {
+  const auto same_transfers = [](const std::vector<RangeTransfer>& x, const std::vector<RangeTransfer>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i].peer != y[i].peer || x[i].range.begin != y[i].range.begin || x[i].range.end != y[i].range.end)
+        return false;
+    return true;
+  };
+  if (a.levels.size() != b.levels.size() || a.owned.size() != b.owned.size()) return false;
+  for (size_t k = 0; k < a.levels.size(); ++k)
+    if (!same_transfers(a.levels[k].sends, b.levels[k].sends) ||
+        !same_transfers(a.levels[k].receives, b.levels[k].receives) ||
+        a.levels[k].mine_is_left != b.levels[k].mine_is_left)
+      return false;
+  for (size_t q = 0; q < a.owned.size(); ++q)
+    if (a.owned[q].begin != b.owned[q].begin || a.owned[q].end != b.owned[q].end) return false;
+  return true;
+}
+
+// The kept schedules are the computed ones, for any order of counts, ranks and group sizes, past
+// the number of counts kept.
+TEST(HalvingSchedule, KeptSchedulesAreTheComputedOnes) {
+  HalvingSchedules kept;
+  for (int round = 0; round < 3; ++round)
+    for (const auto& [p, r] : std::vector<std::pair<int, int>>{{6, 5}, {6, 0}, {64, 33}, {3, 2}})
+      for (int64_t count = 0; count < 2 * static_cast<int64_t>(HalvingSchedules::kMaxCounts) + 3; ++count)
+        ASSERT_TRUE(same_schedule(kept.get(p, r, count), recursive_halving_schedule(p, r, count)))
+            << "P=" << p << " rank " << r << " n=" << count;
+}
+
 // Runs the all-reduce on `p` LocalComm threads with `algorithm`; returns every rank's buffer.
 std::vector<std::vector<float>> local_all_reduce(int p, int64_t count, uint64_t seed, AllReduceAlgorithm algorithm) {
   LocalCommGroup group(p, 120.0);
