@@ -33,23 +33,44 @@ int as_int(int64_t n, const char* what) {
   return static_cast<int>(n);
 }
 
-// The group's first failure over a communicator of its own: post sends the message to every
-// rank; poll receives one when it has arrived. Shared by MpiComm and, for CUDA ranks, NcclComm.
-class MpiFailureChannel final : public FailureChannel {
+bool mpi_finalized() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  return finalized != 0;
+}
+
+// A duplicate of MPI_COMM_WORLD whose failures come back as codes (detnn turns them into errors
+// naming the call), so that detnn's messages never match a program's own; freed unless MPI is
+// finalized already.
+class OwnCommunicator {
  public:
-  MpiFailureChannel(int rank, int size) : rank_(rank), size_(size) {
+  OwnCommunicator() {
     std::lock_guard<std::mutex> lock(mpi_lock());
     check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   }
+  ~OwnCommunicator() {
+    std::lock_guard<std::mutex> lock(mpi_lock());
+    if (!mpi_finalized()) MPI_Comm_free(&comm_);
+  }
+  OwnCommunicator(const OwnCommunicator&) = delete;
+  OwnCommunicator& operator=(const OwnCommunicator&) = delete;
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+// The group's first failure over a communicator of its own: post sends the message to every
+// rank; poll receives one when it has arrived. Shared by MpiComm and, for CUDA ranks, NcclComm.
+class MpiFailureChannel final : public FailureChannel {
+ public:
+  MpiFailureChannel(int rank, int size) : rank_(rank), size_(size) {}
   ~MpiFailureChannel() override {
     std::lock_guard<std::mutex> lock(mpi_lock());
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (finalized) return;
+    if (mpi_finalized()) return;
     // Messages to ranks that stopped before reading them stay unmatched: MPI drops them.
     for (MPI_Request& r : sends_) MPI_Request_free(&r);
-    MPI_Comm_free(&comm_);
   }
 
   // Records `message` as the group's failure (unless it has one) and sends it to every rank.
@@ -67,7 +88,7 @@ class MpiFailureChannel final : public FailureChannel {
       for (int q = 0; q < size_; ++q) {
         if (q == rank_) continue;
         sends_.emplace_back();
-        MPI_Isend(text_.data(), static_cast<int>(text_.size()), MPI_CHAR, q, kFailureTag, comm_, &sends_.back());
+        MPI_Isend(text_.data(), static_cast<int>(text_.size()), MPI_CHAR, q, kFailureTag, comm_.get(), &sends_.back());
       }
     } catch (...) {
       // Out of memory: this rank still stops; the others time out.
@@ -89,9 +110,9 @@ class MpiFailureChannel final : public FailureChannel {
     for (;;) {
       int arrived = 0;
       MPI_Status status;
-      if (MPI_Iprobe(MPI_ANY_SOURCE, kQueryTag, comm_, &arrived, &status) != MPI_SUCCESS || !arrived) return;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, kQueryTag, comm_.get(), &arrived, &status) != MPI_SUCCESS || !arrived) return;
       uint64_t theirs = 0;
-      MPI_Recv(&theirs, 1, MPI_UINT64_T, status.MPI_SOURCE, kQueryTag, comm_, MPI_STATUS_IGNORE);
+      MPI_Recv(&theirs, 1, MPI_UINT64_T, status.MPI_SOURCE, kQueryTag, comm_.get(), MPI_STATUS_IGNORE);
       send_locked(status.MPI_SOURCE, kAnswerTag, collective);
     }
   }
@@ -112,9 +133,9 @@ class MpiFailureChannel final : public FailureChannel {
       std::lock_guard<std::mutex> lock(mpi_lock());
       int arrived = 0;
       MPI_Status status;
-      if (MPI_Iprobe(MPI_ANY_SOURCE, kAnswerTag, comm_, &arrived, &status) != MPI_SUCCESS || !arrived) continue;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, kAnswerTag, comm_.get(), &arrived, &status) != MPI_SUCCESS || !arrived) continue;
       uint64_t theirs = 0;
-      MPI_Recv(&theirs, 1, MPI_UINT64_T, status.MPI_SOURCE, kAnswerTag, comm_, MPI_STATUS_IGNORE);
+      MPI_Recv(&theirs, 1, MPI_UINT64_T, status.MPI_SOURCE, kAnswerTag, comm_.get(), MPI_STATUS_IGNORE);
       if (theirs == collective && !here[status.MPI_SOURCE]) {
         here[status.MPI_SOURCE] = 1;
         ++answered;
@@ -131,24 +152,24 @@ class MpiFailureChannel final : public FailureChannel {
   void send_locked(int to, int tag, uint64_t value) {
     numbers_.push_back(value);
     sends_.emplace_back();
-    MPI_Isend(&numbers_.back(), 1, MPI_UINT64_T, to, tag, comm_, &sends_.back());
+    MPI_Isend(&numbers_.back(), 1, MPI_UINT64_T, to, tag, comm_.get(), &sends_.back());
   }
 
   void receive_locked() {
     if (!failure_.empty()) return;
     int arrived = 0;
     MPI_Status status;
-    if (MPI_Iprobe(MPI_ANY_SOURCE, kFailureTag, comm_, &arrived, &status) != MPI_SUCCESS || !arrived) return;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kFailureTag, comm_.get(), &arrived, &status) != MPI_SUCCESS || !arrived) return;
     int length = 0;
     MPI_Get_count(&status, MPI_CHAR, &length);
     std::string text(static_cast<size_t>(std::max(length, 0)), '\0');
-    MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, kFailureTag, comm_, MPI_STATUS_IGNORE);
+    MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, kFailureTag, comm_.get(), MPI_STATUS_IGNORE);
     failure_ = text.empty() ? "rank " + std::to_string(status.MPI_SOURCE) + " failed" : text;
     note_mpi_failure();
   }
 
   const int rank_, size_;
-  MPI_Comm comm_ = MPI_COMM_NULL;
+  OwnCommunicator comm_;
   std::string failure_, text_;
   std::vector<MPI_Request> sends_;
   std::deque<uint64_t> numbers_;  // the buffers of the queries and answers in flight (stable addresses)
@@ -157,17 +178,7 @@ class MpiFailureChannel final : public FailureChannel {
 class MpiComm final : public Comm, private FloatMessenger {
  public:
   MpiComm(int rank, int size, double timeout_seconds, std::shared_ptr<MpiFailureChannel> failures)
-      : rank_(rank), size_(size), timeout_seconds_(timeout_seconds), failures_(std::move(failures)) {
-    std::lock_guard<std::mutex> lock(mpi_lock());
-    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &data_), "MPI_Comm_dup");
-    MPI_Comm_set_errhandler(data_, MPI_ERRORS_RETURN);
-  }
-  ~MpiComm() override {
-    std::lock_guard<std::mutex> lock(mpi_lock());
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&data_);
-  }
+      : rank_(rank), size_(size), timeout_seconds_(timeout_seconds), failures_(std::move(failures)) {}
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -189,7 +200,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     agree_on_count(count);
     const int n = as_int(count, what_);
     MPI_Request r;
-    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, data, n, MPI_INT64_T, MPI_SUM, data_, &r); });
+    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, data, n, MPI_INT64_T, MPI_SUM, data_.get(), &r); });
     wait({r});
   }
 
@@ -202,7 +213,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     for (int64_t at = 0; at < bytes; at += INT_MAX) {
       const int n = static_cast<int>(std::min<int64_t>(INT_MAX, bytes - at));
       MPI_Request r;
-      issue("MPI_Ibcast", [&] { return MPI_Ibcast(static_cast<char*>(data) + at, n, MPI_BYTE, 0, data_, &r); });
+      issue("MPI_Ibcast", [&] { return MPI_Ibcast(static_cast<char*>(data) + at, n, MPI_BYTE, 0, data_.get(), &r); });
       wait({r});
     }
   }
@@ -211,7 +222,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     if (size_ == 1) return;
     begin("barrier");
     MPI_Request r;
-    issue("MPI_Ibarrier", [&] { return MPI_Ibarrier(data_, &r); });
+    issue("MPI_Ibarrier", [&] { return MPI_Ibarrier(data_.get(), &r); });
     wait({r});
   }
 
@@ -228,7 +239,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     begin("joining the MPI group");
     MPI_Request r;
     issue("MPI_Iallgather",
-          [&] { return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, blocks, block, MPI_CHAR, data_, &r); });
+          [&] { return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, blocks, block, MPI_CHAR, data_.get(), &r); });
     wait({r});
   }
 
@@ -242,12 +253,12 @@ class MpiComm final : public Comm, private FloatMessenger {
     for (const Message& m : receives) {
       const int n = as_int(m.count, what_);
       MPI_Request* r = &requests[next++];
-      issue("MPI_Irecv", [&] { return MPI_Irecv(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_, r); }, &requests);
+      issue("MPI_Irecv", [&] { return MPI_Irecv(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_.get(), r); }, &requests);
     }
     for (const Message& m : sends) {
       const int n = as_int(m.count, what_);
       MPI_Request* r = &requests[next++];
-      issue("MPI_Isend", [&] { return MPI_Isend(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_, r); }, &requests);
+      issue("MPI_Isend", [&] { return MPI_Isend(m.data, n, MPI_FLOAT, m.peer, kDataTag, data_.get(), r); }, &requests);
     }
     wait(std::move(requests));
   }
@@ -261,7 +272,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     MPI_Request r;
     issue("MPI_Iallgatherv", [&] {
       return MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displacements.data(), MPI_FLOAT,
-                             data_, &r);
+                             data_.get(), &r);
     });
     wait({r});
   }
@@ -286,7 +297,7 @@ class MpiComm final : public Comm, private FloatMessenger {
     if (agreed_.count(call) != 0) return;
     int64_t bounds[4] = {count, -count, pattern, -pattern};
     MPI_Request r;
-    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 4, MPI_INT64_T, MPI_MAX, data_, &r); });
+    issue("MPI_Iallreduce", [&] { return MPI_Iallreduce(MPI_IN_PLACE, bounds, 4, MPI_INT64_T, MPI_MAX, data_.get(), &r); });
     wait({r});
     std::string why;
     if (bounds[0] != count || -bounds[1] != count)
@@ -388,7 +399,7 @@ class MpiComm final : public Comm, private FloatMessenger {
   const int rank_, size_;
   const double timeout_seconds_;
   const std::shared_ptr<MpiFailureChannel> failures_;
-  MPI_Comm data_ = MPI_COMM_NULL;
+  OwnCommunicator data_;
   uint64_t collective_ = 0;  // the collectives begun: the same number on every rank in the same one
   const char* what_ = "";
   AllReduceScratch scratch_;
