@@ -77,4 +77,24 @@ inline float order_sensitive_input(uint64_t seed, uint64_t index) {
   return f;
 }
 
+// Rank `rank`'s element i of a seeded all-reduce test (order-sensitive values).
+inline float rank_input(uint64_t seed, int rank, int64_t i) {
+  return order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
+}
+
+// The elements, summed over the ranks, on which results[r] differs from the pairwise rank-order
+// combine of rank_input(seed, 0..P-1, i): what an all-reduce of those inputs gets wrong.
+inline int64_t wrong_all_reduce_elements(const std::vector<std::vector<float>>& results, uint64_t seed,
+                                         int64_t count) {
+  const int ranks = static_cast<int>(results.size());
+  int64_t wrong = 0;
+  std::vector<float> v(static_cast<size_t>(ranks));
+  for (int64_t i = 0; i < count; ++i) {
+    for (int r = 0; r < ranks; ++r) v[r] = rank_input(seed, r, i);
+    const float expected = contract_pairwise(v.data(), ranks);
+    for (int r = 0; r < ranks; ++r) wrong += std::memcmp(&results[r][i], &expected, sizeof(float)) != 0;
+  }
+  return wrong;
+}
+
 }  // namespace detnn::test

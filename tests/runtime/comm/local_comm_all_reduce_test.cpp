@@ -32,11 +32,6 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
-// Rank r's input element i (order-sensitive values: tests/support/canonical_sum_reference.h).
-float input(uint64_t seed, int rank, int64_t i) {
-  return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
-}
-
 // Runs the all-reduce of `count` elements on `ranks` threads; returns the wrong elements summed
 // over the ranks.
 int64_t wrong_elements(int ranks, int64_t count, uint64_t seed) {
@@ -49,7 +44,7 @@ int64_t wrong_elements(int ranks, int64_t count, uint64_t seed) {
       try {
         std::vector<float>& b = buffers[r];
         b.resize(static_cast<size_t>(count));
-        for (int64_t i = 0; i < count; ++i) b[i] = input(seed, r, i);
+        for (int64_t i = 0; i < count; ++i) b[i] = test::rank_input(seed, r, i);
         group.comm(r).all_reduce_pairwise(b.data(), count);
       } catch (...) {
         errors[r] = std::current_exception();
@@ -59,14 +54,7 @@ int64_t wrong_elements(int ranks, int64_t count, uint64_t seed) {
   for (auto& t : threads) t.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
-  int64_t wrong = 0;
-  std::vector<float> v(ranks);
-  for (int64_t i = 0; i < count; ++i) {
-    for (int r = 0; r < ranks; ++r) v[r] = input(seed, r, i);
-    const uint32_t expected = test::float_bits(test::contract_pairwise(v.data(), ranks));
-    for (int r = 0; r < ranks; ++r) wrong += test::float_bits(buffers[r][i]) != expected;
-  }
-  return wrong;
+  return test::wrong_all_reduce_elements(buffers, seed, count);
 }
 
 TEST(LocalCommAllReduce, EveryElementHasThePairwiseRankOrderBits) {
@@ -100,7 +88,7 @@ TEST(LocalCommAllReduce, TheOrderIsPairwiseNotSequential) {
   int64_t differ = 0;
   for (int64_t i = 0; i < 10000; ++i) {
     float v[4];
-    for (int r = 0; r < 4; ++r) v[r] = input(5, r, i);
+    for (int r = 0; r < 4; ++r) v[r] = test::rank_input(5, r, i);
     differ += test::float_bits(test::contract_pairwise(v, 4)) != test::float_bits(((v[0] + v[1]) + v[2]) + v[3]);
   }
   EXPECT_GT(differ, 1000);

@@ -29,12 +29,6 @@ namespace {
 
 using test::DeviceBuffer;
 
-// Rank r's input element i: a random sign, mantissa and exponent in [2^-8, 2^8), so that the
-// order of the additions shows in the bits.
-float input(uint64_t seed, int rank, int64_t i) {
-  return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
-}
-
 std::vector<int> all_devices() {
   std::vector<int> devices(cuda_device_count());
   for (size_t d = 0; d < devices.size(); ++d) devices[d] = static_cast<int>(d);
@@ -109,7 +103,7 @@ std::vector<std::vector<float>> all_reduce(NcclGroup& group, const std::vector<s
 std::vector<std::vector<float>> rank_inputs(int ranks, int64_t count, uint64_t seed) {
   std::vector<std::vector<float>> in(ranks, std::vector<float>(static_cast<size_t>(count)));
   on_every_rank(ranks, [&](int r) {
-    for (int64_t i = 0; i < count; ++i) in[r][i] = input(seed, r, i);
+    for (int64_t i = 0; i < count; ++i) in[r][i] = test::rank_input(seed, r, i);
   });
   return in;
 }

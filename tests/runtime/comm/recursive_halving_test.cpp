@@ -20,24 +20,7 @@
 namespace detnn {
 namespace {
 
-float input(uint64_t seed, int rank, int64_t i) {
-  return test::order_sensitive_input(seed, static_cast<uint64_t>(rank) << 40 ^ static_cast<uint64_t>(i));
-}
-
 const std::vector<int64_t> kCounts = {0, 1, 2, 3, 5, 63, 64, 65, 1000, 4099};
-
-// The elements on which some rank's bits differ from the recursive pairwise reference.
-int64_t wrong_elements(const std::vector<std::vector<float>>& buffers, uint64_t seed, int64_t count) {
-  const int p = static_cast<int>(buffers.size());
-  int64_t wrong = 0;
-  std::vector<float> v(p);
-  for (int64_t i = 0; i < count; ++i) {
-    for (int r = 0; r < p; ++r) v[r] = input(seed, r, i);
-    const uint32_t expected = test::float_bits(test::contract_pairwise(v.data(), p));
-    for (int r = 0; r < p; ++r) wrong += test::float_bits(buffers[r][i]) != expected;
-  }
-  return wrong;
-}
 
 TEST(HalvingSchedule, MessagesMatchOwnersPartitionAndTrafficIsARings) {
   for (int p = 1; p <= 64; ++p)
@@ -85,7 +68,7 @@ TEST(HalvingSchedule, CarriedOutItGivesThePairwiseRankOrderBits) {
       const uint64_t seed = 77 + p * 1000 + count;
       std::vector<std::vector<float>> data(p, std::vector<float>(static_cast<size_t>(count)));
       for (int r = 0; r < p; ++r)
-        for (int64_t i = 0; i < count; ++i) data[r][i] = input(seed, r, i);
+        for (int64_t i = 0; i < count; ++i) data[r][i] = test::rank_input(seed, r, i);
       std::vector<HalvingSchedule> all;
       for (int r = 0; r < p; ++r) all.push_back(recursive_halving_schedule(p, r, count));
       for (size_t k = 0; k < all[0].levels.size(); ++k) {
@@ -103,14 +86,15 @@ TEST(HalvingSchedule, CarriedOutItGivesThePairwiseRankOrderBits) {
       for (int r = 0; r < p; ++r)
         for (int q = 0; q < p; ++q)
           for (int64_t i = all[0].owned[q].begin; i < all[0].owned[q].end; ++i) data[r][i] = data[q][i];
-      EXPECT_EQ(wrong_elements(data, seed, count), 0) << "P=" << p << " n=" << count;
+      EXPECT_EQ(test::wrong_all_reduce_elements(data, seed, count), 0) << "P=" << p << " n=" << count;
       for (size_t k = all[0].levels.size(); k-- > 0;) {
         const std::vector<std::vector<float>> before = backwards;
         for (int r = 0; r < p; ++r)
           for (const RangeTransfer& sent : all[r].levels[k].sends)
             for (int64_t i = sent.range.begin; i < sent.range.end; ++i) backwards[r][i] = before[sent.peer][i];
       }
-      EXPECT_EQ(wrong_elements(backwards, seed, count), 0) << "P=" << p << " n=" << count << ", gathered backwards";
+      EXPECT_EQ(test::wrong_all_reduce_elements(backwards, seed, count), 0)
+          << "P=" << p << " n=" << count << ", gathered backwards";
     }
 }
 
@@ -154,7 +138,7 @@ std::vector<std::vector<float>> local_all_reduce(int p, int64_t count, uint64_t 
     threads.emplace_back([&, r] {
       try {
         buffers[r].resize(static_cast<size_t>(count));
-        for (int64_t i = 0; i < count; ++i) buffers[r][i] = input(seed, r, i);
+        for (int64_t i = 0; i < count; ++i) buffers[r][i] = test::rank_input(seed, r, i);
         Comm& comm = group.comm(r);
         comm.set_all_reduce_algorithm(algorithm);
         comm.all_reduce_pairwise(buffers[r].data(), count);
@@ -176,8 +160,9 @@ TEST(LocalCommAlgorithms, RecursiveHalvingAndAllToAllGiveTheSameBitsForOneToSixt
       const uint64_t seed = 5 + p * 100 + count;
       const auto halving = local_all_reduce(p, count, seed, AllReduceAlgorithm::recursive_halving);
       const auto all_to_all = local_all_reduce(p, count, seed, AllReduceAlgorithm::all_to_all);
-      EXPECT_EQ(wrong_elements(halving, seed, count), 0) << "recursive halving, P=" << p << " n=" << count;
-      EXPECT_EQ(wrong_elements(all_to_all, seed, count), 0) << "all-to-all, P=" << p << " n=" << count;
+      EXPECT_EQ(test::wrong_all_reduce_elements(halving, seed, count), 0)
+          << "recursive halving, P=" << p << " n=" << count;
+      EXPECT_EQ(test::wrong_all_reduce_elements(all_to_all, seed, count), 0) << "all-to-all, P=" << p << " n=" << count;
       for (int r = 0; r < p; ++r)
         ASSERT_EQ(test::first_bit_difference(halving[r].data(), all_to_all[r].data(), static_cast<size_t>(count)), -1)
             << "P=" << p << " n=" << count << " rank " << r;
