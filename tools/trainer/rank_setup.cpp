@@ -56,8 +56,8 @@ RankSetup plan_ranks(const TrainOptions& o, api::Model& model) {
     if (o.ranks > 1 || !o.gpus.empty())
       throw TrainerError("this process was launched as rank " + std::to_string(env.rank) + " of " +
                          std::to_string(env.world_size) +
-                         " (RANK/WORLD_SIZE, OMPI_COMM_WORLD_* or SLURM_PROCID/SLURM_NTASKS are set): --ranks and --gpus do not apply; the "
-                         "launcher starts one process per rank");
+                         " (" + env.launcher + "'s variables are set): --ranks and --gpus do not apply; the launcher "
+                         "starts one process per rank");
     s.world_size = env.world_size;
     s.first_rank = env.rank;
     s.local_ranks = 1;
