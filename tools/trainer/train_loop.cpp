@@ -37,8 +37,7 @@ void inject_fault(const RankFault& fault, int rank, int64_t next_step) {
   if (fault.rank != rank || fault.step != next_step) return;
   // Until the launcher or the test ends the process: the other ranks must not wait for ever.
   while (fault.stall) std::this_thread::sleep_for(std::chrono::seconds(1));
-  if (fault.rank == rank && fault.step == next_step)
-    throw TrainerError("injected fault (DETNN_FAULT_RANK_ERROR) before step " + std::to_string(next_step));
+  throw TrainerError("injected fault (DETNN_FAULT_RANK_ERROR) before step " + std::to_string(next_step));
 }
 
 // The loop of ranks 1..P-1: the same batches and steps as rank 0, writing nothing. (It reads
